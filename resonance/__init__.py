@@ -1,0 +1,47 @@
+"""The Resonance application shell: the factory that wires config, database and
+blueprints together. Features live in ``tracker`` (write side) and ``dashboard``
+(read side); this package holds only what joins them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from resonance import config, db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; ``test_config`` overrides the environment (tests)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
+    config.configure(app, test_config)
+    if proxies := int(app.config["PROXY_COUNT"]):
+        # Behind nginx: take the client address from X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    db.init_app(app)
+
+    from dashboard.views import bp as dashboard_bp
+    from resonance.demo.pages import bp as demo_bp
+    from tracker.views import bp as tracker_bp
+
+    app.register_blueprint(tracker_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(demo_bp)
+
+    @app.get("/healthz")
+    def health():
+        """Liveness for load balancers: the app answers and the database too."""
+        with db.engine().connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return jsonify(status="ok")
+
+    return app

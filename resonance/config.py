@@ -1,0 +1,68 @@
+"""Configuration from the environment.
+
+Owns: turning environment variables into Flask config keys. Imports nothing of the
+app, so the CLI, tests and gunicorn all configure the same way.
+
+Read here:
+- ``DATABASE_URL``: SQLAlchemy URL; default a SQLite file under the instance folder.
+  ``postgres://`` and ``postgresql://`` are routed to the psycopg 3 driver.
+- ``SECRET_KEY``: when unset, generated once and kept in ``instance/secret_key``.
+- ``RESONANCE_*``: any other key, e.g. ``RESONANCE_PROXY_COUNT=1`` behind nginx.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+def database_url(instance_path: str, raw: str | None = None) -> str:
+    """Return the SQLAlchemy URL to use, defaulting to SQLite in ``instance/``."""
+    url = raw if raw is not None else os.environ.get("DATABASE_URL", "")
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'resonance.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(instance_path: str) -> str:
+    """Return ``SECRET_KEY`` from the environment, or one stored in the instance.
+
+    A key that changes at every start would log everybody out, and a constant in
+    code would be public, so an unset key is generated once and kept on disk.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+def configure(app: Flask, overrides: dict | None = None) -> None:
+    """Fill ``app.config`` from defaults, the environment, then ``overrides``."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        DATABASE_URL=database_url(app.instance_path),
+        # Beacons are small; anything bigger is refused before it is read.
+        MAX_BEACON_BYTES=64 * 1024,
+        PROXY_COUNT=0,
+        DEMO_SITE_KEY="demo",
+    )
+    app.config.from_prefixed_env("RESONANCE")
+    if overrides:
+        app.config.update(overrides)
+    if "DATABASE_URL" in (overrides or {}):
+        app.config["DATABASE_URL"] = database_url(
+            app.instance_path, overrides["DATABASE_URL"]
+        )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(app.instance_path)

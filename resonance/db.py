@@ -1,0 +1,85 @@
+"""The database: one engine per app, one session per request, schema migrations.
+
+Owns: engine creation (with the SQLite pragmas that make it a safe concurrent
+store), the request-scoped session, and running Alembic. Shaped like the Flask
+tutorial's ``db.py``: the factory only calls :func:`init_app`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; on SQLite turn on WAL so readers never block the writer."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL + synchronous=NORMAL survives a crash of the process (a committed
+    # transaction is in the WAL file); foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Attach the engine and the session factory to ``app``."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["resonance.engine"] = engine
+    app.extensions["resonance.sessionmaker"] = sessionmaker(
+        engine, expire_on_commit=False
+    )
+    app.teardown_appcontext(close_session)
+
+
+def engine() -> Engine:
+    """The current app's engine."""
+    return current_app.extensions["resonance.engine"]
+
+
+def get_session() -> Session:
+    """The session of the current request (or CLI command), opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["resonance.sessionmaker"]()
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session; an uncommitted transaction is rolled back."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at the packaged migrations, for ``url``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Bring the schema at ``url`` to the newest migration."""
+    command.upgrade(alembic_config(url), "head")
+
+
+def is_empty(engine_: Engine) -> bool:
+    """True when the database has no Resonance tables yet."""
+    return not inspect(engine_).has_table("sites")

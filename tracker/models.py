@@ -1,0 +1,317 @@
+"""Every table of Resonance, as typed SQLAlchemy 2.0 models.
+
+Owns: the schema (Alembic migrations are generated from it). Imports no Flask and
+nothing else of the app, so the dashboard's queries, the CLI and the migrations can
+all use it.
+
+Conventions: every ``*_at`` column is a naive UTC datetime; ``*_ms`` milliseconds;
+``*_px`` CSS pixels; ``*_pct`` percent 0–100. Page views, clicks and identify calls
+carry the client's event id, unique per site, which is what makes a re-sent batch
+harmless. Scroll and attention are cumulative state kept on the page view and its
+sections (the collector keeps the maximum), so they are idempotent too.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+URL_LEN = 2000
+TITLE_LEN = 1024
+EVENT_ID_LEN = 64
+EMAIL_LEN = 254
+UTM_LEN = 200
+SELECTOR_LEN = 512
+HEADING_LEN = 200
+
+PRIVACY_MODES = ("anonymous", "consented", "always")
+DEVICES = ("mobile", "tablet", "desktop")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; the naming convention keeps Alembic's names stable."""
+
+    type_annotation_map = {datetime: DateTime(), date: Date()}
+
+
+Base.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+
+class Site(Base):
+    """A website whose pages embed the snippet with ``data-site=key``."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Origins (scheme://host[:port]) whose pages may send beacons; "*" allows any.
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    privacy_mode: Mapped[str] = mapped_column(String(16), default="anonymous")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class DailySalt(Base):
+    """The salt of one UTC day for anonymous visitor hashes; old ones are deleted."""
+
+    __tablename__ = "daily_salts"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+
+
+class Visitor(Base):
+    """One browser: a first-party id (``c:…``) or a daily anonymous hash (``h:…``)."""
+
+    __tablename__ = "visitors"
+    __table_args__ = (UniqueConstraint("site_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(80))
+    is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class VisitSession(Base):
+    """A visit: page views of one visitor with no gap of 30 minutes or more."""
+
+    __tablename__ = "visit_sessions"
+    # Serves "the visitor's latest session" on every page view.
+    __table_args__ = (Index(None, "visitor_id", "last_seen_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("visitors.id", ondelete="CASCADE")
+    )
+    # Time
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    # Acquisition (from the landing page view)
+    landing_url: Mapped[str] = mapped_column(String(URL_LEN))
+    referrer: Mapped[str | None] = mapped_column(String(URL_LEN))
+    utm_source: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    utm_medium: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    utm_campaign: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    device: Mapped[str] = mapped_column(String(8))
+    pageviews: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Content(Base):
+    """One content item: a canonical URL of a site that page views group under."""
+
+    __tablename__ = "contents"
+    # A hash keeps the unique index small whatever the URL's length or alphabet.
+    __table_args__ = (UniqueConstraint("site_id", "url_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(URL_LEN))
+    url_hash: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(TITLE_LEN), default="")
+    first_seen_at: Mapped[datetime]
+
+
+class PageView(Base):
+    """One page view, with its cumulative scroll depth and active time."""
+
+    __tablename__ = "pageviews"
+    __table_args__ = (
+        UniqueConstraint("site_id", "event_id"),
+        # Serves per-content figures filtered by date.
+        Index(None, "content_id", "viewed_at"),
+        # Serves a visitor's (a prospect's) reading history.
+        Index(None, "visitor_id", "viewed_at"),
+        # Serves site-wide lists and the live view.
+        Index(None, "site_id", "viewed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(EVENT_ID_LEN))
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("visitors.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_sessions.id", ondelete="CASCADE")
+    )
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE")
+    )
+    viewed_at: Mapped[datetime]
+    # What was viewed (sanitised: no fragment, only utm_* query keys, no e-mails)
+    url: Mapped[str] = mapped_column(String(URL_LEN))
+    title: Mapped[str] = mapped_column(String(TITLE_LEN), default="")
+    referrer: Mapped[str | None] = mapped_column(String(URL_LEN))
+    utm_source: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    utm_medium: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    utm_campaign: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    utm_term: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    utm_content: Mapped[str | None] = mapped_column(String(UTM_LEN))
+    # Screen
+    viewport_w: Mapped[int]
+    viewport_h: Mapped[int]
+    doc_h: Mapped[int]
+    device: Mapped[str] = mapped_column(String(8))
+    # Engagement, cumulative: the collector keeps the maximum it was sent.
+    max_scroll_px: Mapped[int] = mapped_column(Integer, default=0)
+    max_scroll_pct: Mapped[float] = mapped_column(Float, default=0.0)
+    active_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Click(Base):
+    """A click, placed by selector and position inside the element's box."""
+
+    __tablename__ = "clicks"
+    __table_args__ = (
+        UniqueConstraint("site_id", "event_id"),
+        # Serves click heatmaps and top elements of one content item.
+        Index(None, "content_id", "clicked_at"),
+        Index(None, "pageview_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(EVENT_ID_LEN))
+    pageview_id: Mapped[int] = mapped_column(
+        ForeignKey("pageviews.id", ondelete="CASCADE")
+    )
+    # Denormalised from the page view so heatmaps need no join.
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE")
+    )
+    clicked_at: Mapped[datetime]
+    x: Mapped[int]
+    y: Mapped[int]
+    viewport_w: Mapped[int]
+    selector: Mapped[str] = mapped_column(String(SELECTOR_LEN))
+    fx: Mapped[float]
+    fy: Mapped[float]
+    tag: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(60), default="")
+    href: Mapped[str | None] = mapped_column(String(URL_LEN))
+    interactive: Mapped[bool] = mapped_column(Boolean)
+
+
+class PageSection(Base):
+    """An h1–h3 section of one page view: its layout and cumulative active time."""
+
+    __tablename__ = "page_sections"
+
+    pageview_id: Mapped[int] = mapped_column(
+        ForeignKey("pageviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Layout (from the "l" event; empty until it arrives)
+    level: Mapped[int | None]
+    heading: Mapped[str | None] = mapped_column(String(HEADING_LEN))
+    top_px: Mapped[int | None]
+    height_px: Mapped[int | None]
+    # Attention (from "a" events; the maximum sent)
+    active_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Identify(Base):
+    """An identify call: the moment a visitor said who they are."""
+
+    __tablename__ = "identifies"
+    __table_args__ = (UniqueConstraint("site_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(EVENT_ID_LEN))
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("visitors.id", ondelete="CASCADE")
+    )
+    pageview_id: Mapped[int] = mapped_column(
+        ForeignKey("pageviews.id", ondelete="CASCADE")
+    )
+    email: Mapped[str] = mapped_column(String(EMAIL_LEN))
+    identified_at: Mapped[datetime]
+
+
+class Lead(Base):
+    """A known person: identified by the snippet, or sent by the CRM."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("site_id", "email"),
+        UniqueConstraint("site_id", "crm_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LEN))
+    crm_id: Mapped[str | None] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class IdentityLink(Base):
+    """Which lead a visitor is: one lead, many visitors (one per browser)."""
+
+    __tablename__ = "identity_links"
+    __table_args__ = (Index(None, "lead_id"),)
+
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("visitors.id", ondelete="CASCADE"), primary_key=True
+    )
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class IdentityConflict(Base):
+    """A browser linked to one lead that identified as another (a shared browser)."""
+
+    __tablename__ = "identity_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("visitors.id", ondelete="CASCADE")
+    )
+    linked_lead_id: Mapped[int] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE")
+    )
+    attempted_lead_id: Mapped[int] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE")
+    )
+    seen_at: Mapped[datetime]
+
+
+class BotHit(Base):
+    """A beacon from a known bot: kept apart so it never counts as a visitor."""
+
+    __tablename__ = "bot_hits"
+    __table_args__ = (Index(None, "site_id", "seen_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    seen_at: Mapped[datetime]
+    user_agent: Mapped[str] = mapped_column(String(256))
+    url: Mapped[str | None] = mapped_column(String(URL_LEN))

@@ -1,0 +1,129 @@
+"""URL hygiene: what of a URL may be stored, and which content item it is.
+
+Owns: stripping fragments, non-``utm_*`` query keys, e-mail addresses and token-like
+strings from URLs before they are stored, and the canonical form that groups page
+variants into one content item. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# 24+ characters mixing letters and digits: session ids, reset tokens, API keys.
+_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])"
+    r"[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])"
+)
+_INDEX_PAGE = re.compile(r"/index\.(?:html?|php|aspx?)$", re.IGNORECASE)
+_HOST = re.compile(r"^(?:[a-z0-9_.-]{1,253}|[0-9a-f:.]+)$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Keep printable ASCII that is legal in a path; percent-encode the rest.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%[]"
+
+
+class BadUrl(ValueError):
+    """The string is not an http(s) URL."""
+
+
+def redact(text: str) -> str:
+    """Replace e-mail addresses and token-like strings with placeholders."""
+    text = _EMAIL.sub("[email]", unquote(text))
+    return _TOKEN.sub("[token]", text)
+
+
+def clean_url(raw: str) -> str:
+    """The URL as it may be stored: http(s) only, no fragment, utm keys only."""
+    parts = _split(raw)
+    query = [
+        (key, redact(value)[:200])
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key in UTM_KEYS
+    ]
+    path = quote(redact(parts.path), safe=_PATH_SAFE) or "/"
+    return urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), ""))
+
+
+def clean_referrer(raw: str | None) -> str | None:
+    """Origin and path of a referrer; its query may hold anything, so it is dropped."""
+    if not raw:
+        return None
+    try:
+        parts = _split(raw)
+    except BadUrl:
+        return None
+    path = quote(redact(parts.path), safe=_PATH_SAFE) or "/"
+    return urlunsplit((parts.scheme, _netloc(parts), path, "", ""))
+
+
+def clean_href(raw: str | None) -> str | None:
+    """A link target: a cleaned http(s) URL, or only the scheme of any other kind.
+
+    ``mailto:`` links carry addresses and ``javascript:`` links carry code; the
+    scheme alone says what kind of link was clicked.
+    """
+    if not raw:
+        return None
+    try:
+        return clean_url(raw)
+    except BadUrl:
+        scheme = raw.split(":", 1)[0].strip().lower()
+        return f"{scheme}:" if scheme.isalpha() and len(scheme) <= 20 else None
+
+
+def utm(url: str) -> dict[str, str]:
+    """The utm_* keys of a cleaned URL, by name."""
+    return {k: v for k, v in parse_qsl(urlsplit(url).query) if k in UTM_KEYS}
+
+
+def canonical(url: str) -> str:
+    """The content item a cleaned URL belongs to: no query, no index page, no
+    trailing slash (the root stays ``/``), lower-case host."""
+    parts = urlsplit(url)
+    path = _INDEX_PAGE.sub("/", parts.path)
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def url_hash(url: str) -> str:
+    """A fixed-size key for a canonical URL (unique indexes stay small)."""
+    return hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _split(raw: str):
+    try:
+        parts = urlsplit(raw.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise BadUrl(str(exc)) from None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        raise BadUrl("not an http(s) URL")
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise BadUrl("bad host name") from None
+    if not _HOST.match(host):
+        raise BadUrl("bad host name")
+    return parts._replace(netloc=parts.netloc.replace(parts.hostname, host))
+
+
+def _netloc(parts) -> str:
+    """Lower-case host, default port dropped, credentials never kept."""
+    host = parts.hostname
+    scheme = parts.scheme.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    if port and port != _DEFAULT_PORTS[scheme]:
+        return f"{host}:{port}"
+    return host

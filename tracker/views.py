@@ -1,0 +1,100 @@
+"""The collector's HTTP endpoints: ``GET /r.js``, ``GET /e``, ``POST /e``.
+
+Owns: bytes in, status out. Reads the request facts ingest needs (never storing the
+IP), maps :class:`BeaconError` to a JSON 4xx, commits before answering 204, and
+sets CORS headers for allowed origins. Paths are short and neutral because content
+blockers match words like "track" and "analytics".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from sqlalchemy.exc import OperationalError
+
+from resonance.db import get_session
+from tracker import sites
+from tracker.beacon import BeaconError
+from tracker.ingest import RequestMeta, ingest
+from tracker.urls import origin as origin_of
+
+bp = Blueprint("tracker", __name__)
+
+SNIPPET = Path(__file__).resolve().parent.parent / "static" / "js" / "r.min.js"
+
+
+@bp.get("/r.js")
+def snippet() -> Response:
+    """The minified snippet; cached an hour so a fix reaches sites the same day."""
+    response = send_file(SNIPPET, mimetype="text/javascript", max_age=3600)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/e")
+def site_config() -> Response:
+    """The site's privacy mode, which decides whether the snippet may use storage."""
+    key = request.args.get("s", "")
+    site = sites.lookup(get_session(), key) if 0 < len(key) <= 64 else None
+    if site is None or not site.enabled:
+        response = _error(404, "unknown site key")
+    else:
+        response = jsonify(m=site.privacy_mode)
+        response.cache_control.max_age = 300
+        response.cache_control.public = True
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.post("/e")
+def collect() -> Response:
+    """Store one batch; 204 once it is committed, a JSON 4xx when refused."""
+    limit = current_app.config["MAX_BEACON_BYTES"]
+    if (request.content_length or 0) > limit:
+        return _cors(_error(413, f"body over {limit} bytes"))
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        return _cors(_error(413, f"body over {limit} bytes"))
+    session = get_session()
+    try:
+        ingest(session, body, _meta())
+        session.commit()
+    except BeaconError as exc:
+        session.rollback()
+        return _cors(_error(exc.status, exc.message))
+    except OperationalError:
+        session.rollback()
+        current_app.logger.exception("database unavailable")
+        response = _error(503, "database unavailable, retry later")
+        response.headers["Retry-After"] = "5"
+        return _cors(response)
+    return _cors(Response(status=204))
+
+
+def _meta() -> RequestMeta:
+    """The request facts ingest needs; same-origin pages send no foreign Origin."""
+    origin = request.headers.get("Origin")
+    if origin and origin_of(request.host_url) == origin.lower():
+        origin = None  # a page served by Resonance itself (the demo site)
+    return RequestMeta(
+        ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", "")[:512],
+        origin=origin,
+        privacy_signal=request.headers.get("Sec-GPC") == "1"
+        or request.headers.get("DNT") == "1",
+    )
+
+
+def _cors(response: Response) -> Response:
+    """Echo an Origin back so fetch() fallbacks may read the answer."""
+    if origin := request.headers.get("Origin"):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+def _error(status: int, message: str) -> Response:
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
