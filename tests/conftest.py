@@ -158,3 +158,109 @@ def post_batch(
     if origin:
         headers["Origin"] = origin
     return client.post("/e", data=body, headers=headers)
+
+
+# --- a real server and a real browser -------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path) -> Iterator[str]:
+    """gunicorn serving ``wsgi:app`` on a free port over the test database.
+
+    Its log is printed when the test fails, so a browser test that sees nothing
+    arrive shows what the server said.
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "RESONANCE_DEMO_SITE_KEY": "demo",
+    }
+    root = Path(__file__).resolve().parent.parent
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "wsgi:app",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None:
+                    break
+                time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start:\n" + log.read_text())
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if os.environ.get("RESONANCE_SHOW_SERVER_LOG"):
+            print(log.read_text())
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs {CHROMIUM}: run scripts/test.sh to install it")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy; return that value."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: installs what it needs (Debian's
+# Chromium, the package with its test extras), starts the local PostgreSQL if it is
+# installed but stopped, lints, then runs pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium (browser tests drive it with Playwright)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "== installing resonance with its test dependencies"
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
+  echo "== starting the local PostgreSQL cluster"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -q && break; sleep 0.5; done
+fi
+
+echo "== ruff"
+python3 -m ruff check .
+python3 -m ruff format --check .
+
+echo "== pytest"
+set +e
+python3 -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  # pytest's "no tests were collected": a suite that ran nothing proves nothing.
+  echo "pytest collected no tests: failing on purpose" >&2
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,206 @@
+"""Hostile and broken beacons: each gets its 4xx and stores nothing at all.
+
+Every case starts from a database holding one accepted page view, and checks the
+row count of every table is unchanged afterwards, so "nothing partial stored"
+covers visitors, sessions and content items too, not only the event tables.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ORIGIN, post_batch
+from factories import NOW_MS, batch, click, identify, layout, pv, scroll
+from sqlalchemy import func, select
+
+from tracker.models import Base
+
+HOSTILE = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>'; DROP TABLE x;--"
+
+
+def _big_batch() -> dict:
+    """501 small events: over the count limit while under the size limit."""
+    view = pv()
+    return batch(view, *[scroll(view["p"], 1000 + i) for i in range(500)])
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"s":"blog","e":' + b"[" * levels + b"]" * levels + b"}"
+
+
+def _with(event_fields: dict, kind=pv) -> dict:
+    event = kind() if kind is pv else kind("pv0000000001")
+    event.update(event_fields)
+    return batch(event)
+
+
+CASES: list[tuple[str, object, int, str]] = [
+    ("body over 64 KB", b'{"s":"blog","e":[' + b" " * 70_000 + b"]}", 413, "body"),
+    ("not UTF-8", b'{"s":"blog","e":[{"t":"pv","u":"\xff\xfe"}]}', 400, "JSON"),
+    ("not JSON", b"s=blog&e=1", 400, "JSON"),
+    ("empty body", b"", 400, "JSON"),
+    ("JSON but not an object", b"[1,2,3]", 400, "object"),
+    ("deeply nested JSON", _deep(20_000), 400, "recursion"),
+    ("unknown key", _with({"evil": 1}), 400, "Extra inputs"),
+    (
+        "unknown event type",
+        batch({"t": "x", "id": "abcdefgh", "ts": NOW_MS, "p": "abcdefgh"}),
+        400,
+        "tag",
+    ),
+    ("number as string", _with({"vw": "1440"}), 400, "integer"),
+    ("huge number", _with({"dh": 10**30}), 400, "less than or equal"),
+    (
+        "NaN",
+        b'{"s":"blog","e":[{"t":"s","id":"abcdefgh","p":"abcdefgh","ts":1,'
+        b'"d":1,"dh":1,"f":NaN}]}',
+        400,
+        "",
+    ),
+    (
+        "negative coordinates",
+        batch(pv("pv0000000001"), click("pv0000000001", x=-5)),
+        400,
+        "greater than or equal",
+    ),
+    (
+        "fraction above 1",
+        batch(pv("pv0000000001"), click("pv0000000001", fx=1.5)),
+        400,
+        "less than or equal",
+    ),
+    (
+        "URL over 2,000 chars",
+        _with({"u": "https://blog.example.com/" + "a" * 2000}),
+        400,
+        "at most 2000",
+    ),
+    ("title over 1,024 chars", _with({"ti": "t" * 1025}), 400, "at most 1024"),
+    ("more than 500 events", _big_batch(), 400, "at most 500 events"),
+    ("no events", batch(), 400, "at least 1"),
+    ("timestamp in the future", _with({"ts": NOW_MS + 3_600_000}), 400, "future"),
+    ("javascript: URL", _with({"u": "javascript:alert(document.cookie)"}), 400, "http"),
+    ("HTML as host", _with({"u": "https://<svg onload=alert(1)>/"}), 400, "host"),
+    ("bad event id", _with({"id": "x'--", "p": "x'--"}), 400, "pattern"),
+    (
+        "page-view id of another event",
+        batch(pv("pv0000000001"), click("pv0000000099")),
+        400,
+        "unknown page view",
+    ),
+    ("NUL character", _with({"ti": "a\u0000b"}), 400, "NUL"),
+    (
+        "selector too long",
+        batch(pv("pv0000000001"), click("pv0000000001", s="a" * 600)),
+        400,
+        "at most 512",
+    ),
+    (
+        "text too long",
+        batch(pv("pv0000000001"), click("pv0000000001", tx="x" * 61)),
+        400,
+        "at most 60",
+    ),
+    (
+        "tag with markup",
+        batch(pv("pv0000000001"), click("pv0000000001", tg="<img>")),
+        400,
+        "pattern",
+    ),
+    (
+        "not an e-mail",
+        batch(pv("pv0000000001"), identify("pv0000000001", HOSTILE)),
+        400,
+        "pattern",
+    ),
+    (
+        "heading level 7",
+        batch(pv("pv0000000001"), layout("pv0000000001", [[7, "h", 0, 10]])),
+        400,
+        "less than or equal",
+    ),
+    ("unknown site", _with({}) | {"s": "nope"}, 404, "unknown site"),
+    ("site key with SQL", _with({}) | {"s": "' OR 1=1 --"}, 404, "unknown site"),
+    ("visitor id with markup", _with({}) | {"v": "<script>"}, 400, "pattern"),
+]
+
+
+def _counts(session) -> dict[str, int]:
+    session.expire_all()
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table))
+        for table in Base.metadata.sorted_tables
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_hostile_beacon_is_refused_and_stores_nothing(
+    client, session, site, body, status, message
+):
+    assert post_batch(client, batch(pv())).status_code == 204
+    before = _counts(session)
+
+    response = post_batch(client, body)
+
+    assert response.status_code == status
+    assert message in response.json["error"]
+    assert _counts(session) == before
+
+
+def test_origin_not_allowed_is_forbidden_and_stores_nothing(client, session, site):
+    before = _counts(session)
+
+    response = post_batch(client, batch(pv()), origin="https://evil.example")
+
+    assert response.status_code == 403
+    assert "not allowed" in response.json["error"]
+    assert _counts(session) == before
+
+
+def test_declared_oversized_body_is_refused_before_reading(client, session, site):
+    response = client.post(
+        "/e",
+        data=b"{}",
+        headers={"Origin": ORIGIN},
+        environ_overrides={"CONTENT_LENGTH": "10000000"},
+    )
+
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("field", ["u", "r", "ti"], ids=["url", "referrer", "title"])
+def test_sql_and_html_in_page_view_strings_are_stored_inert(
+    client, session, site, field
+):
+    value = {
+        "u": "https://blog.example.com/p?utm_source=" + HOSTILE,
+        "r": "https://ref.example.com/" + HOSTILE,
+        "ti": HOSTILE,
+    }[field]
+
+    response = post_batch(client, batch(pv(**{field: value})))
+
+    assert response.status_code == 204
+    tables = _counts(session)
+    assert tables["pageviews"] == 1 and tables["sites"] == 1
+
+
+def test_sql_and_html_in_click_strings_are_stored_inert(client, session, site):
+    view = pv()
+    hostile_click = click(view["p"], s=HOSTILE, tx=HOSTILE[:60], h=HOSTILE)
+
+    response = post_batch(client, batch(view, hostile_click))
+
+    assert response.status_code == 204
+    session.expire_all()
+    from tracker.models import Click
+
+    stored = session.scalars(select(Click)).one()
+    assert stored.selector == HOSTILE
+    assert stored.href is None  # not an http(s) URL, and no scheme to keep
+    assert json.dumps(stored.text)  # stored as plain text, escaped when shown
