@@ -69,6 +69,11 @@ class Site(Base):
     privacy_mode: Mapped[str] = mapped_column(String(16), default="anonymous")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # A lead "reached sales" the first time it entered this stage or a later one.
+    reached_sales_stage: Mapped[str] = mapped_column(String(16), default="sql")
+    # Leads whose e-mail domain is listed count as internal (colleagues).
+    internal_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
 
 
 class DailySalt(Base):
@@ -132,6 +137,69 @@ class Content(Base):
     url_hash: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(TITLE_LEN), default="")
     first_seen_at: Mapped[datetime]
+    # From the catalog (``resonance crawl``): length, to compare attention with.
+    words: Mapped[int | None]
+    crawled_at: Mapped[datetime | None]
+
+
+class ContentSection(Base):
+    """An h1–h3 section of a content item as crawled: its words and reading time."""
+
+    __tablename__ = "content_sections"
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    level: Mapped[int]
+    heading: Mapped[str] = mapped_column(String(HEADING_LEN))
+    words: Mapped[int]
+
+
+class ContentGroup(Base):
+    """A rule grouping URLs into one item: ``/blog/*`` or ``/docs/*/setup``."""
+
+    __tablename__ = "content_groups"
+    __table_args__ = (UniqueConstraint("site_id", "pattern"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    # A path pattern where ``*`` matches one or more characters except ``/``
+    # and ``**`` matches anything.
+    pattern: Mapped[str] = mapped_column(String(URL_LEN))
+
+
+class Snapshot(Base):
+    """A full-page screenshot of a content item at one width, for heatmaps."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index(None, "content_id", "width_px", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE")
+    )
+    width_px: Mapped[int]
+    height_px: Mapped[int]
+    taken_at: Mapped[datetime]
+    # PNG file name under ``instance/snapshots/``.
+    image: Mapped[str] = mapped_column(String(200))
+
+
+class SnapshotElement(Base):
+    """Where an element that clicks refer to sits in a snapshot (page px)."""
+
+    __tablename__ = "snapshot_elements"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    selector: Mapped[str] = mapped_column(String(SELECTOR_LEN), primary_key=True)
+    left_px: Mapped[float]
+    top_px: Mapped[float]
+    width_px: Mapped[float]
+    height_px: Mapped[float]
 
 
 class PageView(Base):
@@ -213,6 +281,10 @@ class Click(Base):
     text: Mapped[str] = mapped_column(String(60), default="")
     href: Mapped[str | None] = mapped_column(String(URL_LEN))
     interactive: Mapped[bool] = mapped_column(Boolean)
+    # Frustration signals the snippet judged after the click: no reaction within
+    # the dead-click window, or a JavaScript error within 1 s.
+    dead: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PageSection(Base):
@@ -268,6 +340,69 @@ class Lead(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     company: Mapped[str | None] = mapped_column(String(200))
     owner: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    # The current lifecycle stage (latest by time) and the CRM's own name for it.
+    stage: Mapped[str | None] = mapped_column(String(16))
+    stage_raw: Mapped[str | None] = mapped_column(String(100))
+    # First entry into the site's reached-sales stage or later; kept if it moves
+    # back. Stored so that segment filters are a cheap indexed comparison.
+    reached_sales_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set when the CRM merged this lead into another one.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="SET NULL")
+    )
+
+
+class StageChange(Base):
+    """A lead entering a lifecycle stage: append-only, idempotent per CRM event."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        UniqueConstraint("site_id", "crm_event_id"),
+        Index(None, "lead_id", "entered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    stage_raw: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[datetime]
+    crm_event_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token of the CRM API: only its SHA-256 is stored; revocable."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class Note(Base):
+    """A note from sales on a content item ("prospect quoted this")."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index(None, "content_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE")
+    )
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="SET NULL")
+    )
+    section: Mapped[str | None] = mapped_column(String(HEADING_LEN))
+    author: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(2000))
     created_at: Mapped[datetime]
 
 
