@@ -29,13 +29,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
 
+    from dashboard.sales_views import bp as sales_bp
     from dashboard.views import bp as dashboard_bp
     from resonance.demo.pages import bp as demo_bp
+    from tracker.api import bp as api_bp
     from tracker.views import bp as tracker_bp
 
-    app.register_blueprint(tracker_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(demo_bp)
+    for blueprint in (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp):
+        app.register_blueprint(blueprint)
 
     @app.get("/healthz")
     def health():

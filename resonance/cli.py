@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
 from resonance import ROOT, create_app, db
+from resonance.commands import content, leads
 from tracker.models import PRIVACY_MODES, Site
 from tracker.sites import create_site
 
@@ -140,3 +141,7 @@ def site_list() -> None:
     for site in db.get_session().scalars(select(Site).order_by(Site.id)):
         origins = " ".join(site.allowed_origins) or "-"
         click.echo(f"{site.key}\t{site.privacy_mode}\t{origins}\t{site.name}")
+
+
+for _command in (*content.commands, *leads.commands):
+    cli.add_command(_command)

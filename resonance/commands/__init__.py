@@ -1,0 +1,1 @@
+"""CLI commands by feature; ``resonance.cli`` adds every module's ``commands``."""
