@@ -309,3 +309,46 @@ def test_no_raw_ip_is_stored_anywhere(client, session, site):
     )
     assert "203.0.113.77" not in dump
     assert count(session, PageView) == 1
+
+
+def test_rotated_browser_links_the_new_id_and_records_the_conflict(
+    client, session, site
+):
+    first = pv()
+    post_batch(client, batch(first, identify(first["p"], "a@x.io"), v="sharedAAAA"))
+    second = pv()
+    rotated = batch(
+        second, identify(second["p"], "b@x.io"), v="freshBBBB", o="sharedAAAA"
+    )
+
+    assert post_batch(client, rotated).status_code == 204
+
+    links = session.execute(
+        select(Visitor.uid, Lead.email)
+        .join(IdentityLink, IdentityLink.visitor_id == Visitor.id)
+        .join(Lead, Lead.id == IdentityLink.lead_id)
+        .order_by(Visitor.id)
+    ).all()
+    assert [tuple(row) for row in links] == [
+        ("c:sharedAAAA", "a@x.io"),
+        ("c:freshBBBB", "b@x.io"),
+    ]
+    conflict = session.scalars(select(IdentityConflict)).one()
+    old_visitor = session.scalar(select(Visitor).where(Visitor.uid == "c:sharedAAAA"))
+    assert conflict.visitor_id == old_visitor.id
+    assert session.get(Lead, conflict.attempted_lead_id).email == "b@x.io"
+
+
+def test_dead_and_error_flags_of_clicks_are_stored(client, session, site):
+    view = pv()
+    post_batch(
+        client,
+        batch(
+            view,
+            click(view["p"], tg="p", **{"in": False}, dd=True),
+            click(view["p"], er=True),
+        ),
+    )
+
+    flags = session.execute(select(Click.dead, Click.error).order_by(Click.id)).all()
+    assert [tuple(f) for f in flags] == [(True, False), (False, True)]

@@ -83,6 +83,8 @@ class ClickEvent(_Event):
     tx: Text = ""
     h: Annotated[str, StringConstraints(max_length=URL_LEN)] | None = None
     in_: bool = Field(alias="in")
+    dd: bool = False
+    er: bool = False
 
 
 class ScrollEvent(_Event):
@@ -151,6 +153,7 @@ class Batch(_Strict):
 
     s: SiteKey
     v: Id | None = None
+    o: Id | None = None
     i: Literal[1] | None = None
     e: Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS)]
 

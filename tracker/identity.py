@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tracker.dialect import insert
-from tracker.models import DailySalt, IdentityConflict, IdentityLink, Lead
+from tracker.models import DailySalt, IdentityConflict, IdentityLink, Lead, Visitor
 from tracker.sites import SiteInfo
 
 # Salts older than this are deleted: yesterday's is kept so that a visit that
@@ -130,3 +130,30 @@ def link_visitor(
         )
     )
     return False
+
+
+def record_rotation(
+    session: Session, site_id: int, old_uid: str, lead_id: int, now: datetime
+) -> None:
+    """Record that a browser linked to one lead identified as another.
+
+    The snippet rotates its visitor id when a different person identifies in the
+    same browser, and names the old id (``o``) in that batch: the new id is
+    linked to the new lead; the old one keeps its lead and its history.
+    """
+    old = session.execute(
+        select(Visitor.id, IdentityLink.lead_id)
+        .join(IdentityLink, IdentityLink.visitor_id == Visitor.id)
+        .where(Visitor.site_id == site_id, Visitor.uid == old_uid)
+    ).first()
+    if old is None or old.lead_id == lead_id:
+        return
+    session.add(
+        IdentityConflict(
+            site_id=site_id,
+            visitor_id=old.id,
+            linked_lead_id=old.lead_id,
+            attempted_lead_id=lead_id,
+            seen_at=now,
+        )
+    )

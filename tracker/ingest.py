@@ -35,7 +35,13 @@ from tracker.beacon import (
 )
 from tracker.bots import is_bot
 from tracker.dialect import greatest, insert
-from tracker.identity import is_anonymous, link_visitor, upsert_lead, visitor_uid
+from tracker.identity import (
+    is_anonymous,
+    link_visitor,
+    record_rotation,
+    upsert_lead,
+    visitor_uid,
+)
 from tracker.models import (
     BotHit,
     Click,
@@ -146,7 +152,9 @@ def record(
         elif isinstance(event, AttentionEvent):
             put_attention(session, pv.id, event)
         elif isinstance(event, IdentifyEvent) and not is_anonymous(uid):
-            put_identify(session, site.id, visitor_id, pv.id, event, now)
+            lead_id = put_identify(session, site.id, visitor_id, pv.id, event, now)
+            if lead_id and batch.o:
+                record_rotation(session, site.id, f"c:{batch.o}", lead_id, now)
     touch_sessions(session, batch, pageviews, now)
 
 
@@ -359,6 +367,8 @@ def put_clicks(
             "text": redact(c.tx)[:60],
             "href": clean_href(c.h),
             "interactive": c.in_,
+            "dead": c.dd,
+            "error": c.er,
         }
         for c in clicks
     ]
@@ -444,8 +454,9 @@ def put_identify(
     pageview_id: int,
     event: IdentifyEvent,
     now: datetime,
-) -> None:
-    """Record the identify call once and link the visitor to the lead."""
+) -> int | None:
+    """Record the identify call once and link the visitor to the lead; the lead's
+    id, or None for a replayed call."""
     at = _at(event.ts, now)
     new = session.execute(
         insert(session, Identify)
@@ -461,9 +472,10 @@ def put_identify(
         .returning(Identify.id)
     ).first()
     if new is None:
-        return  # a replay: already linked (or already recorded as a conflict)
+        return None  # a replay: already linked (or already recorded as a conflict)
     lead_id = upsert_lead(session, site_id, event.em, at)
     link_visitor(session, site_id, visitor_id, lead_id, source="snippet", now=at)
+    return lead_id
 
 
 def touch_sessions(
