@@ -1,0 +1,264 @@
+"""Ingest benchmark: the real collector against a bare Flask app, side by side.
+
+For each store (SQLite, PostgreSQL) it starts the real app under gunicorn on
+127.0.0.1, drives ``POST /e`` with wrk using snippet-shaped batches (7 events, all
+ids unique), then does the same against a bare Flask app that answers 204 and does
+nothing, with identical gunicorn settings: that is the ceiling. It prints
+requests/s, events/s, p50/p99 latency, errors, the ratio to the bare app, and
+checks that the rows stored equal the 2xx responses times what each batch holds.
+
+    python bench/ingest.py --duration 10 --workers 2
+
+Loopback only, bounded in time. Absolute numbers are noisy on shared machines:
+read the ratios, which are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from resonance.db import upgrade  # noqa: E402
+from tracker.models import Click, PageSection, PageView  # noqa: E402
+from tracker.sites import create_site  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "RESONANCE_BENCH_POSTGRES_URL",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+)
+EVENTS_PER_BATCH = 7  # pv + 3 clicks + scroll + layout + attention (ingest.lua)
+SITES = 4
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run's figures."""
+
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def ok(self) -> int:
+        return self.requests - self.errors
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn(app: str, port: int, args, env: dict, log: Path) -> subprocess.Popen:
+    """Start gunicorn for ``app`` and wait until it answers.
+
+    Both apps write an access log (same cost for both): the count of 204 lines is
+    what the server acknowledged, including requests still in flight when wrk
+    stopped, which wrk itself does not count.
+    """
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--log-level",
+        "warning",
+        "--access-logfile",
+        str(log),
+        "--access-logformat",
+        "%(s)s",
+    ]
+    server = subprocess.Popen(cmd, cwd=ROOT, env=os.environ | env)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+        except urllib.error.HTTPError:
+            return server  # any HTTP answer means it is up
+        except OSError:
+            time.sleep(0.05)
+            continue
+        return server
+    server.kill()
+    raise RuntimeError(f"{app} did not start")
+
+
+def wrk(port: int, seconds: float, args) -> Run:
+    """Drive ``POST /e`` with the snippet-shaped batches of ingest.lua."""
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(args.wrk_threads),
+            "-c",
+            str(args.connections),
+            "-d",
+            f"{int(seconds)}s",
+            "--latency",
+            "-s",
+            str(ROOT / "bench" / "ingest.lua"),
+            f"http://127.0.0.1:{port}/e",
+            "--",
+            uuid.uuid4().hex[:8],
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    fields = dict(re.findall(r"(\w+)=(\d+)", out.split("RESULT", 1)[1]))
+    errors = sum(int(fields[k]) for k in fields if k.startswith("errors_"))
+    return Run(
+        requests=int(fields["requests"]),
+        seconds=int(fields["duration_us"]) / 1e6,
+        errors=errors,
+        p50_ms=int(fields["p50_us"]) / 1000,
+        p99_ms=int(fields["p99_us"]) / 1000,
+    )
+
+
+def prepare(store: str, tmp: Path) -> tuple[str, callable]:
+    """A fresh migrated database with the bench sites; its URL and a cleanup."""
+    if store == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+        cleanup = lambda: None  # noqa: E731 - the temp dir goes
+    else:
+        schema = f"rs_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+        def cleanup() -> None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+    upgrade(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        for n in range(SITES):
+            create_site(
+                session,
+                f"Bench {n}",
+                origins=["*"],
+                privacy_mode="always",
+                key=f"bench{n}",
+            )
+        session.commit()
+    engine.dispose()
+    return url, cleanup
+
+
+def stored(url: str) -> tuple[int, int, int]:
+    """Rows that prove every event of every accepted batch: page views, clicks,
+    sections (scroll and attention are state on those rows, checked below)."""
+    engine = create_engine(url)
+    with Session(engine) as session:
+        counts = tuple(
+            session.scalar(select(func.count()).select_from(model))
+            for model in (PageView, Click, PageSection)
+        )
+        shallow = session.scalar(
+            select(func.count())
+            .select_from(PageView)
+            .where((PageView.max_scroll_px != 3100) | (PageView.active_ms != 42000))
+        )
+    engine.dispose()
+    if shallow:
+        raise AssertionError(f"{shallow} page views lack their scroll or attention")
+    return counts
+
+
+def measure(store: str, args) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="rs-bench-"))
+    url, cleanup = prepare(store, tmp)
+    try:
+        env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
+        port = free_port()
+        log = tmp / "real.log"
+        real = gunicorn("wsgi:app", port, args, env, log)
+        try:
+            wrk(port, 1, args)  # warm-up: connections, caches
+            run = wrk(port, args.duration, args)
+        finally:
+            real.terminate()
+            real.wait()
+        acknowledged = log.read_text().split().count("204")
+        views, clicks, sections = stored(url)
+        port = free_port()
+        bare = gunicorn("bench.bare_app:app", port, args, {}, tmp / "bare.log")
+        try:
+            wrk(port, 1, args)
+            ceiling = wrk(port, args.duration, args)
+        finally:
+            bare.terminate()
+            bare.wait()
+        expected = (acknowledged, 3 * acknowledged, 3 * acknowledged)
+        exact = (views, clicks, sections) == expected
+        print(
+            f"{store:<10} {run.rps:>8.0f} {run.rps * EVENTS_PER_BATCH:>9.0f} "
+            f"{run.p50_ms:>7.1f} {run.p99_ms:>7.1f} {run.errors:>6} "
+            f"{ceiling.rps:>8.0f} {run.rps / ceiling.rps:>6.2f}  "
+            f"{'exact' if exact else 'MISMATCH'} ({views} page views, {clicks} clicks, "
+            f"{sections} sections for {acknowledged} acknowledged 204s)"
+        )
+    finally:
+        cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    args = parser.parse_args()
+    print(
+        f"{os.cpu_count()} cores; gunicorn {args.workers} × {args.worker_class} "
+        f"({args.threads} threads); wrk {args.connections} connections, "
+        f"{args.duration:g} s; {EVENTS_PER_BATCH} events per batch"
+    )
+    print(
+        f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'errors':>6} {'bare/s':>8} {'ratio':>6}  stored"
+    )
+    for store in args.stores.split(","):
+        measure(store, args)
+
+
+if __name__ == "__main__":
+    main()
