@@ -1,0 +1,1 @@
+"""The demo site served by the app itself, and its synthetic traffic."""
