@@ -247,8 +247,12 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
+        # The user agent is set on the browser, not only per context: beacons
+        # sent while a page unloads carry the browser's own ("HeadlessChrome"),
+        # which the collector rightly files as a bot.
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, f"--user-agent={BROWSER_UA}"],
         )
         yield browser
         browser.close()
