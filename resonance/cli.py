@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from datetime import UTC, datetime
 
 import click
 from flask import current_app
@@ -51,6 +52,7 @@ def seed_demo_if_empty(
     *, visitors: int = 400, days: int = 30, force: bool = False
 ) -> int | None:
     """Seed the demo into a database without sites; the number of events, or None."""
+    from resonance.demo.crm import seed_stages
     from resonance.demo.traffic import seed_demo
 
     session = db.get_session()
@@ -72,6 +74,8 @@ def seed_demo_if_empty(
             click.echo(f"  demo traffic: {done}/{total} batches", err=True)
 
     events = seed_demo(session, key, visitors=visitors, days=days, progress=progress)
+    site_id = session.scalar(select(Site.id).where(Site.key == key))
+    seed_stages(session, site_id, now=datetime.now(UTC))
     session.commit()
     return events
 

@@ -9,7 +9,16 @@ from conftest import count
 from sqlalchemy import select
 
 from resonance.cli import cli
-from tracker.models import BotHit, Click, Identify, PageSection, PageView, Site
+from tracker.models import (
+    BotHit,
+    Click,
+    Identify,
+    Lead,
+    PageSection,
+    PageView,
+    Site,
+    StageChange,
+)
 
 
 def test_help_lists_every_command():
@@ -67,6 +76,10 @@ def test_demo_seeds_an_empty_database_through_ingest(runner, session):
     assert count(session, PageSection) > 0
     assert count(session, Identify) > 0
     assert count(session, BotHit) == 0
+    leads = session.scalars(select(Lead)).all()
+    assert leads and all(lead.name and lead.company and lead.owner for lead in leads)
+    assert count(session, StageChange) >= 2 * len(leads)
+    assert any(lead.reached_sales_at for lead in leads)
 
 
 def test_demo_leaves_a_database_with_sites_alone(runner, session, site):
