@@ -6,13 +6,30 @@ tests and scripts. Structured as one blueprint so a login check can wrap it whol
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+import plotly
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
-from dashboard import queries
+from dashboard import figures, queries
 from resonance.db import get_session
 from tracker.models import Site
 
@@ -42,17 +59,41 @@ DEVICES = ("mobile", "tablet", "desktop")
 
 def content_filter(site_key: str) -> queries.ContentFilter:
     """The filter from the query string: ``since``/``until`` (YYYY-MM-DD),
-    ``device``, ``q``. Bad values are a 400, never a 500."""
+    ``device``, ``q``, ``segment`` (all, leads, sales, stage:<name>) and
+    ``internal=exclude``. Bad values are a 400, never a 500."""
     device = request.args.get("device") or None
     if device and device not in DEVICES:
         abort(400, f"device must be one of {', '.join(DEVICES)}")
+    internal = request.args.get("internal") or "include"
+    if internal not in ("include", "exclude"):
+        abort(400, "internal must be include or exclude")
     return queries.ContentFilter(
         site_key=site_key,
         since=_day(request.args.get("since")),
         until=_day(request.args.get("until"), next_day=True),
         device=device,
         search=(request.args.get("q") or "").strip()[:200] or None,
+        segment=_segment(request.args.get("segment") or "all"),
+        exclude_internal=internal == "exclude",
     )
+
+
+def _segment(value: str) -> str:
+    if not queries.valid_segment(value):
+        abort(400, "segment must be all, leads, sales or stage:<name>")
+    return value
+
+
+def _page_args(drop: tuple[str, ...]) -> dict[str, str]:
+    """The query string to carry over to a linked page, minus ``drop``."""
+    return {k: v for k, v in request.args.items() if k not in drop and v}
+
+
+def _flag(name: str) -> bool:
+    value = request.args.get(name) or "0"
+    if value not in ("0", "1"):
+        abort(400, f"{name} must be 0 or 1")
+    return value == "1"
 
 
 def _day(value: str | None, next_day: bool = False) -> datetime | None:
@@ -72,7 +113,8 @@ def content_list(site_key: str) -> Response | str:
     if not session.scalar(select(Site.id).where(Site.key == site_key)):
         abort(404)
     flt = content_filter(site_key)
-    rows = queries.content_list(session, flt)
+    group = _flag("group")
+    rows = queries.content_list(session, flt, group=group)
     if wants_json():
         return jsonify(site=site_key, content=[asdict(row) for row in rows])
     return render_template(
@@ -80,6 +122,161 @@ def content_list(site_key: str) -> Response | str:
         site_key=site_key,
         rows=rows,
         flt=flt,
+        group=group,
+        link_args=_page_args(drop=("q", "group", "format")),
         devices=DEVICES,
+        stages=queries.lead_stages(session, site_key),
         args=request.args,
     )
+
+
+@bp.get("/sites/<site_key>/content/<int:content_id>")
+def content_page(site_key: str, content_id: int) -> Response | str:
+    """One content item: click heatmap over its snapshot, top elements, scroll
+    reach, attention per section, a segment comparison and sales notes."""
+    session = get_session()
+    content = queries.content_info(session, site_key, content_id)
+    if content is None:
+        abort(404)
+    flt = content_filter(site_key)
+    compare = request.args.get("compare") or None
+    if compare is not None:
+        compare = _segment(compare)
+    report = queries.content_report(session, flt, content, compare)
+    if wants_json():
+        return jsonify(site=site_key, **asdict(report))
+    return render_template(
+        "dashboard/content.html",
+        site_key=site_key,
+        report=report,
+        flt=flt,
+        compare=compare,
+        devices=DEVICES,
+        stages=queries.lead_stages(session, site_key),
+        figures=_content_figures(site_key, report),
+        can_snapshot=_snapshots_available(),
+        snapshot_args=_page_args(drop=("format",)),
+        args=request.args,
+    )
+
+
+def _content_figures(site_key: str, report: queries.ContentReport) -> dict:
+    """The page's figures as Plotly JSON payloads, keyed by element id."""
+    backdrop = _backdrop(site_key, report)
+    scroll = report.scroll
+    reach = figures.ReachOverlay(
+        bands=scroll.tenths if scroll.by_tenth else scroll.bands,
+        marks=scroll.marks,
+        fold_px=scroll.avg_fold_px,
+    )
+    result = {
+        "fig-heatmap": figures.heatmap_figure(
+            report.bins, backdrop, reach if scroll.views else None, queries.BIN_PX
+        ),
+    }
+    if report.sections:
+        result["fig-attention"] = figures.attention_figure(report.sections)
+    if report.compare:
+        result["fig-compare"] = figures.compare_figure(
+            report.bins,
+            report.stats.views,
+            report.compare.bins,
+            report.compare.views,
+            backdrop,
+            (report.segment, report.compare.segment),
+            queries.BIN_PX,
+        )
+    return {key: figures.figure_payload(fig) for key, fig in result.items()}
+
+
+def _backdrop(site_key: str, report: queries.ContentReport) -> figures.Backdrop:
+    """The snapshot the heatmap is drawn over or, without one, the page's
+    outline: as tall as the longest page view, with its sections."""
+    snap = report.snapshot
+    if snap:
+        url = url_for(
+            "dashboard.snapshot_png", site_key=site_key, snapshot_id=snap.snapshot_id
+        )
+        return figures.Backdrop(snap.width_px, snap.height_px, image_url=url)
+    deepest = max((b.y_px + queries.BIN_PX for b in report.bins), default=0)
+    height = max(report.stats.max_doc_h, deepest, 600)
+    sections = [(s.heading, s.top_px, s.height_px) for s in report.sections]
+    return figures.Backdrop(report.width_px, height, sections=sections)
+
+
+@bp.get("/sites/<site_key>/snapshots/<int:snapshot_id>.png")
+def snapshot_png(site_key: str, snapshot_id: int) -> Response:
+    """A snapshot's screenshot, only for a content item of this site."""
+    image = queries.snapshot_image(get_session(), site_key, snapshot_id)
+    if image is None:
+        abort(404)
+    response = send_from_directory(_snapshot_dir(), image, mimetype="image/png")
+    response.cache_control.private = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+def _snapshot_dir() -> Path:
+    return Path(current_app.instance_path) / "snapshots"
+
+
+def _snapshots_available() -> bool:
+    return importlib.util.find_spec("tracker.snapshots") is not None
+
+
+@bp.post("/sites/<site_key>/content/<int:content_id>/snapshot")
+def take_snapshot(site_key: str, content_id: int) -> Response:
+    """Screenshot the content item at the three heatmap widths, then show it."""
+    session = get_session()
+    content = queries.content_info(session, site_key, content_id)
+    site_id = session.scalar(select(Site.id).where(Site.key == site_key))
+    if content is None or site_id is None:
+        abort(404)
+    if not _snapshots_available():
+        abort(501, "snapshots are not available in this installation")
+    from tracker.snapshots import take_snapshots  # written alongside; optional
+
+    take_snapshots(
+        session,
+        site_id,
+        content.url,
+        widths=tuple(queries.SNAPSHOT_WIDTHS.values()),
+        directory=_snapshot_dir(),
+    )
+    session.commit()
+    return redirect(
+        url_for(
+            "dashboard.content_page",
+            site_key=site_key,
+            content_id=content_id,
+            **_page_args(drop=("format",)),
+        ),
+        code=303,
+    )
+
+
+@cache
+def _plotly_js() -> tuple[bytes, bytes]:
+    """plotly.js as shipped with the Python package, plain and gzipped (once)."""
+    source = get_plotlyjs().encode()
+    return source, gzip.compress(source, 6)
+
+
+@bp.get("/plotly.min.js")
+def plotly_js() -> Response:
+    """plotly.js from the app itself (no CDN), cacheable for a year: its URL
+    carries the version, so an upgrade changes the URL."""
+    plain, packed = _plotly_js()
+    use_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = Response(packed if use_gzip else plain, mimetype="text/javascript")
+    if use_gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.cache_control.public = True
+    response.cache_control.max_age = 365 * 24 * 3600
+    return response
+
+
+@bp.context_processor
+def _plotly_version() -> dict:
+    return {"plotly_version": plotly.__version__}

@@ -1,0 +1,46 @@
+/* Resonance dashboard: draws the figures embedded in the page and wires their
+ * controls. Figures arrive as JSON in <script type="application/json"> elements
+ * (no inline code, so a strict Content-Security-Policy can forbid it); each
+ * <div data-figure="ID"> is drawn from the JSON element with that id. */
+(function () {
+  "use strict";
+
+  function draw(target) {
+    var source = document.getElementById(target.getAttribute("data-figure"));
+    if (!source || !window.Plotly) {
+      return;
+    }
+    var figure = JSON.parse(source.textContent);
+    window.Plotly.newPlot(target, figure.data, figure.layout, figure.config || {});
+  }
+
+  /* A range input (0-100) restyles the opacity of the heat of one figure. */
+  function bindOpacity(input) {
+    var target = document.getElementById(input.getAttribute("data-opacity-for"));
+    if (!target) {
+      return;
+    }
+    input.addEventListener("input", function () {
+      var traces = [];
+      (target.data || []).forEach(function (trace, index) {
+        if (trace.type === "heatmap") {
+          traces.push(index);
+        }
+      });
+      if (traces.length) {
+        window.Plotly.restyle(target, { opacity: Number(input.value) / 100 }, traces);
+      }
+    });
+  }
+
+  function start() {
+    document.querySelectorAll("[data-figure]").forEach(draw);
+    document.querySelectorAll("[data-opacity-for]").forEach(bindOpacity);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
