@@ -307,3 +307,23 @@ def test_naive_utc_keeps_naive_and_converts_aware():
 
     assert crm.naive_utc(aware) == datetime(2024, 1, 1, 12, 0)
     assert crm.naive_utc(datetime(2024, 1, 1)) == datetime(2024, 1, 1)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tracker.identity.upsert_lead does not follow merged_into_id yet",
+)
+def test_new_browser_identifying_as_a_merged_lead_reads_for_the_survivor(
+    client, session, site, two_readers
+):
+    ada, bob = two_readers  # both have an e-mail: Bob's stays on the merged record
+    crm.merge_leads(session, site.id, bob.id, ada.id, now=NOW)
+    session.commit()
+
+    view = pv()
+    post_batch(
+        client, batch(view, identify(view["p"], "bob@x.example"), v="visitor-bob2")
+    )
+
+    session.expire_all()
+    assert set(session.scalars(select(IdentityLink.lead_id))) == {ada.id}
