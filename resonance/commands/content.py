@@ -1,7 +1,58 @@
-"""Content catalog commands: crawl, inject, snapshot."""
+"""Content catalog commands: crawl.
+
+Thin wrappers: they turn options into calls of ``tracker.catalog``, commit,
+and print what happened.
+"""
 
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-commands: list[click.Command] = []
+from resonance import db
+from tracker.catalog import crawl, plan_sources, progress
+from tracker.models import Site
+
+
+def _site_id(session: Session, key: str) -> int:
+    site_id = session.scalar(select(Site.id).where(Site.key == key))
+    if site_id is None:
+        raise click.BadParameter(f"no site has the key {key!r}", param_hint="--site")
+    return site_id
+
+
+@click.command("crawl")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--site", "site_key", required=True, help="key of the site")
+@click.option(
+    "--base-url",
+    help="URL of a directory's root: index.html → /, a/b.html → /a/b",
+)
+@click.option("--timeout", default=10.0, show_default=True, help="seconds per page")
+@with_appcontext
+def crawl_command(
+    sources: tuple[str, ...], site_key: str, base_url: str | None, timeout: float
+) -> None:
+    """Record the title, words and h1–h3 sections of a site's pages.
+
+    SOURCES: page URLs, a sitemap (URL or file ending in .xml), a file with one
+    URL a line, or a directory of HTML files (with --base-url).
+    """
+    session = db.get_session()
+    site_id = _site_id(session, site_key)
+    try:
+        pages, failed = plan_sources(sources, base_url=base_url, timeout=timeout)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="SOURCES") from None
+    for source, reason in failed:
+        click.echo(f"{source} skipped: {reason}", err=True)
+    result = crawl(session, site_id, pages, timeout=timeout, report=progress)
+    skipped = len(result.failed) + len(failed)
+    click.echo(f"crawled {len(result.stored)} pages, {skipped} skipped")
+    if not result.stored and skipped:
+        raise SystemExit(1)
+
+
+commands: list[click.Command] = [crawl_command]
