@@ -1,10 +1,12 @@
-"""Content catalog commands: crawl.
+"""Content catalog commands: crawl, inject.
 
-Thin wrappers: they turn options into calls of ``tracker.catalog``, commit,
-and print what happened.
+Thin wrappers: they turn options into calls of ``tracker.catalog`` and
+``tracker.inject``, commit, and print what happened.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from resonance import db
 from tracker.catalog import crawl, plan_sources, progress
+from tracker.inject import inject_directory
 from tracker.models import Site
 
 
@@ -55,4 +58,27 @@ def crawl_command(
         raise SystemExit(1)
 
 
-commands: list[click.Command] = [crawl_command]
+@click.command("inject")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--site", "site_key", required=True, help="key of the site")
+@click.option("--host", required=True, help="where Resonance runs: https://…")
+def inject_command(directory: Path, site_key: str, host: str) -> None:
+    """Add the Resonance tag before </head> of every .html/.htm file in DIRECTORY.
+
+    Idempotent: an existing tag gets the new host and key, never a twin.
+    """
+    try:
+        report = inject_directory(directory, host, site_key)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    for path in report.skipped:
+        click.echo(f"{path}: no <head>, skipped", err=True)
+    click.echo(
+        f"{len(report.changed)} changed, {len(report.up_to_date)} already up to date, "
+        f"{len(report.skipped)} skipped (no <head>)"
+    )
+
+
+commands: list[click.Command] = [crawl_command, inject_command]
