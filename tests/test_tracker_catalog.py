@@ -463,7 +463,7 @@ def test_crawl_fills_the_content_item_page_views_already_created(
 # --- the command line ----------------------------------------------------------------
 
 
-def test_help_lists_crawl():
+def test_help_lists_crawl_inject_and_snapshot():
     result = subprocess.run(
         [sys.executable, "-c", "from resonance.cli import cli; cli()", "--help"],
         capture_output=True,
@@ -471,7 +471,8 @@ def test_help_lists_crawl():
         check=True,
     )
 
-    assert "\n  crawl " in result.stdout
+    for command in ("crawl", "inject", "snapshot"):
+        assert f"\n  {command} " in result.stdout
 
 
 def test_crawl_command_crawls_a_directory_with_progress_on_stderr(

@@ -1,7 +1,7 @@
-"""Content catalog commands: crawl, inject.
+"""Content catalog commands: crawl, inject, snapshot.
 
-Thin wrappers: they turn options into calls of ``tracker.catalog`` and
-``tracker.inject``, commit, and print what happened.
+Thin wrappers: they turn options into calls of ``tracker.catalog``,
+``tracker.inject`` and ``tracker.snapshots``, commit, and print what happened.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,8 @@ from resonance import db
 from tracker.catalog import crawl, plan_sources, progress
 from tracker.inject import inject_directory
 from tracker.models import Site
+from tracker.snapshots import DEFAULT_WIDTHS, SnapshotError, take_snapshots
+from tracker.urls import BadUrl, clean_url, origin
 
 
 def _site_id(session: Session, key: str) -> int:
@@ -81,4 +84,65 @@ def inject_command(directory: Path, site_key: str, host: str) -> None:
     )
 
 
-commands: list[click.Command] = [crawl_command, inject_command]
+def _widths(_ctx, _param, value: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter("pixel widths with commas, like 375,1440") from None
+    if not widths or any(not 200 <= width <= 3840 for width in widths):
+        raise click.BadParameter("each width must be between 200 and 3840 px")
+    return tuple(dict.fromkeys(widths))
+
+
+@click.command("snapshot")
+@click.argument("url")
+@click.option("--site", "site_key", help="key of the site (default: by URL origin)")
+@click.option(
+    "--widths",
+    default=",".join(map(str, DEFAULT_WIDTHS)),
+    show_default=True,
+    callback=_widths,
+    help="viewport widths in px",
+)
+@with_appcontext
+def snapshot_command(url: str, site_key: str | None, widths: tuple[int, ...]) -> None:
+    """Take full-page screenshots of URL for its click heatmaps."""
+    session = db.get_session()
+    try:
+        clean_url(url)
+        site_id = (
+            _site_id(session, site_key) if site_key else _site_by_origin(session, url)
+        )
+        directory = Path(
+            current_app.config.get("SNAPSHOT_DIR")
+            or Path(current_app.instance_path) / "snapshots"
+        )
+        snapshots = take_snapshots(
+            session, site_id, url, widths=widths, directory=directory
+        )
+    except BadUrl as exc:
+        raise click.BadParameter(str(exc), param_hint="URL") from None
+    except SnapshotError as exc:
+        raise click.ClickException(str(exc)) from None
+    session.commit()
+    for snapshot in snapshots:
+        click.echo(
+            f"{snapshot.width_px} px: {directory / snapshot.image} "
+            f"({snapshot.height_px} px high)"
+        )
+
+
+def _site_by_origin(session: Session, url: str) -> int:
+    """The one site that allows the URL's origin; --site is needed otherwise."""
+    wanted = origin(url)
+    ids = [
+        site.id
+        for site in session.scalars(select(Site))
+        if wanted in (site.allowed_origins or ())
+    ]
+    if len(ids) != 1:
+        raise click.UsageError(f"{len(ids)} sites allow {wanted}: name one with --site")
+    return ids[0]
+
+
+commands: list[click.Command] = [crawl_command, inject_command, snapshot_command]

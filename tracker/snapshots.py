@@ -1,0 +1,282 @@
+"""Full-page snapshots of a content item, for drawing click heatmaps on.
+
+Owns: opening a page in headless Chromium at a few widths, taking a full-page PNG
+at each, and recording where the elements that clicks refer to sit on it (page
+coordinates), as ``Snapshot`` and ``SnapshotElement`` rows. Clicks are stored by
+selector and position inside the element's box, so a heatmap places them on the
+box measured here, whatever the visitor's own layout was.
+
+The snapshot's user agent says "HeadlessChrome" (set on each context, whatever
+the browser it was given pretends to be), so when the page carries the Resonance
+snippet its beacons are stored as bot hits, never as visitors: taking a snapshot
+does not inflate the figures it is meant to illustrate (other analytics on the
+page see a headless browser too).
+
+Must not import: Flask, the dashboard. Playwright is imported only when a
+snapshot is taken, so the rest of the tracker works without it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.ingest import put_content
+from tracker.models import Click, Snapshot, SnapshotElement
+from tracker.urls import clean_url
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DEFAULT_WIDTHS = (375, 768, 1440)
+VIEWPORT_HEIGHT = 800
+MOBILE_BELOW = 500  # viewports narrower than this are emulated as a phone
+MAX_HEIGHT = 16_000  # px; longer pages are cut (PNG size, and nobody scrolls that far)
+MAX_SELECTORS = 2_000  # the most clicked ones, if a page has more
+LOAD_TIMEOUT_MS = 30_000
+IDLE_TIMEOUT_MS = 5_000
+
+# Scroll down a viewport at a time (lazy images and reveal-on-scroll sections
+# load), never past the height cap, then back to the top.
+_SCROLL_THROUGH = """async (maxHeight) => {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
+  const bottom = () => Math.min(document.documentElement.scrollHeight, maxHeight);
+  for (let y = 0; y < bottom(); y += window.innerHeight) {
+    window.scrollTo(0, y);
+    await pause();
+  }
+  window.scrollTo(0, 0);
+  await pause();
+}"""
+
+# The box of each selector's first element in page coordinates. A selector the
+# browser rejects, or one that matches nothing or nothing rendered, is left out.
+_BOXES = """(selectors) => {
+  const boxes = {};
+  for (const selector of selectors) {
+    try {
+      const element = document.querySelector(selector);
+      if (!element) continue;
+      const rect = element.getBoundingClientRect();
+      if (!rect.width && !rect.height) continue;
+      boxes[selector] = [
+        rect.left + window.scrollX, rect.top + window.scrollY, rect.width, rect.height,
+      ];
+    } catch (error) {
+      // an invalid selector: it names no element
+    }
+  }
+  return boxes;
+}"""
+
+
+# Web fonts change line breaks, hence boxes: wait for them, but not forever.
+_FONTS_READY = """(timeout) => Promise.race([
+  document.fonts ? document.fonts.ready : Promise.resolve(),
+  new Promise((resolve) => setTimeout(resolve, timeout)),
+]).then(() => true)"""
+
+
+class SnapshotError(Exception):
+    """The page could not be snapshotted (no browser, an HTTP error, a timeout)."""
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One width's screenshot and element boxes, before anything is stored."""
+
+    width: int
+    png: bytes
+    title: str
+    boxes: dict[str, tuple[float, float, float, float]]
+
+    @property
+    def height(self) -> int:
+        return png_size(self.png)[1]
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def clicked_selectors(session: Session, content_id: int) -> list[str]:
+    """The distinct selectors clicks on this content item refer to, most clicked
+    first (at most ``MAX_SELECTORS``)."""
+    return list(
+        session.scalars(
+            select(Click.selector)
+            .where(Click.content_id == content_id)
+            .group_by(Click.selector)
+            .order_by(func.count().desc(), Click.selector)
+            .limit(MAX_SELECTORS)
+        )
+    )
+
+
+def take_snapshots(
+    session: Session,
+    site_id: int,
+    url: str,
+    *,
+    widths: Sequence[int] = DEFAULT_WIDTHS,
+    directory: Path,
+    browser: Browser | None = None,
+) -> list[Snapshot]:
+    """Snapshot ``url`` at each width; PNGs go to ``directory``.
+
+    The content item is the site's one for the canonical form of ``url``
+    (created if absent). ``browser`` is an already launched Playwright browser
+    (tests, the dashboard); without one, Debian's Chromium is launched and closed
+    again. Does not commit; on failure no file is left behind.
+    """
+    now = datetime.now(UTC).replace(tzinfo=None)
+    content_id = put_content(session, site_id, clean_url(url), "", now)
+    selectors = clicked_selectors(session, content_id)
+    if browser is None:
+        with launched_browser() as own:
+            captures = [capture(own, url, width, selectors) for width in widths]
+    else:
+        captures = [capture(browser, url, width, selectors) for width in widths]
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        snapshots = [
+            _store(session, content_id, shot, directory, now, written)
+            for shot in captures
+        ]
+        if captures and captures[0].title:
+            put_content(session, site_id, clean_url(url), captures[0].title, now)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return snapshots
+
+
+def _store(
+    session: Session,
+    content_id: int,
+    shot: Capture,
+    directory: Path,
+    now: datetime,
+    written: list[Path],
+) -> Snapshot:
+    name = f"{content_id}-{shot.width}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.png"
+    path = directory / name
+    path.write_bytes(shot.png)
+    written.append(path)
+    snapshot = Snapshot(
+        content_id=content_id,
+        width_px=shot.width,
+        height_px=shot.height,
+        taken_at=now,
+        image=name,
+    )
+    session.add(snapshot)
+    session.flush()
+    session.add_all(
+        SnapshotElement(
+            snapshot_id=snapshot.id,
+            selector=selector,
+            left_px=left,
+            top_px=top,
+            width_px=width,
+            height_px=height,
+        )
+        for selector, (left, top, width, height) in shot.boxes.items()
+        if top < shot.height  # below the height cap: not on the picture
+    )
+    session.flush()
+    return snapshot
+
+
+def user_agent(version: str, *, mobile: bool) -> str:
+    """A Chromium user agent that says it is headless (a bot to the collector);
+    a phone's at phone widths, for sites that serve phones other HTML."""
+    platform = "Linux; Android 10; K" if mobile else "X11; Linux x86_64"
+    kind = "Mobile Safari" if mobile else "Safari"
+    return (
+        f"Mozilla/5.0 ({platform}) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"HeadlessChrome/{version} {kind}/537.36"
+    )
+
+
+def capture(browser: Browser, url: str, width: int, selectors: list[str]) -> Capture:
+    """Load ``url`` at ``width`` and take its full-page PNG and element boxes."""
+    mobile = width < MOBILE_BELOW
+    context = browser.new_context(
+        viewport={"width": width, "height": VIEWPORT_HEIGHT},
+        is_mobile=mobile,
+        has_touch=mobile,
+        device_scale_factor=1,
+        user_agent=user_agent(browser.version, mobile=mobile),
+    )
+    try:
+        page = context.new_page()
+        response = page.goto(url, wait_until="load", timeout=LOAD_TIMEOUT_MS)
+        if response is not None and response.status >= 400:
+            raise SnapshotError(f"{url} answered HTTP {response.status}")
+        _settle(page)
+        page.evaluate(_SCROLL_THROUGH, MAX_HEIGHT)
+        _settle(page)
+        boxes = page.evaluate(_BOXES, selectors)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        clip = None
+        if height > MAX_HEIGHT:
+            clip = {"x": 0, "y": 0, "width": width, "height": MAX_HEIGHT}
+        png = page.screenshot(full_page=True, clip=clip, animations="disabled")
+        title = page.title()
+    except SnapshotError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith("playwright"):
+            first_line = str(exc).strip().splitlines()[0] if str(exc) else ""
+            raise SnapshotError(f"{url} at {width}px: {first_line}") from exc
+        raise
+    finally:
+        context.close()
+    return Capture(width, png, title, {s: tuple(box) for s, box in boxes.items()})
+
+
+def _settle(page: Page) -> None:
+    """Wait for the network to be quiet and fonts loaded, a few seconds at most:
+    pages that poll or stream never go idle, and still get their snapshot."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_load_state("networkidle", timeout=IDLE_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        pass
+    page.evaluate(_FONTS_READY, IDLE_TIMEOUT_MS)
+
+
+@contextmanager
+def launched_browser() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright, closed on exit."""
+    if not Path(CHROMIUM).exists():
+        raise SnapshotError(f"{CHROMIUM} is missing: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise SnapshotError("Playwright is missing: pip install playwright") from None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
