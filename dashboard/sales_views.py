@@ -1,9 +1,328 @@
-"""Sales and influence pages: prospects, their reading history, content influence."""
+"""Sales and influence pages: prospects, their reading history, content influence.
+
+Owns: request → :mod:`dashboard.sales_queries` → :mod:`dashboard.sales_figures` →
+template, or the same dataclasses as JSON (``?format=json``); the prospect's CSV
+export; the note form (post, then redirect). Every route is on one blueprint, so
+a login check can wrap them all with ``bp.before_request`` later; until then a
+note's author is a form field.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import plotly
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from dashboard import sales_figures, sales_queries
+from resonance.db import get_session
+from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
 bp = Blueprint(
     "sales", __name__, url_prefix="/dash/sites/<site_key>", template_folder="templates"
 )
+
+# Spreadsheets run a cell starting with one of these as a formula (OWASP's list:
+# = + - @, and tab and carriage return, which some of them skip first).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def wants_json() -> bool:
+    """The JSON twin of a page was asked for (or a script posted JSON)."""
+    return request.args.get("format") == "json" or request.is_json
+
+
+def _site(site_key: str) -> int:
+    """The id of the site in the URL; 404 when there is none."""
+    site = sales_queries.site_id(get_session(), site_key)
+    if site is None:
+        abort(404)
+    return site
+
+
+def _bad_request(message: str) -> Response:
+    """A 400 in the shape the caller reads: JSON for the twin, else Flask's page."""
+    if wants_json():
+        return _status(jsonify(error=message), 400)
+    abort(400, message)
+
+
+def _status(response: Response, code: int) -> Response:
+    response.status_code = code
+    return response
+
+
+@bp.context_processor
+def _template_globals() -> dict:
+    return {"plotly_version": plotly.__version__}
+
+
+# --- prospect search ---------------------------------------------------------------
+
+
+@bp.get("/prospects")
+def prospects(site_key: str) -> Response | str:
+    """Leads by e-mail, name or company (``q``), most recently active first."""
+    site = _site(site_key)
+    query = (request.args.get("q") or "").strip()[:200]
+    rows = sales_queries.search_prospects(get_session(), site, query)
+    if wants_json():
+        return jsonify(site=site_key, q=query, prospects=[asdict(r) for r in rows])
+    return render_template(
+        "dashboard/prospects.html", site_key=site_key, q=query, rows=rows
+    )
+
+
+# --- one prospect ------------------------------------------------------------------
+
+
+def _prospect(site_key: str, lead_id: int) -> tuple[int, sales_queries.Prospect]:
+    """The site's lead, or a 404 (another site's lead is not found either)."""
+    site = _site(site_key)
+    lead = sales_queries.prospect(get_session(), site, lead_id)
+    if lead is None:
+        abort(404)
+    return site, lead
+
+
+def _merged_redirect(site_key: str, lead: sales_queries.Prospect, endpoint: str):
+    """A merged lead's pages live at the survivor's address."""
+    args = request.args.to_dict()
+    return redirect(
+        url_for(endpoint, site_key=site_key, lead_id=lead.merged_into_id, **args)
+    )
+
+
+@bp.get("/prospects/<int:lead_id>")
+def prospect_page(site_key: str, lead_id: int) -> Response | str:
+    """What the prospect read, visit by visit; what they already know; what to
+    send next; notes about each content item."""
+    site, lead = _prospect(site_key, lead_id)
+    if lead.merged_into_id is not None:
+        return _merged_redirect(site_key, lead, "sales.prospect_page")
+    return _render_prospect(site_key, site, lead)
+
+
+def _render_prospect(
+    site_key: str,
+    site: int,
+    lead: sales_queries.Prospect,
+    note_errors: dict[int, dict[str, str]] | None = None,
+    note_values: dict[int, dict[str, str]] | None = None,
+    status: int = 200,
+) -> Response | str:
+    report = sales_queries.prospect_report(get_session(), site, lead)
+    if wants_json():
+        return _status(jsonify(site=site_key, **asdict(report)), status)
+    html = render_template(
+        "dashboard/prospect.html",
+        site_key=site_key,
+        report=report,
+        lead=lead,
+        note_errors=note_errors or {},
+        note_values=note_values or {},
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+CSV_COLUMNS = (
+    "session_id",
+    "session_started_at",
+    "viewed_at",
+    "title",
+    "url",
+    "active_s",
+    "scroll_pct",
+    "expected_s",
+    "verdict",
+    "top_sections",
+    "link_clicks",
+)
+
+
+def csv_cell(value) -> str | int | float:
+    """A value safe to open in a spreadsheet: text that would start a formula
+    gets a leading single quote; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@bp.get("/prospects/<int:lead_id>.csv")
+def prospect_csv(site_key: str, lead_id: int) -> Response:
+    """The prospect's reading history, one page view per row."""
+    site, lead = _prospect(site_key, lead_id)
+    if lead.merged_into_id is not None:
+        return _merged_redirect(site_key, lead, "sales.prospect_csv")
+    visits = sales_queries.reading_history(get_session(), site, lead.lead_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for visit in visits:
+        for r in visit.readings:
+            sections = "; ".join(
+                f"{s.heading} ({s.active_s} s)" for s in r.top_sections
+            )
+            clicks = "; ".join(
+                f"{c.text or c.tag} → {c.href or ''}".strip() for c in r.clicks
+            )
+            row = (
+                visit.session_id,
+                visit.started_at,
+                r.viewed_at,
+                r.title,
+                r.url,
+                r.active_s,
+                r.scroll_pct,
+                r.expected_s,
+                r.verdict,
+                sections,
+                clicks,
+            )
+            writer.writerow([csv_cell(v) for v in row])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="prospect-{lead.lead_id}.csv"'
+    )
+    return response
+
+
+# --- notes ---------------------------------------------------------------------------
+
+
+def _note_fields() -> dict[str, str]:
+    """The note's fields from a form or a JSON body, as strings."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        data = data if isinstance(data, dict) else {}
+    else:
+        data = request.form
+    return {
+        key: str(data.get(key) or "")
+        for key in ("content_id", "author", "body", "section")
+    }
+
+
+def _same_origin() -> bool:
+    """A browser's cross-site POST carries another Origin: refuse it (a minimal
+    CSRF guard until logins and tokens arrive)."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    ours = urlsplit(request.host_url)
+    theirs = urlsplit(origin)
+    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+
+
+@bp.post("/prospects/<int:lead_id>/notes")
+def add_prospect_note(site_key: str, lead_id: int) -> Response | str:
+    """Leave a note on a content item about the prospect; then back to the page
+    (post/redirect/get). Bad fields: the page again, 400, errors by the field."""
+    if not _same_origin():
+        abort(403, "cross-site form posts are refused")
+    site, lead = _prospect(site_key, lead_id)
+    if lead.merged_into_id is not None:
+        abort(404)  # the form of a merged lead is gone: the survivor has it
+    fields = _note_fields()
+    try:
+        content_id = int(fields["content_id"])
+    except ValueError:
+        return _bad_request("content_id must be a content item's id")
+    session = get_session()
+    try:
+        note = add_note(
+            session,
+            site,
+            content_id,
+            lead.lead_id,
+            author=fields["author"],
+            body=fields["body"],
+            section=fields["section"],
+            now=datetime.now(UTC),
+        )
+    except NoteTargetMissing:
+        session.rollback()
+        abort(404)
+    except NoteInvalid as exc:
+        session.rollback()
+        if wants_json():
+            return _status(jsonify(errors=exc.errors), 400)
+        return _render_prospect(
+            site_key,
+            site,
+            lead,
+            note_errors={content_id: exc.errors},
+            note_values={content_id: fields},
+            status=400,
+        )
+    session.commit()
+    if wants_json():
+        return _status(jsonify(note_id=note.id, content_id=content_id), 201)
+    target = url_for("sales.prospect_page", site_key=site_key, lead_id=lead.lead_id)
+    return redirect(f"{target}#notes-{content_id}", code=303)
+
+
+# --- content influence ---------------------------------------------------------------
+
+
+def _day(name: str, next_day: bool = False) -> datetime | None:
+    """A ``YYYY-MM-DD`` argument as a naive UTC datetime (``until`` is inclusive,
+    so it becomes the next midnight). Anything else is a 400."""
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        abort(400, f"{name}: {value[:40]!r} is not a date like 2026-01-31")
+    return day + timedelta(days=1) if next_day else day
+
+
+@bp.get("/influence")
+def influence(site_key: str) -> Response | str:
+    """Per content item: readers among identified leads, conversion to sales vs
+    the site's baseline, days to sales, and attribution; sortable."""
+    site = _site(site_key)
+    sort = request.args.get("sort") or "influence"
+    if sort not in sales_queries.SORTS:
+        return _bad_request(f"sort must be one of {', '.join(sales_queries.SORTS)}")
+    since, until = _day("since"), _day("until", next_day=True)
+    report = sales_queries.content_influence(get_session(), site, since, until, sort)
+    if wants_json():
+        return jsonify(site=site_key, **asdict(report))
+    ranked = sorted(report.rows, key=sales_queries.SORTS["influence"])
+    figure = sales_figures.influence_figure(
+        [
+            sales_figures.AttributionBar(
+                r.title, r.url, r.first_touch, r.last_touch, r.linear
+            )
+            for r in ranked
+            if r.readers_before_sales
+        ]
+    )
+    return render_template(
+        "dashboard/influence.html",
+        site_key=site_key,
+        report=report,
+        figure=json.loads(figure.to_json()),
+        args={k: v for k, v in request.args.items() if k in ("since", "until") and v},
+        sorts=sales_queries.SORTS,
+    )
