@@ -24,7 +24,8 @@ from plotly.subplots import make_subplots
 
 SIGMA_PX = 12.0
 # Display scale: the page is drawn at most this wide and this tall (CSS px).
-MAX_DRAW_W = 860
+MAX_DRAW_W = 940
+MAX_COMPARE_W = 1100
 MAX_DRAW_H = 9000
 # Grids are cut at this page height (Clarity caps its canvas near 65,535 px).
 MAX_PAGE_H = 16384
@@ -52,7 +53,9 @@ NBSP = "\u00a0"
 CONFIG = {
     "displaylogo": False,
     "responsive": False,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    # No "Share chart": it would upload the figure to Plotly's cloud.
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud"],
+    "showSendToCloud": False,
     "toImageButtonOptions": {"format": "png", "filename": "resonance-heatmap"},
 }
 
@@ -160,11 +163,17 @@ def _blur(grid: np.ndarray, sigma: float, axis: int) -> np.ndarray:
     return out
 
 
-def _scale(width: int, height: int, extra_w: int = 0, columns: int = 1) -> float:
+def _scale(
+    width: int,
+    height: int,
+    extra_w: int = 0,
+    columns: int = 1,
+    max_w: int = MAX_DRAW_W,
+) -> float:
     """Pixels on screen per page pixel, so the figure fits and stays 1:1."""
     return min(
         1.0,
-        (MAX_DRAW_W - extra_w) / max(width * columns, 1),
+        (max_w - extra_w) / max(width * columns, 1),
         MAX_DRAW_H / max(height, 1),
     )
 
@@ -294,8 +303,11 @@ def _short(text: str, limit: int = 60) -> str:
 
 def _page_axes(fig: go.Figure, backdrop: Backdrop, row: int, col: int) -> None:
     """x from 0 to the page width, y reversed (top of the page on top)."""
+    step = 100 if backdrop.width <= 500 else 200 if backdrop.width <= 1600 else 400
     fig.update_xaxes(
         range=[0, backdrop.width],
+        # No 0: it would sit on the y axis's 0 in the top-left corner.
+        tickvals=list(range(step, backdrop.width + 1, step)),
         showgrid=False,
         zeroline=False,
         side="top",
@@ -368,7 +380,7 @@ def _reach(
     """Scroll reach as horizontal bars (hue 240·p: blue where all views got,
     red where few did) in the second column, with dashed lines at 75/50/25 %
     and the average fold across both columns."""
-    bands = [b for b in reach.bands if b.top_px < backdrop.height]
+    bands = _merged([b for b in reach.bands if b.top_px < backdrop.height])
     fig.add_trace(
         go.Bar(
             orientation="h",
@@ -397,10 +409,19 @@ def _reach(
         row=1,
         col=2,
     )
-    lines = [(f"{p} % reached", y) for p, y in sorted(reach.marks.items()) if y]
+    # Marks at the same depth share one label; the fold's label goes below its
+    # line so that it never covers a mark's.
+    depths: dict[int, list[int]] = {}
+    for pct, y in sorted(reach.marks.items(), reverse=True):
+        if y:
+            depths.setdefault(y, []).append(pct)
+    lines = [
+        (" · ".join(f"{p} %" for p in pcts) + " reached", y, "bottom")
+        for y, pcts in depths.items()
+    ]
     if reach.fold_px:
-        lines.append(("average fold", reach.fold_px))
-    for label, y in lines:
+        lines.append(("average fold", reach.fold_px, "top"))
+    for label, y, anchor in lines:
         decor.shapes.append(
             {
                 "type": "line",
@@ -420,13 +441,39 @@ def _reach(
                 "x": 1,
                 "y": y,
                 "xanchor": "right",
-                "yanchor": "bottom",
+                "yanchor": anchor,
                 "text": label,
                 "showarrow": False,
                 "font": {"size": 11, "color": "#101828"},
                 "bgcolor": "rgba(255,255,255,0.8)",
             }
         )
+
+
+@dataclass(frozen=True)
+class _Band:
+    top_px: int
+    height_px: int
+    views: int
+    pct: float
+
+
+def _merged(bands: Sequence[BandLike]) -> list[_Band]:
+    """Neighbouring bands that the same views reached drawn as one bar (no
+    hairlines between equal bars, fewer shapes)."""
+    merged: list[_Band] = []
+    for band in bands:
+        last = merged[-1] if merged else None
+        if last and last.views == band.views and last.pct == band.pct:
+            merged[-1] = _Band(
+                last.top_px,
+                band.top_px + band.height_px - last.top_px,
+                last.views,
+                last.pct,
+            )
+        else:
+            merged.append(_Band(band.top_px, band.height_px, band.views, band.pct))
+    return merged
 
 
 def compare_figure(
@@ -447,7 +494,7 @@ def compare_figure(
     top = max(a.max(), b.max())
     diff = a - b
     spread = float(np.abs(diff).max())
-    scale = _scale(backdrop.width, backdrop.height, 24, columns=3)
+    scale = _scale(backdrop.width, backdrop.height, 24, 3, MAX_COMPARE_W)
     titles = (
         f"{html.escape(labels[0])} ({views_a} views)",
         f"{html.escape(labels[1])} ({views_b} views)",
@@ -491,6 +538,7 @@ def compare_figure(
         _page_axes(fig, backdrop, 1, col)
         if col > 1:
             fig.update_xaxes(matches="x", row=1, col=col)
+    fig.update_xaxes(showticklabels=False)  # the titles sit there
     decor.apply(fig)
     fig.update_yaxes(scaleanchor="x", scaleratio=1, row=1, col=1)
     fig.update_layout(

@@ -897,7 +897,8 @@ def attention_sections(
     session: Session, flt: ContentFilter, content_id: int
 ) -> list[SectionRow]:
     """Active time and reach per section, grouped by heading text and level over
-    the selected page views, in page order (average top); expected reading time
+    the selected page views, in page order (average top, then average index);
+    expected reading time
     from the crawled words (230 per minute).
 
     ``reached_pct``: share of the views having the section whose deepest scroll
@@ -913,6 +914,8 @@ def attention_sections(
             func.count(func.distinct(s.pageview_id)).label("views"),
             func.sum(s.active_ms).label("active_ms"),
             func.avg(s.top_px).label("top"),
+            # Sections side by side (cards) share a top: then DOM order decides.
+            func.avg(s.idx).label("pos"),
             func.avg(s.height_px).label("height"),
             func.count(
                 func.distinct(case((s.top_px < views.c.max_scroll_px, s.pageview_id)))
@@ -943,14 +946,14 @@ def attention_sections(
             per.c.views,
             per.c.active_ms,
             share,
-            share - func.lead(share).over(order_by=(per.c.top, per.c.heading)),
+            share - func.lead(share).over(order_by=(per.c.top, per.c.pos)),
             words.c.words,
         )
         .outerjoin(
             words,
             and_(words.c.heading == per.c.heading, words.c.level == per.c.level),
         )
-        .order_by(per.c.top, per.c.heading)
+        .order_by(per.c.top, per.c.pos)
     ).all()
     drops = [row[7] for row in rows if row[7] is not None and row[7] > 0]
     biggest = max(drops, default=None)

@@ -234,15 +234,19 @@ def take_snapshot(site_key: str, content_id: int) -> Response:
         abort(404)
     if not _snapshots_available():
         abort(501, "snapshots are not available in this installation")
-    from tracker.snapshots import take_snapshots  # written alongside; optional
+    from tracker import snapshots  # needs Playwright and Chromium: imported late
 
-    take_snapshots(
-        session,
-        site_id,
-        content.url,
-        widths=tuple(queries.SNAPSHOT_WIDTHS.values()),
-        directory=_snapshot_dir(),
-    )
+    try:
+        snapshots.take_snapshots(
+            session,
+            site_id,
+            content.url,
+            widths=tuple(queries.SNAPSHOT_WIDTHS.values()),
+            directory=_snapshot_dir(),
+        )
+    except snapshots.SnapshotError as exc:
+        session.rollback()
+        abort(502, f"the snapshot failed: {exc}")
     session.commit()
     return redirect(
         url_for(

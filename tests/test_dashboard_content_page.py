@@ -723,7 +723,7 @@ def test_take_snapshot_button_calls_the_snapshot_module(
     snapshots = pytest.importorskip("tracker.snapshots")
     calls = []
 
-    def fake(session_, site_id, url, widths, directory):
+    def fake(session_, site_id, url, *, widths, directory):
         calls.append((site_id, url, widths, directory))
 
     monkeypatch.setattr(snapshots, "take_snapshots", fake)
@@ -732,7 +732,7 @@ def test_take_snapshot_button_calls_the_snapshot_module(
         f"/dash/sites/blog/content/{content_id}/snapshot?device=mobile"
     )
 
-    assert response.status_code == 303
+    assert response.status_code == 303, response.get_data(as_text=True)
     assert response.headers["Location"].endswith(f"/content/{content_id}?device=mobile")
     site_id = session.scalar(select(Site.id).where(Site.key == "blog"))
     assert calls == [(site_id, POST, (375, 768, 1440), instance / "snapshots")]
@@ -751,3 +751,18 @@ def test_plotly_js_is_served_by_the_app_and_cached_long(client, site):
     assert plain.cache_control.max_age == 365 * 24 * 3600
     assert packed.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(packed.data) == plain.data
+
+
+def test_a_failed_snapshot_is_a_502_not_a_500(
+    client, instance, content_id, monkeypatch
+):
+    snapshots = pytest.importorskip("tracker.snapshots")
+
+    def broken(*args, **kwargs):
+        raise snapshots.SnapshotError("https://blog.example.com/post answered 500")
+
+    monkeypatch.setattr(snapshots, "take_snapshots", broken)
+
+    response = client.post(f"/dash/sites/blog/content/{content_id}/snapshot")
+
+    assert response.status_code == 502
