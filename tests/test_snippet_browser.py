@@ -26,6 +26,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "static" / "js" / "resonance.js"
 BUILD = ROOT / "static" / "js" / "r.min.js"
+BUILD_HASH = ROOT / "static" / "js" / "r.min.js.sha"
 PAGES = Path(__file__).resolve().parent / "snippet_pages"
 CHROMIUM = Path("/usr/bin/chromium")
 # The collector drops HeadlessChrome as a bot: look like a desktop Chrome.
@@ -600,11 +601,67 @@ def test_nothing_without_data_site(snippet: SnippetRun) -> None:
     assert snippet.errors == []
 
 
+def click_targets(snippet: SnippetRun, *targets: str) -> dict[str, str]:
+    """Click each class-marked target of hooks.html; {target: selector sent}.
+
+    Every selector must lead querySelector back to the element clicked.
+    """
+    page = snippet.open(snippet.context(), "/hooks.html")
+    for target in targets:
+        page.click(target)
+    capture = snippet.capture
+    capture.wait_for(lambda: len(capture.events("c")) == len(targets))
+    selectors = dict(zip(targets, (c["s"] for c in capture.events("c")), strict=True))
+    for target, selector in selectors.items():
+        assert page.evaluate(
+            "([s, t]) => document.querySelector(s) === document.querySelector(t)",
+            [selector, target],
+        ), (target, selector)
+    return selectors
+
+
+def test_click_selector_is_anchored_at_a_unique_data_hook(snippet: SnippetRun) -> None:
+    selectors = click_targets(snippet, ".t-signup", ".t-buy", ".t-hero")
+
+    # The form's hook anchors the path of a button without id or hook inside it.
+    assert selectors[".t-signup"] == (
+        'form[data-testid="signup-form"]>div:nth-of-type(2)>button:nth-of-type(1)'
+    )
+    # The element's own hook; a generated data-v-7ba5bd90 before it is skipped.
+    assert selectors[".t-buy"] == 'button[data-cta="buy"]'
+    # A unique id wins over a hook, whatever the attribute order.
+    assert selectors[".t-hero"] == "#hero"
+
+
+def test_quotes_in_hook_values_and_odd_ids_are_escaped(snippet: SnippetRun) -> None:
+    # An unescaped quote would make an invalid selector, which throws and would
+    # lose the click: the click arrives, with a selector that works.
+    selectors = click_targets(snippet, ".t-quote", ".t-odd-id")
+
+    assert selectors[".t-quote"] == 'span[data-x="a\\"b"]'
+    assert selectors[".t-odd-id"] == "#save\\:draft"
+
+
+def test_shared_generated_or_own_data_hooks_fall_back_to_the_path(
+    snippet: SnippetRun,
+) -> None:
+    selectors = click_targets(snippet, ".t-shared", ".t-digits", ".t-ident")
+
+    # data-kind="plan" is on two items: the path from #plans instead.
+    assert selectors[".t-shared"] == "#plans>ul:nth-of-type(1)>li:nth-of-type(2)"
+    # A value with digits (data-row="row-17") changes between builds.
+    assert selectors[".t-digits"] == "#plans>div:nth-of-type(1)>span:nth-of-type(1)"
+    # data-resonance-identify marks a form for the snippet, it is no hook.
+    assert "data-" not in selectors[".t-ident"]
+    assert selectors[".t-ident"].startswith("html:nth-of-type(1)>body:nth-of-type(1)>")
+
+
 def test_build_is_fresh_and_within_budget() -> None:
+    """build.sh records the hash of the source it minified in r.min.js.sha."""
     built = BUILD.read_bytes()
-    header = built.split(b"\n", 1)[0].decode()
     source_hash = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    assert header == f"/*! resonance {source_hash} */", (
+    assert BUILD_HASH.read_text() == source_hash + "\n", (
         "r.min.js is stale: run static/js/build.sh"
     )
+    assert built.startswith(b"(()=>{"), "no header comment in the served bytes"
     assert len(gzip.compress(built, compresslevel=9)) <= 2048

@@ -4,7 +4,8 @@
  *   <script defer src="https://HOST/r.js" data-site="SITE_KEY"></script>
  *
  * static/js/build.sh minifies this file into r.min.js, which must stay at most
- * 2,048 bytes gzipped: keep code paths short and reuse the helpers below.
+ * 2,048 bytes gzipped: keep code paths short and reuse the helpers below. (The
+ * hash of this file goes to r.min.js.sha, not into the served bytes.)
  * Without data-site the snippet does nothing at all.
  *
  * Wire format (the contract with the collector): docs/beacon.md. Requests go to
@@ -18,9 +19,11 @@
  *   event   t type, id event id, ts Date.now(), p page-view id (= id on pv)
  *   pv      u URL (no fragment, only utm_* query keys), r referrer (optional),
  *           ti title, vw vh viewport, dh document height
- *   c       x y page coordinates, vw viewport width, s CSS selector, fx fy click
- *           position in the element's box (0..1), tg tag, tx text (optional),
- *           h link href (optional), in interactive element
+ *   c       x y page coordinates, vw viewport width, s CSS selector (#id, else a
+ *           tag[data-x="..."] hook, else a tag:nth-of-type(n) path from the
+ *           nearest such anchor; at most 512 chars), fx fy click position in the
+ *           element's box (0..1), tg tag, tx text (optional), h link href
+ *           (optional), in interactive element
  *   s       d deepest scrollY + innerHeight, dh document height, f d / dh
  *   l       sec [[level, heading, top, height], ...] of the h1-h3 sections
  *   a       ms active ms, a [[section index, active ms], ...] (cumulative)
@@ -33,10 +36,9 @@
  * own errors, nothing heavy runs at load, and layout is read at most once a
  * second (plus once per click and per page view).
  *
- * Left out to stay within the size budget: tag[data-x="..."] hooks as selector
- * anchors, waiting for the load event before the section layout, a Math.random
- * fallback for ids (crypto.getRandomValues is everywhere), escaping of odd
- * site keys (they are URL-safe) and of odd ids (those fall back to a path).
+ * Left out to stay within the size budget: waiting for the load event before
+ * the section layout, a Math.random fallback for ids (crypto.getRandomValues is
+ * everywhere) and escaping of odd site keys (they are URL-safe).
  */
 (() => {
   try {
@@ -76,7 +78,7 @@
     const px = (v) => Math.min(Math.max(v | 0, 0), 1e6);
 
     // A fraction 0..1 with 3 decimals; NaN (a zero-size box) -> 0.
-    const frac = (v) => Math.round(Math.min(Math.max(v, 0), 1) * 1e3) / 1e3 || 0;
+    const frac = (v) => +Math.min(Math.max(v, 0), 1).toFixed(3) || 0;
 
     // The element's text content, whitespace collapsed, cut to max chars.
     const text = (el, max) => el.textContent.replace(/\s+/g, ' ').trim().slice(0, max);
@@ -112,12 +114,10 @@
     // A string body goes as text/plain;charset=UTF-8 either way (fetch sets that
     // content type itself), so there is no CORS preflight. sendBeacon may be
     // missing, or refuse the body (false): then fetch, which survives the page
-    // with keepalive.
+    // with keepalive. (Plain CORS mode: the collector echoes the Origin back.)
     const send = (body) =>
       nav.sendBeacon?.(endpoint, body) ||
-      fetch(endpoint, { method: 'POST', body, keepalive: true, mode: 'no-cors' }).catch(
-        () => {}
-      );
+      fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
 
     // Batches of at most 50 events stay well under the collector's 64 KB.
     const flush = () => {
@@ -210,20 +210,33 @@
 
     // ---- clicks ---------------------------------------------------------------
 
-    // The selector if it matches exactly one element.
-    const unique = (selector) => doc.querySelectorAll(selector).length == 1 && selector;
+    // The selector if no second element matches it. (Only selectors built from
+    // the clicked element come here, and that one always matches.)
+    const unique = (selector) => !doc.querySelectorAll(selector)[1] && selector;
 
-    // A stable selector for el: "#id" for a unique hand-written id (ids with
-    // digits are usually generated and change between builds), else the
-    // parent's selector followed by ">tag:nth-of-type(n)", i.e. a path from the
-    // nearest such anchor or from html. Only plain ids qualify: no escaping.
-    // (Unique tag[data-x="..."] hooks as anchors did not fit the size budget.)
+    // A stable selector for el, tried in this order:
+    //  - "#id" for a unique hand-written id (ids with digits are usually
+    //    generated and change between builds);
+    //  - tag[data-x="value"] for the first unique data-* hook whose name has only
+    //    letters, - and _ (not data-v-7ba5bd90, not data-resonance-identify) and
+    //    whose value has at most 40 chars and no digits (generated names and
+    //    values change between builds);
+    //  - the parent's selector followed by ">tag:nth-of-type(n)", i.e. a path
+    //    from the nearest such anchor or from html.
+    // CSS.escape keeps odd ids and quotes in values from making an invalid
+    // selector, which would throw and lose the click.
     const selectorOf = (el) => {
       let n = 1;
       for (let sibling = el; (sibling = sibling.previousElementSibling); )
         n += sibling.localName == el.localName;
+      let found = /^\D+$/.test(el.id) && unique('#' + CSS.escape(el.id));
+      for (const { name, value } of el.attributes)
+        found =
+          found ||
+          (/^data-(?!resonance-identify)[a-z_-]+=\D{0,40}$/.test(name + '=' + value) &&
+            unique(el.localName + '[' + name + '="' + CSS.escape(value) + '"]'));
       return (
-        (/^[a-z_][a-z_-]*$/i.test(el.id) && unique('#' + el.id)) ||
+        found ||
         (el.parentElement ? selectorOf(el.parentElement) + '>' : '') +
           el.localName +
           ':nth-of-type(' +
@@ -329,13 +342,12 @@
         // of it is in view.
         if (!doc.hidden && idleTicks++ < 10) {
           activeMs += 1e3;
-          sections.map(([, , top, height], i) => {
-            if (
+          sections.map(
+            ([, , top, height], i) =>
               Math.min(viewBottom(), top + height) - Math.max(scrollY, top) >
-              Math.min(innerHeight * 0.05, height * 0.8)
-            )
-              sectionMs[i] = ~~sectionMs[i] + 1e3;
-          });
+                Math.min(innerHeight * 0.05, height * 0.8) &&
+              (sectionMs[i] = ~~sectionMs[i] + 1e3)
+          );
         }
         if (!(++ticks % 30)) progress();
         // Events wait about 2 s (1.5 to 2.5 s), so that a few go together.
