@@ -24,8 +24,9 @@ from plotly.subplots import make_subplots
 
 SIGMA_PX = 12.0
 # Display scale: the page is drawn at most this wide and this tall (CSS px).
+# Both fit the dashboard's 1,112 px panels with their margins.
 MAX_DRAW_W = 940
-MAX_COMPARE_W = 1100
+MAX_COMPARE_W = 1010
 MAX_DRAW_H = 9000
 # Grids are cut at this page height (Clarity caps its canvas near 65,535 px).
 MAX_PAGE_H = 16384
@@ -186,22 +187,27 @@ def _quantised(density: np.ndarray, top: float) -> np.ndarray:
     return np.clip(np.rint(density / top * 255), 0, 255).astype(np.uint8)
 
 
-def _density_trace(z: np.ndarray, bin_px: int, **kwargs) -> go.Heatmap:
+def _grid_trace(z: np.ndarray, bin_px: int, **kwargs) -> go.Heatmap:
+    """A heat layer of a grid, without its empty top and bottom rows (a long
+    page is mostly rows nobody clicked: they would only weigh on the page)."""
+    rows = np.flatnonzero(z.any(axis=1))
+    first, last = (int(rows[0]), int(rows[-1])) if rows.size else (0, 0)
     return go.Heatmap(
-        z=z,
+        z=z[first : last + 1],
         x0=bin_px / 2,
         dx=bin_px,
-        y0=bin_px / 2,
+        y0=bin_px / 2 + first * bin_px,
         dy=bin_px,
-        zmin=0,
-        zmax=255,
-        colorscale=DENSITY_SCALE,
         showscale=False,
         hoverinfo="skip",
         opacity=DEFAULT_OPACITY,
         zsmooth="best",
         **kwargs,
     )
+
+
+def _density_trace(z: np.ndarray, bin_px: int, **kwargs) -> go.Heatmap:
+    return _grid_trace(z, bin_px, zmin=0, zmax=255, colorscale=DENSITY_SCALE, **kwargs)
 
 
 def _hover_trace(bins: Sequence[GridBinLike], bin_px: int, **kwargs) -> go.Scatter:
@@ -513,20 +519,13 @@ def compare_figure(
     if spread > 0:
         z = np.clip(np.rint(diff / spread * 127), -127, 127).astype(np.int8)
     fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x0=bin_px / 2,
-            dx=bin_px,
-            y0=bin_px / 2,
-            dy=bin_px,
+        _grid_trace(
+            z,
+            bin_px,
             zmin=-127,
             zmax=127,
             zmid=0,
             colorscale=DIFFERENCE_SCALE,
-            showscale=False,
-            hoverinfo="skip",
-            opacity=DEFAULT_OPACITY,
-            zsmooth="best",
             name="difference",
         ),
         row=1,

@@ -955,10 +955,12 @@ def attention_sections(
         )
         .order_by(per.c.top, per.c.pos)
     ).all()
-    drops = [row[7] for row in rows if row[7] is not None and row[7] > 0]
-    biggest = max(drops, default=None)
+    drops = [row[7] if row[7] is not None else 0 for row in rows]
+    # The first of equal drops: where most readers stop first.
+    stop = drops.index(max(drops)) if drops and max(drops) > 0 else None
     result = []
-    for heading, level, top, height, n, active_ms, reached, drop, words_n in rows:
+    for index, row in enumerate(rows):
+        heading, level, top, height, n, active_ms, reached, _, words_n = row
         avg_s = round(float(active_ms) / 1000 / n, 1)
         expected = (
             round(words_n / WORDS_PER_MINUTE * 60, 1) if words_n is not None else None
@@ -975,7 +977,7 @@ def attention_sections(
                 reached_pct=round(float(reached), 1),
                 expected_s=expected,
                 held_longer=expected is not None and avg_s > expected,
-                readers_stop=biggest is not None and drop == biggest,
+                readers_stop=index == stop,
             )
         )
     return result

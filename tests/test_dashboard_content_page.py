@@ -431,6 +431,27 @@ def test_attention_per_section_with_reach_and_reading_time(client, session, cont
     ]
 
 
+def test_readers_stop_at_the_first_of_equal_drops(client, site):
+    """Reach 100 → 50 → 0 %: both drops are 50 points; the first one counts."""
+    sections = [[2, "One", 0, 1000], [2, "Two", 1000, 1000], [2, "Three", 2000, 1000]]
+    for visitor, depth in (("visitor-deep", 1500), ("visitor-flat", 900)):
+        body = _view(
+            visitor,
+            lambda p: layout(p, sections, ts=T0 + 60),
+            lambda p, d=depth: scroll(p, d, 3000, ts=T0 + 9000),
+        )
+        assert post_batch(client, body).status_code == 204
+    cid = client.get("/dash/sites/blog/content?format=json").json["content"][0]
+
+    rows = _page(client, cid["content_id"])["sections"]
+
+    assert [(r["heading"], r["reached_pct"], r["readers_stop"]) for r in rows] == [
+        ("One", 100.0, True),
+        ("Two", 50.0, False),
+        ("Three", 0.0, False),
+    ]
+
+
 def test_stats_count_the_selected_views(client, content_id):
     assert _page(client, content_id)["stats"] == {
         "views": 3,

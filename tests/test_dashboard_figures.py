@@ -210,3 +210,13 @@ def test_payload_is_json_with_the_png_export_enabled():
     removed = payload["config"]["modeBarButtonsToRemove"]
     assert "toImage" not in removed and "sendChartToCloud" in removed
     assert payload["config"]["toImageButtonOptions"]["format"] == "png"
+
+
+def test_heat_layers_leave_out_the_empty_rows_of_a_long_page():
+    heat = figures.heatmap_figure([Bin(96, 2000, 1, 1)], figures.Backdrop(375, 9000))
+    heat = heat.data[0]
+
+    rows = len(heat.z)
+    assert rows < 20  # the blur's reach, not the page's 1,125 rows
+    assert heat.y0 < 2000 + 4 < heat.y0 + rows * 8
+    assert heat.z[(2000 + 4 - int(heat.y0)) // 8].max() == 255
