@@ -787,3 +787,23 @@ def test_a_failed_snapshot_is_a_502_not_a_500(
     response = client.post(f"/dash/sites/blog/content/{content_id}/snapshot")
 
     assert response.status_code == 502
+
+
+def test_content_list_rows_link_to_their_content_page_with_the_filters(
+    client, content_id
+):
+    html = client.get("/dash/sites/blog/content?segment=leads&q=post").get_data(
+        as_text=True
+    )
+
+    assert f'href="/dash/sites/blog/content/{content_id}?segment=leads"' in html
+
+
+def test_grouped_rows_are_not_links(client, session, site, content_id):
+    session.add(ContentGroup(site_id=site.id, name="Posts", pattern="/*"))
+    session.commit()
+
+    html = client.get("/dash/sites/blog/content?group=1").get_data(as_text=True)
+
+    assert f"/dash/sites/blog/content/{content_id}" not in html
+    assert '<span class="title">Posts</span> <span class="badge group">' in html
