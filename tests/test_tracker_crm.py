@@ -309,10 +309,6 @@ def test_naive_utc_keeps_naive_and_converts_aware():
     assert crm.naive_utc(datetime(2024, 1, 1)) == datetime(2024, 1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tracker.identity.upsert_lead does not follow merged_into_id yet",
-)
 def test_new_browser_identifying_as_a_merged_lead_reads_for_the_survivor(
     client, session, site, two_readers
 ):

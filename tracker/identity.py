@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tracker.dialect import insert
-from tracker.models import DailySalt, IdentityConflict, IdentityLink, Lead, Visitor
+from tracker.models import DailySalt, IdentityConflict, IdentityLink, Visitor
 from tracker.sites import SiteInfo
 
 # Salts older than this are deleted: yesterday's is kept so that a visit that
@@ -81,19 +81,6 @@ def visitor_uid(
 def is_anonymous(uid: str) -> bool:
     """True for a daily hash: it cannot be identified or joined to a lead."""
     return uid.startswith("h:")
-
-
-def upsert_lead(session: Session, site_id: int, email: str, now: datetime) -> int:
-    """The id of the site's lead with ``email`` (normalised), created if new."""
-    email = email.strip().lower()
-    session.execute(
-        insert(session, Lead)
-        .values(site_id=site_id, email=email, created_at=now)
-        .on_conflict_do_nothing()
-    )
-    return session.scalar(
-        select(Lead.id).where(Lead.site_id == site_id, Lead.email == email)
-    )
 
 
 def link_visitor(

@@ -34,12 +34,12 @@ from tracker.beacon import (
     parse,
 )
 from tracker.bots import is_bot
+from tracker.crm import upsert_lead
 from tracker.dialect import greatest, insert
 from tracker.identity import (
     is_anonymous,
     link_visitor,
     record_rotation,
-    upsert_lead,
     visitor_uid,
 )
 from tracker.models import (
@@ -473,7 +473,8 @@ def put_identify(
     ).first()
     if new is None:
         return None  # a replay: already linked (or already recorded as a conflict)
-    lead_id = upsert_lead(session, site_id, event.em, at)
+    # A lead merged by the CRM resolves to the survivor.
+    lead_id = upsert_lead(session, site_id, email=event.em, now=at).id
     link_visitor(session, site_id, visitor_id, lead_id, source="snippet", now=at)
     return lead_id
 
