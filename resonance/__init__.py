@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from resonance import config, db
@@ -37,6 +38,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp):
         app.register_blueprint(blueprint)
+
+    @app.errorhandler(HTTPException)
+    def machine_errors(error: HTTPException):
+        """The collector and the CRM API answer every error in JSON; pages keep
+        Flask's HTML."""
+        if request.path == "/e" or request.path.startswith("/api/"):
+            response = jsonify(error=error.description)
+            response.status_code = error.code or 500
+            for name, value in error.get_headers():
+                if name != "Content-Type":  # Allow, WWW-Authenticate, …
+                    response.headers[name] = value
+            return response
+        return error
 
     @app.get("/healthz")
     def health():

@@ -21,6 +21,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "tracker/beacon.py": ("flask", "sqlalchemy", "resonance"),
     "tracker/urls.py": ("flask", "sqlalchemy", "resonance"),
     "dashboard/queries.py": ("flask", "resonance", "plotly"),
+    "dashboard/sales_queries.py": ("flask", "resonance", "plotly"),
+    "dashboard/sales_figures.py": (
+        "flask",
+        "sqlalchemy",
+        "tracker",
+        "resonance",
+        "dashboard.sales_queries",
+    ),
     "dashboard/figures.py": (
         "flask",
         "sqlalchemy",

@@ -352,3 +352,13 @@ def test_dead_and_error_flags_of_clicks_are_stored(client, session, site):
 
     flags = session.execute(select(Click.dead, Click.error).order_by(Click.id)).all()
     assert [tuple(f) for f in flags] == [(True, False), (False, True)]
+
+
+def test_collector_and_api_answer_errors_in_json(client, site):
+    wrong_method = client.put("/e")
+    unknown = client.get("/api/nothing-here")
+
+    assert wrong_method.status_code == 405
+    assert "POST" in wrong_method.headers["Allow"]
+    assert wrong_method.is_json and wrong_method.json["error"]
+    assert unknown.status_code == 404 and unknown.json["error"]
