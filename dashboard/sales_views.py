@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import plotly
@@ -29,6 +29,7 @@ from flask import (
 )
 
 from dashboard import sales_figures, sales_queries
+from dashboard.args import day_arg
 from resonance.db import get_session
 from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
@@ -283,19 +284,6 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response | str:
 # --- content influence ---------------------------------------------------------------
 
 
-def _day(name: str, next_day: bool = False) -> datetime | None:
-    """A ``YYYY-MM-DD`` argument as a naive UTC datetime (``until`` is inclusive,
-    so it becomes the next midnight). Anything else is a 400."""
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d")
-    except ValueError:
-        abort(400, f"{name}: {value[:40]!r} is not a date like 2026-01-31")
-    return day + timedelta(days=1) if next_day else day
-
-
 @bp.get("/influence")
 def influence(site_key: str) -> Response | str:
     """Per content item: readers among identified leads, conversion to sales vs
@@ -304,7 +292,7 @@ def influence(site_key: str) -> Response | str:
     sort = request.args.get("sort") or "influence"
     if sort not in sales_queries.SORTS:
         return _bad_request(f"sort must be one of {', '.join(sales_queries.SORTS)}")
-    since, until = _day("since"), _day("until", next_day=True)
+    since, until = day_arg("since"), day_arg("until", next_day=True)
     report = sales_queries.content_influence(get_session(), site, since, until, sort)
     if wants_json():
         return jsonify(site=site_key, **asdict(report))

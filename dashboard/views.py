@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 from dataclasses import asdict
-from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
 from dashboard import figures, queries
+from dashboard.args import day_arg
 from resonance.db import get_session
 from tracker.models import Site
 
@@ -69,8 +69,8 @@ def content_filter(site_key: str) -> queries.ContentFilter:
         abort(400, "internal must be include or exclude")
     return queries.ContentFilter(
         site_key=site_key,
-        since=_day(request.args.get("since")),
-        until=_day(request.args.get("until"), next_day=True),
+        since=day_arg("since"),
+        until=day_arg("until", next_day=True),
         device=device,
         search=(request.args.get("q") or "").strip()[:200] or None,
         segment=_segment(request.args.get("segment") or "all"),
@@ -94,16 +94,6 @@ def _flag(name: str) -> bool:
     if value not in ("0", "1"):
         abort(400, f"{name} must be 0 or 1")
     return value == "1"
-
-
-def _day(value: str | None, next_day: bool = False) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d")
-    except ValueError:
-        abort(400, f"{value!r} is not a date like 2026-01-31")
-    return day + timedelta(days=1) if next_day else day
 
 
 @bp.get("/sites/<site_key>/content")
