@@ -10,6 +10,7 @@ import gzip
 import importlib.util
 from dataclasses import asdict
 from functools import cache
+from operator import attrgetter
 from pathlib import Path
 
 import plotly
@@ -96,6 +97,28 @@ def _flag(name: str) -> bool:
     return value == "1"
 
 
+CONTENT_COLUMNS = {
+    "title": "Content",
+    "views": "Views",
+    "visitors": "Visitors",
+    "median_active_s": "Median active",
+    "median_scroll_pct": "Median scroll",
+    "read_through_pct": "Read-through",
+    "leads": "Known leads",
+}
+
+
+def _sort(rows: list, default: str = "-views") -> tuple[list, str]:
+    """Order the (already aggregated) rows by ``sort=column`` or ``sort=-column``;
+    ties keep SQL's order. An unknown column is a 400."""
+    sort = request.args.get("sort") or default
+    column = sort.removeprefix("-")
+    if column not in CONTENT_COLUMNS:
+        abort(400, f"sort must be one of {', '.join(CONTENT_COLUMNS)} (- for desc)")
+    key = (lambda r: r.title.lower()) if column == "title" else attrgetter(column)
+    return sorted(rows, key=key, reverse=sort.startswith("-")), sort
+
+
 @bp.get("/sites/<site_key>/content")
 def content_list(site_key: str) -> Response | str:
     """Every content item of a site with its reading figures."""
@@ -104,7 +127,7 @@ def content_list(site_key: str) -> Response | str:
         abort(404)
     flt = content_filter(site_key)
     group = _flag("group")
-    rows = queries.content_list(session, flt, group=group)
+    rows, sort = _sort(queries.content_list(session, flt, group=group))
     if wants_json():
         return jsonify(site=site_key, content=[asdict(row) for row in rows])
     return render_template(
@@ -113,7 +136,10 @@ def content_list(site_key: str) -> Response | str:
         rows=rows,
         flt=flt,
         group=group,
-        link_args=_page_args(drop=("q", "group", "format")),
+        sort=sort,
+        columns=CONTENT_COLUMNS,
+        sort_args=_page_args(drop=("sort", "format")),
+        link_args=_page_args(drop=("q", "group", "format", "sort")),
         devices=DEVICES,
         stages=queries.lead_stages(session, site_key),
         args=request.args,

@@ -92,3 +92,31 @@ def test_content_list_page_escapes_titles(client, site):
 
 def test_unknown_site_content_list_is_a_404(client, site):
     assert client.get("/dash/sites/nope/content").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("sort", "urls"),
+    [
+        ("read_through_pct", [PRICING, GUIDE]),
+        ("-median_active_s", [GUIDE, PRICING]),
+        ("title", [GUIDE, PRICING]),
+        ("-title", [PRICING, GUIDE]),
+    ],
+)
+def test_content_list_sorts_by_any_column(client, readings, sort, urls):
+    response = client.get(f"/dash/sites/blog/content?format=json&sort={sort}")
+
+    assert [r["url"] for r in response.json["content"]] == urls
+
+
+def test_content_list_refuses_an_unknown_sort_column(client, site):
+    response = client.get("/dash/sites/blog/content?sort=password")
+
+    assert response.status_code == 400
+
+
+def test_content_list_headers_link_to_the_reverse_order(client, readings):
+    html = client.get("/dash/sites/blog/content?sort=-views&device=desktop").text
+
+    assert 'href="?device=desktop&amp;sort=views"' in html
+    assert 'aria-sort="descending"' in html
