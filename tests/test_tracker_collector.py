@@ -362,3 +362,11 @@ def test_collector_and_api_answer_errors_in_json(client, site):
     assert "POST" in wrong_method.headers["Allow"]
     assert wrong_method.is_json and wrong_method.json["error"]
     assert unknown.status_code == 404 and unknown.json["error"]
+
+
+def test_clicks_on_custom_elements_with_dots_are_kept(client, session, site):
+    view = pv()
+    response = post_batch(client, batch(view, click(view["p"], tg="my-app.card_x")))
+
+    assert response.status_code == 204
+    assert session.scalar(select(Click.tag)) == "my-app.card_x"

@@ -79,7 +79,8 @@ class ClickEvent(_Event):
     s: Annotated[str, StringConstraints(min_length=1, max_length=SELECTOR_LEN)]
     fx: Fraction
     fy: Fraction
-    tg: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,15}$")]
+    # Custom elements may hold "." and "_" (my-app.card); markup never passes.
+    tg: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9._-]{0,15}$")]
     tx: Text = ""
     h: Annotated[str, StringConstraints(max_length=URL_LEN)] | None = None
     in_: bool = Field(alias="in")
