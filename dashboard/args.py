@@ -7,6 +7,11 @@ from datetime import datetime, timedelta
 from flask import abort, request
 
 
+def wants_json() -> bool:
+    """The JSON twin of a page was asked for (``?format=json``)."""
+    return request.args.get("format") == "json"
+
+
 def day_arg(name: str, *, next_day: bool = False) -> datetime | None:
     """A ``YYYY-MM-DD`` argument as a naive UTC datetime; ``next_day`` makes an
     inclusive ``until`` the following midnight. Anything else is a 400."""

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from dashboard.sql import median
 from tracker.models import (
     BotHit,
     Click,
@@ -331,26 +332,6 @@ def content_groups(
     return mapping, by_key
 
 
-def _median(views, column: str, key: str = "content_id"):
-    """Per-item median of a column, by window functions (SQLite and PostgreSQL
-    both lack a portable MEDIAN): the middle row, or the mean of the two middle."""
-    value = views.c[column]
-    item = views.c[key]
-    ranked = select(
-        item.label("item"),
-        value.label("value"),
-        func.row_number().over(partition_by=item, order_by=value).label("rn"),
-        func.count().over(partition_by=item).label("n"),
-    ).subquery()
-    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
-    return (
-        select(ranked.c.item, func.avg(ranked.c.value).label("median"))
-        .where(middle)
-        .group_by(ranked.c.item)
-        .subquery()
-    )
-
-
 def content_list(
     session: Session, flt: ContentFilter, group: bool = False
 ) -> list[ContentRow]:
@@ -365,8 +346,8 @@ def content_list(
     if mapping:
         item = case(mapping, value=views.c.content_id, else_=views.c.content_id)
     items = select(views, item.label("item")).subquery("items")
-    active = _median(items, "active_ms", "item")
-    depth = _median(items, "max_scroll_pct", "item")
+    active = median(items, "active_ms", "item")
+    depth = median(items, "max_scroll_pct", "item")
     totals = (
         select(
             items.c.item,

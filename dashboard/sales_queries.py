@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashboard.queries import group_matches
+from dashboard.sql import median
 from tracker.models import (
     Click,
     Content,
@@ -711,7 +712,7 @@ def content_influence(
         .group_by(f.content_id)
         .subquery("per")
     )
-    median = _median_days(session, firsts, before)
+    median_days = _median_days(session, firsts, before)
     attribution = _attribution(firsts, before)
     stmt = (
         select(
@@ -720,13 +721,13 @@ def content_influence(
             Content.url,
             per.c.readers,
             per.c.before,
-            median.c.days,
+            median_days.c.median,
             func.coalesce(attribution.c.first_touch, 0),
             func.coalesce(attribution.c.last_touch, 0),
             func.coalesce(attribution.c.linear, 0),
         )
         .join(per, per.c.content_id == Content.id)
-        .outerjoin(median, median.c.content_id == Content.id)
+        .outerjoin(median_days, median_days.c.item == Content.id)
         .outerjoin(attribution, attribution.c.content_id == Content.id)
     )
     if unread_by is not None:
@@ -761,10 +762,9 @@ def _influence_row(row, leads: int, reached: int) -> InfluenceRow:
 
 def _median_days(session: Session, firsts, before):
     """Per content item, the median days from a lead's first view to reaching
-    sales (readers before sales only): the middle row of a ROW_NUMBER window, or
-    the mean of the two middle rows."""
+    sales, over the readers before sales (columns ``item`` and ``median``)."""
     f = firsts.c
-    ranked = (
+    days = (
         select(
             f.content_id,
             days_between(session, f.reached_at, f.first_at).label("days"),
@@ -772,21 +772,7 @@ def _median_days(session: Session, firsts, before):
         .where(before)
         .subquery("days")
     )
-    numbered = select(
-        ranked.c.content_id,
-        ranked.c.days,
-        func.row_number()
-        .over(partition_by=ranked.c.content_id, order_by=ranked.c.days)
-        .label("rn"),
-        func.count().over(partition_by=ranked.c.content_id).label("n"),
-    ).subquery("numbered")
-    n = numbered.c
-    return (
-        select(n.content_id, func.avg(n.days).label("days"))
-        .where(n.rn.in_([(n.n + 1) // 2, (n.n + 2) // 2]))
-        .group_by(n.content_id)
-        .subquery("median")
-    )
+    return median(days, "days", "content_id")
 
 
 def _attribution(firsts, before):

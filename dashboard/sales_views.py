@@ -30,6 +30,7 @@ from flask import (
 
 from dashboard import sales_figures, sales_queries
 from dashboard.args import day_arg
+from dashboard.args import wants_json as json_twin_asked
 from resonance.db import get_session
 from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
@@ -43,8 +44,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def wants_json() -> bool:
-    """The JSON twin of a page was asked for (or a script posted JSON)."""
-    return request.args.get("format") == "json" or request.is_json
+    """The JSON twin of a page was asked for, or a script posted JSON."""
+    return json_twin_asked() or request.is_json
 
 
 def _site(site_key: str) -> int:

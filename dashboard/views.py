@@ -30,16 +30,11 @@ from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
 from dashboard import figures, queries
-from dashboard.args import day_arg
+from dashboard.args import day_arg, wants_json
 from resonance.db import get_session
-from tracker.models import Site
+from tracker.models import DEVICES, Site
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dash", template_folder="templates")
-
-
-def wants_json() -> bool:
-    """The JSON twin of a page was asked for."""
-    return request.args.get("format") == "json"
 
 
 @bp.get("/")
@@ -53,9 +48,6 @@ def overview() -> Response | str:
             sites=[asdict(s) for s in summaries], recent=[asdict(r) for r in recent]
         )
     return render_template("dashboard/overview.html", sites=summaries, recent=recent)
-
-
-DEVICES = ("mobile", "tablet", "desktop")
 
 
 def content_filter(site_key: str) -> queries.ContentFilter:

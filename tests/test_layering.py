@@ -21,6 +21,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "tracker/beacon.py": ("flask", "sqlalchemy", "resonance"),
     "tracker/urls.py": ("flask", "sqlalchemy", "resonance"),
     "dashboard/queries.py": ("flask", "resonance", "plotly"),
+    "dashboard/sql.py": ("flask", "resonance", "plotly"),
     "dashboard/sales_queries.py": ("flask", "resonance", "plotly"),
     "dashboard/sales_figures.py": (
         "flask",
