@@ -142,6 +142,16 @@ def site(session: Session) -> Site:
     return site
 
 
+@pytest.fixture
+def demo_site(session: Session) -> Site:
+    """The site the demo pages report to (key "demo", privacy "always")."""
+    site = create_site(
+        session, "Demo", origins=["http://localhost"], privacy_mode="always", key="demo"
+    )
+    session.commit()
+    return site
+
+
 def count(session: Session, model) -> int:
     """Rows of ``model`` (a fresh read, not the session's cache)."""
     session.expire_all()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import BROWSER_UA, wait_for
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from tracker.models import (
     Click,
@@ -21,27 +20,10 @@ from tracker.models import (
     PageView,
     Visitor,
 )
-from tracker.sites import create_site
 
 pytestmark = pytest.mark.browser
 
 ARTICLE = "/demo/blog/what-sales-wishes-marketing-knew"
-
-
-@pytest.fixture
-def db(database_url):
-    engine = create_engine(database_url)
-    with Session(engine) as session:
-        create_site(
-            session,
-            "Demo",
-            origins=["http://localhost"],
-            privacy_mode="always",
-            key="demo",
-        )
-        session.commit()
-        yield session
-    engine.dispose()
 
 
 def _click_at(page, selector: str, fx: float, fy: float) -> dict:
@@ -68,7 +50,7 @@ def _read_to_the_end(page) -> None:
     page.wait_for_timeout(1500)  # at least one attention tick at the end
 
 
-def test_reading_session_is_stored_exactly(live_server, db, chromium):
+def test_reading_session_is_stored_exactly(live_server, session, demo_site, chromium):
     context = chromium.new_context(
         user_agent=BROWSER_UA, viewport={"width": 1280, "height": 800}
     )
@@ -95,9 +77,9 @@ def test_reading_session_is_stored_exactly(live_server, db, chromium):
     context.close()
 
     def stored():
-        db.expire_all()
-        views = db.scalars(select(PageView).order_by(PageView.viewed_at)).all()
-        done = len(views) == 2 and db.scalar(select(Identify.id))
+        session.expire_all()
+        views = session.scalars(select(PageView).order_by(PageView.viewed_at)).all()
+        done = len(views) == 2 and session.scalar(select(Identify.id))
         return views if done and views[0].active_ms > 0 else None
 
     views = wait_for(stored)
@@ -117,7 +99,7 @@ def test_reading_session_is_stored_exactly(live_server, db, chromium):
     assert article.max_scroll_pct == 100.0
     assert article.max_scroll_px == article.doc_h
 
-    clicks = db.scalars(select(Click).order_by(Click.clicked_at)).all()
+    clicks = session.scalars(select(Click).order_by(Click.clicked_at)).all()
     assert [c.pageview_id for c in clicks] == [article.id, article.id]
     first, second = clicks
     assert first.selector == "#breadcrumb-blog"
@@ -129,7 +111,7 @@ def test_reading_session_is_stored_exactly(live_server, db, chromium):
     assert second.fx == pytest.approx(0.1, abs=_pixel(text_box, "width"))
     assert second.fy == pytest.approx(0.5, abs=_pixel(text_box, "height"))
 
-    sections = db.scalars(
+    sections = session.scalars(
         select(PageSection)
         .where(PageSection.pageview_id == article.id)
         .order_by(PageSection.idx)
@@ -139,11 +121,11 @@ def test_reading_session_is_stored_exactly(live_server, db, chromium):
     assert sections[-1].active_ms > 0  # and so was the end
     assert all(s.heading for s in sections)
 
-    identify = db.scalars(select(Identify)).one()
+    identify = session.scalars(select(Identify)).one()
     assert identify.email == "reader@example.com"
     assert identify.pageview_id == pricing.id
-    lead = db.scalars(select(Lead)).one()
-    link = db.scalars(select(IdentityLink)).one()
+    lead = session.scalars(select(Lead)).one()
+    link = session.scalars(select(IdentityLink)).one()
     assert (link.lead_id, link.visitor_id) == (lead.id, article.visitor_id)
-    visitor = db.get(Visitor, article.visitor_id)
+    visitor = session.get(Visitor, article.visitor_id)
     assert visitor.uid.startswith("c:")  # privacy mode "always": first-party id

@@ -15,12 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import BROWSER_UA, wait_for
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
-from sqlalchemy import create_engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from resonance import ROOT
 from tracker.models import Click, Content, Snapshot, SnapshotElement
-from tracker.sites import create_site
 
 pytestmark = pytest.mark.browser
 
@@ -33,22 +31,6 @@ SECTIONS = [
     [2, "Start from closed deals", 1600, 800],
     [2, "<b>Review</b> it with sales", 2400, 600],
 ]
-
-
-@pytest.fixture
-def db(database_url):
-    engine = create_engine(database_url)
-    with Session(engine) as session:
-        create_site(
-            session,
-            "Demo",
-            origins=["http://localhost"],
-            privacy_mode="always",
-            key="demo",
-        )
-        session.commit()
-        yield session
-    engine.dispose()
 
 
 def _post(base: str, body: dict) -> None:
@@ -66,7 +48,7 @@ def _post(base: str, body: dict) -> None:
 
 
 @pytest.fixture
-def seeded(live_server, db) -> str:
+def seeded(live_server, session, demo_site) -> str:
     """Eight readings of an article (two by a lead) and one of pricing."""
     for n in range(8):
         view = pv(
@@ -155,9 +137,11 @@ def test_overview_list_and_content_page_draw_their_figures(seeded, chromium):
     assert errors == []
 
 
-def test_content_page_works_under_a_strict_script_policy(seeded, db, chromium):
+def test_content_page_works_under_a_strict_script_policy(seeded, session, chromium):
     """No inline script: a CSP of script-src 'self' still draws every figure."""
-    content_id = db.scalar(select(Content.id).where(Content.url.like("%lead-scoring%")))
+    content_id = session.scalar(
+        select(Content.id).where(Content.url.like("%lead-scoring%"))
+    )
     url = f"{seeded}/dash/sites/demo/content/{content_id}"
     context = chromium.new_context(user_agent=BROWSER_UA)
     page = context.new_page()
@@ -191,7 +175,7 @@ def _click_at(page, selector: str, fx: float, fy: float) -> dict:
     reason="tracker/snapshots.py is not there yet",
 )
 def test_a_click_in_the_browser_is_densest_inside_its_element_on_the_snapshot(
-    live_server, db, chromium
+    live_server, session, demo_site, chromium
 ):
     SHOTS.mkdir(exist_ok=True)
     reader = chromium.new_context(
@@ -207,11 +191,11 @@ def test_a_click_in_the_browser_is_densest_inside_its_element_on_the_snapshot(
     reader.close()
 
     def clicks():
-        db.expire_all()
-        return db.scalar(select(func.count()).select_from(Click)) == 3
+        session.expire_all()
+        return session.scalar(select(func.count()).select_from(Click)) == 3
 
     assert wait_for(clicks), "the clicks did not arrive"
-    content_id = db.scalar(select(Click.content_id))
+    content_id = session.scalar(select(Click.content_id))
     url = f"{live_server}/dash/sites/demo/content/{content_id}"
     viewer = chromium.new_context(
         user_agent=BROWSER_UA, viewport={"width": 1280, "height": 900}
@@ -228,14 +212,14 @@ def test_a_click_in_the_browser_is_densest_inside_its_element_on_the_snapshot(
         report = page.request.get(url + "?format=json").json()
     finally:
         viewer.close()
-        _forget_snapshot_files(db, content_id)
+        _forget_snapshot_files(session, content_id)
 
     snap = report["snapshot"]
     assert snap is not None and snap["width_px"] == 1440
     assert report["placement"]["by_element"] == 3
     densest = max(report["bins"], key=lambda b: b["clicks"])
     assert densest["clicks"] == 2
-    box = db.execute(
+    box = session.execute(
         select(SnapshotElement).where(
             SnapshotElement.snapshot_id == snap["snapshot_id"],
             SnapshotElement.selector == "#hero-image",
@@ -247,10 +231,10 @@ def test_a_click_in_the_browser_is_densest_inside_its_element_on_the_snapshot(
     assert errors == []
 
 
-def _forget_snapshot_files(db, content_id: int) -> None:
+def _forget_snapshot_files(session, content_id: int) -> None:
     """The live server writes PNGs under the real instance folder: remove ours."""
-    db.expire_all()
-    for image in db.scalars(
+    session.expire_all()
+    for image in session.scalars(
         select(Snapshot.image).where(Snapshot.content_id == content_id)
     ):
         (ROOT / "instance" / "snapshots" / image).unlink(missing_ok=True)

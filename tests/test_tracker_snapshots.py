@@ -29,15 +29,6 @@ INVALID = "div[data-x="  # the browser's querySelector throws on it
 
 
 @pytest.fixture
-def demo_site(session):
-    site = create_site(
-        session, "Demo", origins=["http://localhost"], privacy_mode="always", key="demo"
-    )
-    session.commit()
-    return site
-
-
-@pytest.fixture
 def clicked(client, demo_site, live_server) -> str:
     """A page view of the demo article with clicks on a known, an unknown and an
     invalid selector, through the collector; the article's URL."""
