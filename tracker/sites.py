@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.models import PRIVACY_MODES, Site
-from tracker.urls import BadUrl, origin
+from tracker.urls import origin
 
 CACHE_SECONDS = 10.0
 
@@ -106,10 +106,7 @@ def create_site(
         raise ValueError(f"privacy mode must be one of {', '.join(PRIVACY_MODES)}")
     if not name.strip():
         raise ValueError("a site needs a name")
-    try:
-        allowed = normalise_origins(origins)
-    except BadUrl as exc:
-        raise ValueError(str(exc)) from None
+    allowed = normalise_origins(origins)
     site = Site(
         key=key or secrets.token_urlsafe(9),
         name=name.strip(),
