@@ -10,6 +10,7 @@ Must not import Flask or plotly.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import (
     Float,
     Integer,
+    Select,
     and_,
     case,
     cast,
@@ -74,8 +76,11 @@ class RecentView:
     active_ms: int
 
 
-def site_summaries(session: Session) -> list[SiteSummary]:
-    """Every site with its page view, visitor, click and bot counts."""
+def site_summaries(
+    session: Session, site_keys: Collection[str] | None = None
+) -> list[SiteSummary]:
+    """Every site (or those of ``site_keys``) with its page view, visitor, click
+    and bot counts."""
     views = (
         select(
             PageView.site_id,
@@ -96,7 +101,7 @@ def site_summaries(session: Session) -> list[SiteSummary]:
         .group_by(BotHit.site_id)
         .subquery()
     )
-    rows = session.execute(
+    query = (
         select(
             Site.key,
             Site.name,
@@ -112,12 +117,20 @@ def site_summaries(session: Session) -> list[SiteSummary]:
         .outerjoin(bots, bots.c.site_id == Site.id)
         .order_by(Site.name)
     )
-    return [SiteSummary(*row) for row in rows]
+    return [SiteSummary(*row) for row in session.execute(_only(query, site_keys))]
 
 
-def recent_views(session: Session, limit: int = 20) -> list[RecentView]:
-    """The latest page views of every site, newest first (live check)."""
-    rows = session.execute(
+def _only(query: Select, site_keys: Collection[str] | None) -> Select:
+    """``query`` restricted to the sites ``site_keys`` (None: every site)."""
+    return query if site_keys is None else query.where(Site.key.in_(site_keys))
+
+
+def recent_views(
+    session: Session, limit: int = 20, site_keys: Collection[str] | None = None
+) -> list[RecentView]:
+    """The latest page views of every site (or of ``site_keys``), newest first
+    (live check)."""
+    query = (
         select(
             Site.key,
             PageView.viewed_at,
@@ -133,7 +146,7 @@ def recent_views(session: Session, limit: int = 20) -> list[RecentView]:
         .order_by(PageView.viewed_at.desc(), PageView.id.desc())
         .limit(limit)
     )
-    return [RecentView(*row) for row in rows]
+    return [RecentView(*row) for row in session.execute(_only(query, site_keys))]
 
 
 # --- the shared page-view filter --------------------------------------------------

@@ -1,7 +1,8 @@
 """Dashboard pages: request arguments → queries → figures → template, or JSON.
 
 Every page has a JSON twin (``?format=json``) fed by the same dataclasses, for
-tests and scripts. Structured as one blueprint so a login check can wrap it whole.
+tests and scripts. Who may open which page is decided before the view runs, in
+:data:`resonance.auth.access.ACCESS`; views scope every id by the site in the URL.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import select
 
 from dashboard import figures, queries
 from dashboard.args import day_arg, wants_json
+from resonance.auth.session import visible_sites
 from resonance.db import get_session
 from tracker.models import DEVICES, Site
 
@@ -39,10 +41,11 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dash", template_folder="templ
 
 @bp.get("/")
 def overview() -> Response | str:
-    """Sites with their counts, and the latest page views as they arrive."""
+    """The user's sites with their counts, and their latest page views."""
     session = get_session()
-    summaries = queries.site_summaries(session)
-    recent = queries.recent_views(session)
+    keys = visible_sites()
+    summaries = queries.site_summaries(session, site_keys=keys)
+    recent = queries.recent_views(session, site_keys=keys)
     if wants_json():
         return jsonify(
             sites=[asdict(s) for s in summaries], recent=[asdict(r) for r in recent]

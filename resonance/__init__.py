@@ -11,7 +11,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import config, db
+from resonance import auth, config, db, limits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp):
         app.register_blueprint(blueprint)
+    auth.init_app(app)  # login, roles, CSRF: after every blueprint
+    limits.init_app(app)  # wraps the marked views: after every blueprint
 
     @app.errorhandler(HTTPException)
     def machine_errors(error: HTTPException):

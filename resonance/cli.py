@@ -17,6 +17,12 @@ from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
 from resonance import ROOT, create_app, db
+from resonance.auth.cli import (
+    create_demo_logins,
+    echo_demo_logins,
+    has_users,
+    user_group,
+)
 from resonance.commands import content, leads
 from tracker.models import PRIVACY_MODES, Site
 from tracker.sites import create_site
@@ -46,6 +52,7 @@ def demo_command(visitors: int, days: int, force: bool) -> None:
         click.echo("the database already has sites; use --force to add the demo")
     else:
         click.echo(f"demo site ready: {events} events ingested")
+    echo_demo_logins(create_demo_logins(current_app.config["DEMO_SITE_KEY"]))
 
 
 def seed_demo_if_empty(
@@ -92,11 +99,15 @@ def serve_command(bind: str, workers: int, no_demo: bool) -> None:
         events = seed_demo_if_empty()
         if events is not None:
             click.echo(f"empty database: created the demo site ({events} events)")
+            logins = create_demo_logins(current_app.config["DEMO_SITE_KEY"])
+            echo_demo_logins(logins)
+    if not has_users():
+        click.echo("no dashboard user yet: resonance user add NAME --role admin")
     base = f"http://{bind}"
     click.echo(
         "\nResonance is starting on " + base + "\n"
         f"  demo site (scroll and click, then reload the dashboard): {base}/demo/\n"
-        f"  dashboard:                                                {base}/dash/\n"
+        f"  dashboard (log in first):                                 {base}/dash/\n"
         f"  snippet:                                                  {base}/r.js\n"
         f"  database: {url}\n"
     )
@@ -147,5 +158,5 @@ def site_list() -> None:
         click.echo(f"{site.key}\t{site.privacy_mode}\t{origins}\t{site.name}")
 
 
-for _command in (*content.commands, *leads.commands):
+for _command in (*content.commands, *leads.commands, user_group):
     cli.add_command(_command)

@@ -7,7 +7,10 @@ Read here:
 - ``DATABASE_URL``: SQLAlchemy URL; default a SQLite file under the instance folder.
   ``postgres://`` and ``postgresql://`` are routed to the psycopg 3 driver.
 - ``SECRET_KEY``: when unset, generated once and kept in ``instance/secret_key``.
-- ``RESONANCE_*``: any other key, e.g. ``RESONANCE_PROXY_COUNT=1`` behind nginx.
+- ``REDIS_URL``: rate-limit counters in Redis (shared by every worker).
+- ``RESONANCE_*``: any other key, e.g. ``RESONANCE_PROXY_COUNT=1`` behind nginx,
+  ``RESONANCE_SESSION_COOKIE_SECURE=true`` to mark the session cookie Secure
+  even when the proxy does not say the request was HTTPS.
 """
 
 from __future__ import annotations
@@ -56,6 +59,16 @@ def configure(app: Flask, overrides: dict | None = None) -> None:
         MAX_BEACON_BYTES=64 * 1024,
         PROXY_COUNT=0,
         DEMO_SITE_KEY="demo",
+        # The session cookie: no script reads it, no cross-site POST carries it,
+        # and "auto" marks it Secure when the request came over HTTPS.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE="auto",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        # A CSRF token lives as long as the session (a tab left open for an
+        # hour must still be able to post its form).
+        WTF_CSRF_TIME_LIMIT=None,
+        REDIS_URL=os.environ.get("REDIS_URL") or None,
     )
     app.config.from_prefixed_env("RESONANCE")
     if overrides:

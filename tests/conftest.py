@@ -1,5 +1,11 @@
 """Shared fixtures: the app on SQLite and PostgreSQL, a client, a session, a site.
 
+Access: ``client`` is logged in as an admin (a fresh user per test);
+``anon_client`` is logged in as nobody; ``login_as(role, sites=[...])`` gives a
+client of a new user with that role and those site keys; ``csrf_headers(client)``
+is what a POST from that client's pages carries. Browser tests log in through the
+real login page: ``login_browser(page, base, live_user("sales", sites=["demo"]))``.
+
 Every database test runs once per backend. SQLite gets a fresh copy of a migrated
 file per test; PostgreSQL gets one schema per run (migrated once) and every table
 emptied before each test. When ``CI`` is set PostgreSQL must be reachable: a
@@ -8,11 +14,14 @@ missing server fails the run instead of silently skipping half the suite.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,9 +31,10 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from resonance import create_app, db
+from resonance.auth.users import create_user, hash_password
 from tracker import sites
 from tracker.identity import forget_salts
-from tracker.models import Base, Site
+from tracker.models import Base, Site, User
 from tracker.sites import create_site
 
 POSTGRES_URL = os.environ.get(
@@ -115,9 +125,81 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
     app.extensions["resonance.engine"].dispose()
 
 
+# --- users and logins ------------------------------------------------------------
+
+TEST_PASSWORD = "correct horse battery staple"
+_usernames = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The hash of ``TEST_PASSWORD``, computed once (scrypt takes ~0.1 s)."""
+    return hash_password(TEST_PASSWORD)
+
+
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def make_user(session: Session, password_hash: str) -> Callable[..., User]:
+    """``make_user(role, sites=[keys], username=None)``: a committed user whose
+    password is ``TEST_PASSWORD``."""
+
+    def make(role: str = "admin", sites=(), username: str | None = None) -> User:
+        name = username or f"{role}-{next(_usernames)}"
+        user = create_user(
+            session, name, role, password_hash=password_hash, sites=list(sites)
+        )
+        session.commit()
+        return user
+
+    return make
+
+
+def log_in(client: FlaskClient, user: User) -> FlaskClient:
+    """Put ``user``'s session in ``client``: the cookie a real login would set
+    (tests of the login form itself post to /login instead)."""
+    with client.session_transaction() as flask_session:
+        flask_session.clear()
+        flask_session["uid"] = user.id
+        flask_session["nonce"] = user.session_nonce
+        flask_session.permanent = True
+    return client
+
+
+@pytest.fixture
+def login_as(app: Flask, make_user) -> Callable[..., FlaskClient]:
+    """``login_as(role, sites=[keys])``: a client of a new user; ``.user`` is it."""
+
+    def login(role: str = "admin", sites=()) -> FlaskClient:
+        user = make_user(role, sites)
+        client = log_in(app.test_client(), user)
+        client.user = user
+        return client
+
+    return login
+
+
+@pytest.fixture
+def client(login_as) -> FlaskClient:
+    """A client logged in as an admin (sees every site)."""
+    return login_as("admin")
+
+
+@pytest.fixture
+def anon_client(app: Flask) -> FlaskClient:
+    """A client with no session: what the public (and an attacker) gets."""
     return app.test_client()
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """The CSRF token the dashboard's pages give ``client`` (it must be logged in)."""
+    html = client.get("/dash/").get_data(as_text=True)
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
+    assert found, "no CSRF token on /dash/: is the client logged in?"
+    return found.group(1)
+
+
+def csrf_headers(client: FlaskClient) -> dict[str, str]:
+    """Headers for a POST as the dashboard's own pages make it."""
+    return {"X-CSRFToken": csrf_token(client)}
 
 
 @pytest.fixture
@@ -266,6 +348,34 @@ def chromium():
         )
         yield browser
         browser.close()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a person types on the login page."""
+
+    username: str
+    password: str
+
+
+@pytest.fixture
+def live_user(live_server: str, make_user) -> Callable[..., Credentials]:
+    """``live_user(role, sites=[keys])``: a user in the live server's database."""
+
+    def make(role: str = "admin", sites=()) -> Credentials:
+        return Credentials(make_user(role, sites).username, TEST_PASSWORD)
+
+    return make
+
+
+def login_browser(page, base_url: str, user: Credentials) -> None:
+    """Log ``page``'s browser context in through the real login form."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", user.password)
+    with page.expect_navigation():
+        page.click("form.login-form button[type=submit]")
+    assert "/login" not in page.url, "the login was refused"
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import post_batch
+from conftest import csrf_headers, post_batch
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
 from sqlalchemy import select, update
 
@@ -750,7 +750,8 @@ def test_take_snapshot_button_calls_the_snapshot_module(
     monkeypatch.setattr(snapshots, "take_snapshots", fake)
 
     response = client.post(
-        f"/dash/sites/blog/content/{content_id}/snapshot?device=mobile"
+        f"/dash/sites/blog/content/{content_id}/snapshot?device=mobile",
+        headers=csrf_headers(client),
     )
 
     assert response.status_code == 303, response.get_data(as_text=True)
@@ -784,7 +785,9 @@ def test_a_failed_snapshot_is_a_502_not_a_500(
 
     monkeypatch.setattr(snapshots, "take_snapshots", broken)
 
-    response = client.post(f"/dash/sites/blog/content/{content_id}/snapshot")
+    response = client.post(
+        f"/dash/sites/blog/content/{content_id}/snapshot", headers=csrf_headers(client)
+    )
 
     assert response.status_code == 502
 

@@ -9,7 +9,7 @@ import io
 from datetime import datetime
 
 import pytest
-from conftest import count, post_batch
+from conftest import count, csrf_headers, post_batch
 from factories import attention, batch, click, identify, layout, pv
 from sqlalchemy import select
 from test_dashboard_influence import (
@@ -386,7 +386,11 @@ def test_csv_cell_quotes_only_text_that_starts_a_formula(value, cell):
 
 
 def _note(client, lead: int, **fields):
-    return client.post(f"/dash/sites/blog/prospects/{lead}/notes", data=fields)
+    return client.post(
+        f"/dash/sites/blog/prospects/{lead}/notes",
+        data=fields,
+        headers=csrf_headers(client),
+    )
 
 
 def test_note_is_added_then_shown_escaped(client, session, leads):
@@ -418,6 +422,7 @@ def test_note_json_post_answers_201(client, session, leads):
     response = client.post(
         f"/dash/sites/blog/prospects/{leads[BOB]}/notes",
         json={"content_id": _content_id(session, GUIDE), "author": "Sam", "body": "ok"},
+        headers=csrf_headers(client),
     )
 
     assert response.status_code == 201
@@ -439,7 +444,7 @@ def test_invalid_note_is_a_400_with_the_field_named(
     url = f"/dash/sites/blog/prospects/{leads[ADA]}/notes"
     payload = {"content_id": _content_id(session, DOCS), **fields}
 
-    response = client.post(url, json=payload)
+    response = client.post(url, json=payload, headers=csrf_headers(client))
 
     assert response.status_code == 400
     assert list(response.json["errors"]) == [field]
@@ -473,7 +478,7 @@ def test_note_from_another_origin_is_refused(client, session, leads):
     response = client.post(
         f"/dash/sites/blog/prospects/{leads[ADA]}/notes",
         data={"content_id": _content_id(session, GUIDE), "author": "S", "body": "x"},
-        headers={"Origin": "https://evil.example"},
+        headers={"Origin": "https://evil.example", **csrf_headers(client)},
     )
 
     assert response.status_code == 403

@@ -450,3 +450,40 @@ class BotHit(Base):
     seen_at: Mapped[datetime]
     user_agent: Mapped[str] = mapped_column(String(256))
     url: Mapped[str | None] = mapped_column(String(URL_LEN))
+
+
+ROLES = ("admin", "marketer", "sales")
+
+
+class User(Base):
+    """A person who logs in to the dashboard (``resonance user add``).
+
+    ``session_nonce`` is copied into the signed session cookie at login; it is
+    replaced on logout, password reset and disable, which ends every session the
+    user had (a cookie session cannot be revoked any other way).
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class UserSite(Base):
+    """A site a (non-admin) user may see; admins see every site."""
+
+    __tablename__ = "user_sites"
+    __table_args__ = (Index(None, "site_id"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )

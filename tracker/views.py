@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
+from resonance import limits
 from resonance.db import get_session
 from tracker import sites
 from tracker.beacon import BeaconError
@@ -47,6 +48,7 @@ def snippet() -> Response:
 
 
 @bp.get("/e")
+@limits.collector
 def site_config() -> Response:
     """The site's privacy mode, which decides whether the snippet may use storage."""
     key = request.args.get("s", "")
@@ -62,6 +64,7 @@ def site_config() -> Response:
 
 
 @bp.post("/e")
+@limits.collector
 def collect() -> Response:
     """Store one batch; 204 once it is committed, a JSON 4xx when refused."""
     limit = current_app.config["MAX_BEACON_BYTES"]

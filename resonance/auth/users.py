@@ -1,0 +1,202 @@
+"""Dashboard users: create, list, disable, reset passwords, check a login.
+
+Owns: the ``users`` and ``user_sites`` tables. No Flask here: the CLI, the login
+view and the tests call the same functions.
+
+Passwords are hashed with werkzeug's default KDF, scrypt (N=2^15, r=8, p=1; about
+0.1 s and 32 MiB per hash), salted per password: memory-hard like argon2, with no
+extra dependency, and the method is recorded in each hash so it can be raised
+later without invalidating old ones.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tracker.models import ROLES, Site, User, UserSite
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,63}\Z")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # a KDF over megabytes of input is a cheap denial of service
+# Checked against when the user does not exist, so a wrong name takes as long as
+# a wrong password and does not reveal which accounts exist.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
+class UserError(ValueError):
+    """A refused user operation; the message says why (shown to the admin)."""
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """What may be shown of a user: never the password hash or session nonce."""
+
+    id: int
+    username: str
+    role: str
+    enabled: bool
+    sites: tuple[str, ...]
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+def new_password() -> str:
+    """A random password for a generated account (about 96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def hash_password(password: str) -> str:
+    """The stored form of ``password`` (scrypt, salted); refuses weak input."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise UserError(f"a password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    return generate_password_hash(password)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    *,
+    password: str | None = None,
+    password_hash: str | None = None,
+    sites: list[str] = (),
+    now: datetime | None = None,
+) -> User:
+    """Add a user with ``role`` and access to ``sites`` (keys). Give either the
+    password or an already computed hash. Does not commit."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise UserError("a username is 1 to 64 lowercase letters, digits and . _ @ + -")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise UserError(f"user {username!r} exists already")
+    if password_hash is None:
+        password_hash = hash_password(password or "")
+    user = User(
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        enabled=True,
+        session_nonce=secrets.token_urlsafe(24),
+        created_at=_naive(now),
+    )
+    session.add(user)
+    session.flush()
+    grant_sites(session, user, sites)
+    return user
+
+
+def grant_sites(session: Session, user: User, keys: list[str]) -> None:
+    """Give ``user`` access to the sites ``keys`` (each must exist)."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return
+    rows = session.execute(select(Site.key, Site.id).where(Site.key.in_(keys)))
+    found = {key: site_id for key, site_id in rows}
+    if missing := [key for key in keys if key not in found]:
+        raise UserError(f"no site with key {', '.join(map(repr, missing))}")
+    granted = set(
+        session.scalars(select(UserSite.site_id).where(UserSite.user_id == user.id))
+    )
+    session.add_all(
+        UserSite(user_id=user.id, site_id=found[key])
+        for key in keys
+        if found[key] not in granted
+    )
+    session.flush()
+
+
+def revoke_sites(session: Session, user: User, keys: list[str]) -> None:
+    """Take away ``user``'s access to the sites ``keys``."""
+    ids = select(Site.id).where(Site.key.in_(keys))
+    session.execute(
+        delete(UserSite).where(UserSite.user_id == user.id, UserSite.site_id.in_(ids))
+    )
+
+
+def find_user(session: Session, username: str) -> User:
+    """The user named ``username``; :class:`UserError` when there is none."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Replace the password; every open session of the user ends."""
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def set_enabled(user: User, enabled: bool) -> None:
+    """Disable (every session ends at its next request) or re-enable a user."""
+    user.enabled = enabled
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session cookie issued to ``user`` so far."""
+    user.session_nonce = secrets.token_urlsafe(24)
+
+
+def check_login(
+    session: Session, username: str, password: str, now: datetime | None = None
+) -> User | None:
+    """The enabled user with this name and password, else None.
+
+    Takes one KDF run whatever the outcome (unknown name, wrong password,
+    disabled account), so timing tells nothing about which accounts exist.
+    """
+    user = session.scalar(
+        select(User).where(User.username == username.strip().lower()[:64])
+    )
+    password = password[:MAX_PASSWORD]
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.enabled:
+        return None
+    user.last_login_at = _naive(now)
+    return user
+
+
+def site_keys(session: Session, user: User) -> tuple[str, ...]:
+    """The keys of the sites ``user`` may see (every site for an admin)."""
+    query = select(Site.key).order_by(Site.key)
+    if user.role != "admin":
+        query = query.join(UserSite, UserSite.site_id == Site.id).where(
+            UserSite.user_id == user.id
+        )
+    return tuple(session.scalars(query))
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    """Every user with the sites granted, by name."""
+    users = session.scalars(select(User).order_by(User.username)).all()
+    return [
+        UserInfo(
+            id=u.id,
+            username=u.username,
+            role=u.role,
+            enabled=u.enabled,
+            sites=site_keys(session, u),
+            created_at=u.created_at,
+            last_login_at=u.last_login_at,
+        )
+        for u in users
+    ]
+
+
+def _naive(moment: datetime | None) -> datetime:
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,143 @@
+"""Rate limits with Flask-Limiter: the collector per site and client, the login
+form per client address and per username.
+
+Owns: the per-app :class:`~flask_limiter.Limiter`, the marks views carry
+(:func:`collector`, :func:`login`), and the 429 answer. Views are marked at import
+time and wrapped when the app is built, so each app (tests build many) has its
+own limiter, storage and configuration.
+
+Configuration (``RESONANCE_<KEY>``, limits in Flask-Limiter's notation, several
+joined by ``;``; an empty value turns that limit off):
+
+- ``COLLECTOR_RATE_LIMIT`` (``30/second;1200/minute``) per site and client
+  address, for ``GET /e`` and ``POST /e``. The site is the ``s`` key on GET and
+  the page's ``Origin`` on POST (reading the body to find the key would cost more
+  than the check saves). A browser sends a few beacons per page view, so this
+  leaves room for a whole office behind one NAT address.
+- ``LOGIN_RATE_LIMIT`` (``10/minute;100/hour``) login attempts per client address,
+  and ``LOGIN_USER_RATE_LIMIT`` (``50/hour``) per username, against password
+  guessing spread over many addresses.
+- ``REDIS_URL`` (not prefixed): counters in Redis, shared by every gunicorn
+  worker; without it they are in each worker's memory. When Redis is unreachable
+  the limits fall back to memory and requests are served, never a 500.
+- ``RATELIMIT_KEY_PREFIX`` (``resonance``): the prefix of the counters' keys.
+- ``RATELIMIT_ENABLED`` (``true``): false turns every limit off.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from flask import Flask, current_app, jsonify, request
+from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse_many
+
+from resonance.auth.access import wants_json
+
+DEFAULTS = {
+    "COLLECTOR_RATE_LIMIT": "30/second;1200/minute",
+    "LOGIN_RATE_LIMIT": "10/minute;100/hour",
+    "LOGIN_USER_RATE_LIMIT": "50/hour",
+    "RATELIMIT_KEY_PREFIX": "resonance",
+    "RATELIMIT_ENABLED": True,
+}
+_MARK = "_resonance_rate_limit"
+
+
+def collector(view: Callable) -> Callable:
+    """Mark a collector view: limited per site and client address."""
+    setattr(view, _MARK, "collector")
+    return view
+
+
+def login(view: Callable) -> Callable:
+    """Mark the login view: POSTs limited per client address and per username."""
+    setattr(view, _MARK, "login")
+    return view
+
+
+def client_address() -> str:
+    """The client's address (ProxyFix has applied ``PROXY_COUNT``)."""
+    return request.remote_addr or "-"
+
+
+def site_and_client() -> str:
+    """The collector's key: which site the beacon is for, and from whom."""
+    site = request.args.get("s") if request.method == "GET" else None
+    site = site or request.headers.get("Origin") or "-"
+    return f"{site[:200]}|{client_address()}"
+
+
+def login_username() -> str:
+    """The username a login attempt is for (lowercased, bounded)."""
+    return "user:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def init_app(app: Flask) -> Limiter:
+    """Create the app's limiter and wrap every marked view with its limits."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
+    limiter = Limiter(
+        client_address,
+        storage_uri=storage or "memory://",
+        key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
+        strategy="fixed-window",
+        swallow_errors=True,  # a broken counter store never fails a request
+        in_memory_fallback_enabled=True,
+        headers_enabled=False,
+        enabled=bool(app.config["RATELIMIT_ENABLED"]),
+    )
+    app.config["RATELIMIT_ENABLED"] = bool(app.config["RATELIMIT_ENABLED"])
+    limiter.init_app(app)
+    app.extensions["resonance.limiter"] = limiter
+    for endpoint, view in list(app.view_functions.items()):
+        mark = getattr(view, _MARK, None)
+        if mark is not None:
+            app.view_functions[endpoint] = _wrap(app, limiter, mark, view)
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
+    return limiter
+
+
+def _wrap(app: Flask, limiter: Limiter, mark: str, view: Callable) -> Callable:
+    if mark == "collector":
+        rules = [("COLLECTOR_RATE_LIMIT", site_and_client, None)]
+    else:
+        rules = [
+            ("LOGIN_RATE_LIMIT", client_address, ["POST"]),
+            ("LOGIN_USER_RATE_LIMIT", login_username, ["POST"]),
+        ]
+    for key, key_func, methods in rules:
+        value = app.config[key]
+        if not value:
+            continue
+        parse_many(value)  # a typo fails at start, not at the first request
+        view = limiter.limit(value, key_func=key_func, methods=methods)(view)
+    return view
+
+
+def too_many_requests(error: RateLimitExceeded):
+    """429 with ``Retry-After``: JSON for the collector, the API and scripts;
+    the login page again for a person."""
+    retry = retry_after()
+    message = f"too many requests ({error.description}); retry in {retry} s"
+    if request.path == "/e" or request.path.startswith("/api/") or wants_json():
+        response = jsonify(error=message, retry_after=retry)
+        response.status_code = 429
+    else:
+        from resonance.auth.views import render_login
+
+        response = render_login(error=message, status=429)
+    response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def retry_after() -> int:
+    """Seconds until the breached limit's window resets (at least 1)."""
+    limiter: Limiter = current_app.extensions["resonance.limiter"]
+    limit = limiter.current_limit
+    if limit is None:
+        return 60
+    return max(1, math.ceil(limit.reset_at - time.time()))
