@@ -10,8 +10,8 @@ role granted the blog, and each role granted only another site. It expects:
   login too;
 - login routes: nobody → a redirect to ``/login?next=…`` (401 JSON for JSON);
   a role not listed → 403; a role granted only another site → 404 on the blog's
-  pages (an admin sees every site); a role allowed → 200 for GET, and for POST a 400 naming the missing
-  CSRF token (the guard let it through, CSRF stopped it).
+  pages (an admin sees every site); a role allowed → 200 for GET, and for POST
+  a 400 naming the missing CSRF token (the guard let it through, CSRF did not).
 
 Adding a route: one line in ``ACCESS``, and a sample value in :func:`_url` if it
 takes a URL argument not seen before.
