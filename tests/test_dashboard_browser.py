@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import BROWSER_UA, wait_for
+from conftest import BROWSER_UA, login_browser, wait_for
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
 from sqlalchemy import func, select
 
@@ -99,7 +99,7 @@ def _plots(page, count: int) -> int:
     return page.locator(".js-plotly-plot").count()
 
 
-def test_overview_list_and_content_page_draw_their_figures(seeded, chromium):
+def test_overview_list_and_content_page_draw_their_figures(seeded, live_user, chromium):
     SHOTS.mkdir(exist_ok=True)
     context = chromium.new_context(
         user_agent=BROWSER_UA, viewport={"width": 1280, "height": 900}
@@ -107,6 +107,7 @@ def test_overview_list_and_content_page_draw_their_figures(seeded, chromium):
     page = context.new_page()
     errors = _watch(page)
 
+    login_browser(page, seeded, live_user("marketer", sites=["demo"]))
     page.goto(seeded + "/dash/")
     page.screenshot(path=SHOTS / "dash_overview.png", full_page=True)
     assert page.locator(".js-plotly-plot").count() == 0
@@ -137,7 +138,9 @@ def test_overview_list_and_content_page_draw_their_figures(seeded, chromium):
     assert errors == []
 
 
-def test_content_page_works_under_a_strict_script_policy(seeded, session, chromium):
+def test_content_page_works_under_a_strict_script_policy(
+    seeded, session, live_user, chromium
+):
     """No inline script: a CSP of script-src 'self' still draws every figure."""
     content_id = session.scalar(
         select(Content.id).where(Content.url.like("%lead-scoring%"))
@@ -146,6 +149,7 @@ def test_content_page_works_under_a_strict_script_policy(seeded, session, chromi
     context = chromium.new_context(user_agent=BROWSER_UA)
     page = context.new_page()
     errors = _watch(page)
+    login_browser(page, seeded, live_user("sales", sites=["demo"]))
 
     def strict(route):
         response = route.fetch()
@@ -175,7 +179,7 @@ def _click_at(page, selector: str, fx: float, fy: float) -> dict:
     reason="tracker/snapshots.py is not there yet",
 )
 def test_a_click_in_the_browser_is_densest_inside_its_element_on_the_snapshot(
-    live_server, session, demo_site, chromium
+    live_server, session, demo_site, live_user, chromium
 ):
     SHOTS.mkdir(exist_ok=True)
     reader = chromium.new_context(
@@ -202,6 +206,7 @@ def test_a_click_in_the_browser_is_densest_inside_its_element_on_the_snapshot(
     )
     page = viewer.new_page()
     errors = _watch(page)
+    login_browser(page, live_server, live_user("marketer", sites=["demo"]))
     try:
         page.goto(url)
         with page.expect_navigation(timeout=90_000):

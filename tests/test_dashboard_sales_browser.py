@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import BROWSER_UA
+from conftest import BROWSER_UA, login_browser
 from factories import batch, new_id
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
@@ -125,7 +125,9 @@ def _watch(page) -> list[str]:
     return errors
 
 
-def test_prospect_page_shows_history_and_takes_a_note(live_server, demo, chromium):
+def test_prospect_page_shows_history_and_takes_a_note(
+    live_server, demo, live_user, chromium
+):
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(
         user_agent=BROWSER_UA, viewport={"width": 1280, "height": 900}
@@ -133,6 +135,7 @@ def test_prospect_page_shows_history_and_takes_a_note(live_server, demo, chromiu
     page = context.new_page()
     errors = _watch(page)
 
+    login_browser(page, live_server, live_user("sales", sites=["demo"]))
     page.goto(f"{live_server}/dash/sites/demo/prospects?q=ACME")
     assert page.locator("table.prospects tbody tr").count() == 1
     page.screenshot(path=str(SHOTS / "prospects.png"), full_page=True)
@@ -159,7 +162,7 @@ def test_prospect_page_shows_history_and_takes_a_note(live_server, demo, chromiu
     context.close()
 
 
-def test_influence_page_draws_the_plotly_figure(live_server, demo, chromium):
+def test_influence_page_draws_the_plotly_figure(live_server, demo, live_user, chromium):
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(
         user_agent=BROWSER_UA, viewport={"width": 1280, "height": 900}
@@ -167,6 +170,7 @@ def test_influence_page_draws_the_plotly_figure(live_server, demo, chromium):
     page = context.new_page()
     errors = _watch(page)
 
+    login_browser(page, live_server, live_user("marketer", sites=["demo"]))
     page.goto(f"{live_server}/dash/sites/demo/influence")
     page.wait_for_selector("#influence-figure .main-svg", timeout=15_000)
 

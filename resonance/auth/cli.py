@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from resonance.auth import users
@@ -19,7 +20,7 @@ from tracker.models import ROLES, User
 DEMO_ROLES = ("admin", "marketer", "sales")
 
 
-@click.group("user")
+@click.group("user", cls=AppGroup)
 def user_group() -> None:
     """Dashboard users: who may log in, with which role, to which sites."""
 
