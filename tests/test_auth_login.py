@@ -141,6 +141,7 @@ def test_login_and_logout_posts_need_the_csrf_token(anon_client, client, make_us
         "/login", data={"username": user.username, "password": TEST_PASSWORD}
     )
     assert without.status_code == 400
+    assert "Wrong username" not in without.get_data(as_text=True)
     assert anon_client.get("/dash/").status_code == 302
 
     assert client.post("/logout").status_code == 400
@@ -395,3 +396,14 @@ def test_pages_of_a_granted_site_show_none_of_another_sites_notes_or_leads(
         assert page.status_code == 200
         assert "other" not in text.lower(), page.request.path
     assert "note about blog" in pages[0].get_data(as_text=True)
+
+
+def test_an_expired_login_form_is_shown_again_not_a_bare_error(anon_client):
+    response = anon_client.post(
+        "/login", data={"csrf_token": "stale", "username": "x", "password": "y"}
+    )
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "The form had expired" in html
+    assert 'name="csrf_token" value="' in html

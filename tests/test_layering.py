@@ -20,6 +20,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "tracker/ingest.py": ("flask",),
     "tracker/beacon.py": ("flask", "sqlalchemy", "resonance"),
     "tracker/urls.py": ("flask", "sqlalchemy", "resonance"),
+    "resonance/auth/users.py": ("flask", "dashboard"),
     "dashboard/queries.py": ("flask", "resonance", "plotly"),
     "dashboard/sql.py": ("flask", "resonance", "plotly"),
     "dashboard/sales_queries.py": ("flask", "resonance", "plotly"),

@@ -44,9 +44,14 @@ def init_app(app: Flask) -> None:
 
 
 def _csrf_refused(error: CSRFError):
-    """400: the form was not ours (or is from before login/logout)."""
+    """400: the form was not ours (or is from before login/logout). The login
+    form is shown again with a fresh token rather than a bare error page."""
     if wants_json() or request.path.startswith("/api/"):
         response = jsonify(error=f"CSRF check failed: {error.description}")
         response.status_code = 400
         return response
+    if request.endpoint == "auth.login":
+        from resonance.auth.views import render_login
+
+        return render_login(error="The form had expired: log in again.", status=400)
     return error
