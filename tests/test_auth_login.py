@@ -58,7 +58,9 @@ def test_the_right_password_starts_a_session_and_goes_to_next(
     assert response.headers["Location"] == "/dash/sites/blog/content?q=x"
     page = anon_client.get("/dash/sites/blog/content?q=x")
     assert page.status_code == 200
-    assert user.username in page.get_data(as_text=True)  # the nav shows who
+    html = page.get_data(as_text=True)
+    assert f"{user.username} (marketer)" in html  # the nav shows who
+    assert ">Log out</button>" in html
 
 
 def test_username_is_case_insensitive_and_last_login_is_recorded(
