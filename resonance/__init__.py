@@ -11,7 +11,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import config, db
+from resonance import config, db, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp):
         app.register_blueprint(blueprint)
+    unavailable.register(app)
 
     @app.errorhandler(HTTPException)
     def machine_errors(error: HTTPException):
