@@ -17,7 +17,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
 from resonance import ROOT, create_app, db
-from resonance.commands import content, leads
+from resonance.commands import content, leads, lifecycle
 from tracker.models import PRIVACY_MODES, Site
 from tracker.sites import create_site
 
@@ -147,5 +147,5 @@ def site_list() -> None:
         click.echo(f"{site.key}\t{site.privacy_mode}\t{origins}\t{site.name}")
 
 
-for _command in (*content.commands, *leads.commands):
+for _command in (*content.commands, *leads.commands, *lifecycle.commands):
     cli.add_command(_command)
