@@ -177,7 +177,9 @@ def _family(session: Session, seeds: list[Lead]) -> list[int]:
 # --- retention --------------------------------------------------------------------
 
 WINDOW = re.compile(r"\s*([1-9][0-9]{0,3})\s*([dwmy])\s*\Z")
-UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+# A browser whose events were all purged is deleted once it has been quiet this
+# long: a concurrent beacon may have just found it and be adding a page view.
+IDLE_BROWSER = timedelta(days=1)
 
 
 def parse_window(text: str) -> tuple[int, str]:
@@ -239,8 +241,10 @@ def purge(session: Session, older_than: str, now: datetime) -> dict[str, int]:
         "identity_conflicts": delete(IdentityConflict).where(
             IdentityConflict.seen_at < keep_from
         ),
+        # A browser with nothing left; one seen lately may be mid-batch.
         "visitors": delete(Visitor).where(
-            Visitor.last_seen_at < keep_from, *(~used for used in visitor_used)
+            Visitor.last_seen_at < now - IDLE_BROWSER,
+            *(~used for used in visitor_used),
         ),
     }
     for table, statement in statements.items():
