@@ -69,9 +69,11 @@ def erase(
     """
     kind, key = _erasure_key(email, crm_id)
     leads = _family(session, _seed_leads(session, kind, key, site_id))
-    emails = sorted(
-        set(session.scalars(select(Lead.email).where(Lead.id.in_(leads)))) - {None}
-        | ({key} if kind == "email" else set())
+    # Every address the person's records hold (a merged record keeps its own).
+    emails = set(
+        session.scalars(
+            select(Lead.email).where(Lead.id.in_(leads), Lead.email.is_not(None))
+        )
     )
     lead_sites = select(Lead.site_id).where(Lead.id.in_(leads)).scalar_subquery()
     visitors = list(
