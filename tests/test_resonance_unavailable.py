@@ -13,7 +13,8 @@ from factories import batch, click, pv
 from sqlalchemy import create_engine, text
 
 from resonance import create_app
-from tracker.models import Click, PageView
+from resonance.cli import cli
+from tracker.models import Click, PageView, RollupState
 
 # The waits are bounded by the engine's timeouts (a few seconds); this bound only
 # tells "answered" apart from "hung".
@@ -127,3 +128,18 @@ def test_locked_database_gives_503_in_seconds_then_the_batch_is_stored_once(
     assert (retried.status_code, again.status_code) == (204, 204)
     assert count(session, PageView) == 1
     assert count(session, Click) == 1
+
+
+def test_purge_behind_a_lock_fails_in_seconds_with_a_message_and_changes_nothing(
+    runner, session, site, database_url
+):
+    with _Lock(database_url):
+        started = time.monotonic()
+        result = runner.invoke(cli, ["purge", "--older-than", "13m"])
+        waited = time.monotonic() - started
+
+    assert result.exit_code == 1
+    assert "nothing changed, the database said:" in result.output
+    assert "Traceback" not in result.output
+    assert waited < NO_HANG_S
+    assert count(session, RollupState) == 0

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import getpass
 import os
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from resonance import db
 from tracker import lifecycle, rollups
@@ -21,6 +24,30 @@ from tracker.models import Site
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _maintenance_session() -> Session:
+    """The command's session, without the statement timeout that bounds requests
+    (a first purge of a long history may take minutes); the lock timeout stays,
+    so a command stuck behind a lock fails instead of stalling the collector."""
+    session = db.get_session()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL statement_timeout = 0"))
+    return session
+
+
+@contextmanager
+def _database_errors():
+    """A busy or unreachable database is a one-line error, not a traceback; the
+    transaction is rolled back, so nothing was changed."""
+    try:
+        yield
+    except OperationalError as exc:
+        db.get_session().rollback()
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        raise click.ClickException(
+            f"nothing changed, the database said: {first}"
+        ) from None
 
 
 def _actor() -> str:
@@ -46,26 +73,27 @@ def erase_command(
     their page views, clicks, sections and identify calls, stage history and
     notes. Leaves an audit row with the SHA-256 of the key and the counts.
     """
-    session = db.get_session()
-    site_id = None
-    if site_key is not None:
-        site_id = session.scalar(select(Site.id).where(Site.key == site_key))
-        if site_id is None:
-            raise click.BadParameter(
-                f"no site with key {site_key!r}", param_hint="--site"
+    with _database_errors():
+        session = _maintenance_session()
+        site_id = None
+        if site_key is not None:
+            site_id = session.scalar(select(Site.id).where(Site.key == site_key))
+            if site_id is None:
+                raise click.BadParameter(
+                    f"no site with key {site_key!r}", param_hint="--site"
+                )
+        try:
+            result = lifecycle.erase(
+                session,
+                email=email,
+                crm_id=crm_id,
+                site_id=site_id,
+                actor=actor or _actor(),
+                now=_now(),
             )
-    try:
-        result = lifecycle.erase(
-            session,
-            email=email,
-            crm_id=crm_id,
-            site_id=site_id,
-            actor=actor or _actor(),
-            now=_now(),
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    session.commit()
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        session.commit()
     if not result.removed["leads"]:
         click.echo("no lead matched; the request is logged", err=True)
     counts = ", ".join(f"{table} {n}" for table, n in result.removed.items() if n)
@@ -90,9 +118,10 @@ def purge_command(older_than: str) -> None:
         lifecycle.parse_window(older_than)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
-    session = db.get_session()
-    deleted = lifecycle.purge(session, older_than, _now())
-    session.commit()
+    with _database_errors():
+        session = _maintenance_session()
+        deleted = lifecycle.purge(session, older_than, _now())
+        session.commit()
     written = deleted.pop("content_daily")
     counts = ", ".join(f"{table} {n}" for table, n in deleted.items() if n)
     click.echo(f"rolled up {written} content-days; deleted {counts or 'nothing'}")
@@ -104,9 +133,10 @@ def purge_command(older_than: str) -> None:
 @with_appcontext
 def rollup_command() -> None:
     """Refresh the daily per-content figures of every complete day (idempotent)."""
-    session = db.get_session()
-    written = rollups.refresh(session, _now().date())
-    session.commit()
+    with _database_errors():
+        session = _maintenance_session()
+        written = rollups.refresh(session, _now().date())
+        session.commit()
     click.echo(f"rolled up {written} content-days")
 
 
