@@ -11,7 +11,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import auth, config, db, limits
+from resonance import auth, config, db, limits, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint
     limits.init_app(app)  # wraps the marked views: after every blueprint
+    unavailable.register(app)
 
     @app.errorhandler(HTTPException)
     def machine_errors(error: HTTPException):

@@ -23,9 +23,14 @@ from resonance.auth.cli import (
     has_users,
     user_group,
 )
-from resonance.commands import content, leads
+from resonance.commands import content, leads, lifecycle
 from tracker.models import PRIVACY_MODES, Site
 from tracker.sites import create_site
+
+# gunicorn's default access log starts with the client's IP address: Resonance
+# never stores one, so its log leaves it out (time, request line, status, bytes,
+# seconds).
+ACCESS_LOG_FORMAT = '%(t)s "%(r)s" %(s)s %(b)s %(L)s'
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -114,6 +119,7 @@ def serve_command(bind: str, workers: int, no_demo: bool) -> None:
     gunicorn = shutil.which("gunicorn") or "gunicorn"
     argv = [gunicorn, "wsgi:app", "--bind", bind, "--workers", str(workers)]
     argv += ["--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
+    argv += ["--access-logformat", ACCESS_LOG_FORMAT]
     sys.stdout.flush()
     os.chdir(ROOT)  # where wsgi.py is
     os.execvp(argv[0], argv)
@@ -158,5 +164,5 @@ def site_list() -> None:
         click.echo(f"{site.key}\t{site.privacy_mode}\t{origins}\t{site.name}")
 
 
-for _command in (*content.commands, *leads.commands, user_group):
+for _command in (*content.commands, *leads.commands, *lifecycle.commands, user_group):
     cli.add_command(_command)

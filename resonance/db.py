@@ -18,13 +18,40 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+# A database that does not answer must cost a request seconds, not minutes: the
+# collector then answers 503 with Retry-After and the snippet re-sends later.
+CONNECT_TIMEOUT_S = 3
+STATEMENT_TIMEOUT_MS = 30_000
+LOCK_TIMEOUT_MS = 5_000
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+# Waiting for a free pooled connection is bounded too (the pool's default is 30 s).
+POOL_TIMEOUT_S = 5
+
+
 def make_engine(url: str) -> Engine:
-    """Create the engine; on SQLite turn on WAL so readers never block the writer."""
+    """Create the engine with bounded waits everywhere.
+
+    SQLite: WAL so readers never block the writer, and a busy timeout. PostgreSQL:
+    a connect timeout, statement and lock timeouts set on every new connection,
+    and a ping on checkout so that connections broken while the server was away
+    are replaced instead of failing the first request after it is back.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+    )
+    event.listen(engine, "connect", _postgres_timeouts)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -34,8 +61,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _postgres_timeouts(dbapi_connection, _record) -> None:
+    # Session settings rather than the URL's ``options``, which a deployment (and
+    # the test suite's search_path) already uses for its own.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+        cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    dbapi_connection.autocommit = autocommit
 
 
 def init_app(app: Flask) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from servers import free_port, gunicorn  # noqa: F401 - tests import free_port here
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -258,75 +259,18 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(database_url: str, tmp_path) -> Iterator[str]:
     """gunicorn serving ``wsgi:app`` on a free port over the test database.
 
-    Its log is printed when the test fails, so a browser test that sees nothing
-    arrive shows what the server said.
+    Its log is printed when ``RESONANCE_SHOW_SERVER_LOG`` is set, so a browser
+    test that sees nothing arrive shows what the server said.
     """
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
-        "RESONANCE_DEMO_SITE_KEY": "demo",
-    }
-    root = Path(__file__).resolve().parent.parent
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "wsgi:app",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
-            cwd=root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None:
-                    break
-                time.sleep(0.1)
-        else:
-            pytest.fail("gunicorn did not start:\n" + log.read_text())
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if os.environ.get("RESONANCE_SHOW_SERVER_LOG"):
-            print(log.read_text())
+        with gunicorn(database_url, tmp_path / "gunicorn.log") as server:
+            yield server.base
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 Owns: choosing a visitor's uid (the snippet's first-party id where the site's
 privacy mode allows it, else a hash of site, IP and user agent salted per UTC day,
 so that no IP is stored and yesterday's hashes cannot be recomputed once the salt is
-deleted), and linking visitors to leads.
+deleted on the first beacon of the next day), and linking visitors to leads.
 
 Page views point at a visitor, never at a lead: linking a visitor to a lead
 therefore attaches all of its earlier, anonymous history at once, with no rewrite.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -22,10 +22,6 @@ from sqlalchemy.orm import Session
 from tracker.dialect import insert
 from tracker.models import DailySalt, IdentityConflict, IdentityLink, Visitor
 from tracker.sites import SiteInfo
-
-# Salts older than this are deleted: yesterday's is kept so that a visit that
-# crosses midnight is not split in two by the rotation.
-SALT_DAYS_KEPT = 2
 
 _salts: dict[date, str] = {}
 _salts_lock = threading.Lock()
@@ -40,14 +36,23 @@ def daily_salt(session: Session, day: date) -> str:
         .values(day=day, salt=secrets.token_hex(32))
         .on_conflict_do_nothing()
     )
-    session.execute(
-        delete(DailySalt).where(DailySalt.day <= day - timedelta(days=SALT_DAYS_KEPT))
-    )
+    delete_old_salts(session, day)
     salt = session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
     with _salts_lock:
         _salts.clear()  # only today's salt is ever needed in memory
         _salts[day] = salt
     return salt
+
+
+def delete_old_salts(session: Session, today: date) -> int:
+    """Delete every salt before ``today``; the number deleted.
+
+    Hashes are only ever computed with the current day's salt, so nothing needs
+    yesterday's: once it is gone, yesterday's hashes cannot be recomputed from an
+    IP address and a user agent. Called on the first beacon of each day and by
+    ``resonance purge`` (for days without traffic).
+    """
+    return session.execute(delete(DailySalt).where(DailySalt.day < today)).rowcount
 
 
 def forget_salts() -> None:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -487,3 +488,60 @@ class UserSite(Base):
     site_id: Mapped[int] = mapped_column(
         ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ContentDaily(Base):
+    """One content item on one UTC day and device class: the figures that outlive
+    raw events. Filled from page views before retention deletes them; visitors
+    are distinct that day only, so long-term sums of them are visitor-days."""
+
+    __tablename__ = "content_daily"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    views: Mapped[int]
+    visitors: Mapped[int]
+    active_ms: Mapped[int] = mapped_column(BigInteger)
+    # Page views whose deepest scroll reached at least 25, 50, 75 and 100 %.
+    reached_25: Mapped[int]
+    reached_50: Mapped[int]
+    reached_75: Mapped[int]
+    reached_100: Mapped[int]
+    clicks: Mapped[int]
+    dead_clicks: Mapped[int]
+    error_clicks: Mapped[int]
+
+
+class RollupState(Base):
+    """How far a site's daily figures go, and where its raw events begin."""
+
+    __tablename__ = "rollup_state"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    # ``content_daily`` holds every day before this one, final or refreshable.
+    rolled_until: Mapped[date]
+    # Raw events before this day were deleted by retention: those days' figures
+    # are final and never recomputed (there is nothing left to recompute them from).
+    purged_before: Mapped[date | None]
+
+
+class Erasure(Base):
+    """Audit of an erasure: what was asked, by whom, when and how many rows went;
+    never the personal data itself (the key is kept only as its SHA-256)."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    erased_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    key_kind: Mapped[str] = mapped_column(String(8))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    # Rows removed per table, e.g. {"leads": 1, "pageviews": 12}.
+    removed: Mapped[dict[str, int]] = mapped_column(JSON)

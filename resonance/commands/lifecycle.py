@@ -1,0 +1,143 @@
+"""Data lifecycle commands: erase a person, purge old raw events, roll days up.
+
+Thin wrappers: the work is in ``tracker.lifecycle`` and ``tracker.rollups``. Each
+command commits once, so an erasure or a purge is all or nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from resonance import db
+from tracker import lifecycle, rollups
+from tracker.models import Site
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _maintenance_session() -> Session:
+    """The command's session, without the statement timeout that bounds requests
+    (a first purge of a long history may take minutes); the lock timeout stays,
+    so a command stuck behind a lock fails instead of stalling the collector."""
+    session = db.get_session()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL statement_timeout = 0"))
+    return session
+
+
+@contextmanager
+def _database_errors():
+    """A busy or unreachable database is a one-line error, not a traceback; the
+    transaction is rolled back, so nothing was changed."""
+    try:
+        yield
+    except OperationalError as exc:
+        db.get_session().rollback()
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        raise click.ClickException(
+            f"nothing changed, the database said: {first}"
+        ) from None
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit row: the operating-system user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or f"uid {os.getuid()}"
+
+
+@click.command("erase")
+@click.option("--email", default=None, help="the person's e-mail address")
+@click.option("--crm-id", default=None, help="the person's id in the CRM")
+@click.option("--site", "site_key", default=None, help="only this site's lead")
+@click.option("--by", "actor", default=None, help="who asked (default: OS user)")
+@with_appcontext
+def erase_command(
+    email: str | None, crm_id: str | None, site_key: str | None, actor: str | None
+) -> None:
+    """Erase a lead and everything linked to them, in one transaction.
+
+    Removes the lead (and leads merged with it), the browsers linked to it with
+    their page views, clicks, sections and identify calls, stage history and
+    notes. Leaves an audit row with the SHA-256 of the key and the counts.
+    """
+    with _database_errors():
+        session = _maintenance_session()
+        site_id = None
+        if site_key is not None:
+            site_id = session.scalar(select(Site.id).where(Site.key == site_key))
+            if site_id is None:
+                raise click.BadParameter(
+                    f"no site with key {site_key!r}", param_hint="--site"
+                )
+        try:
+            result = lifecycle.erase(
+                session,
+                email=email,
+                crm_id=crm_id,
+                site_id=site_id,
+                actor=actor or _actor(),
+                now=_now(),
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        session.commit()
+    if not result.removed["leads"]:
+        click.echo("no lead matched; the request is logged", err=True)
+    counts = ", ".join(f"{table} {n}" for table, n in result.removed.items() if n)
+    click.echo(f"erasure {result.erasure_id}: removed {counts or 'nothing'}")
+
+
+@click.command("purge")
+@click.option(
+    "--older-than",
+    required=True,
+    metavar="AGE",
+    help="delete raw events older than this: 400d, 8w, 13m or 2y (m = months)",
+)
+@with_appcontext
+def purge_command(older_than: str) -> None:
+    """Delete raw events past the retention window, after rolling their days up.
+
+    Daily per-content figures keep long-term numbers exact; yesterday's and older
+    anonymous-hash salts are deleted too. Run it daily (cron, systemd timer).
+    """
+    try:
+        lifecycle.parse_window(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    with _database_errors():
+        session = _maintenance_session()
+        deleted = lifecycle.purge(session, older_than, _now())
+        session.commit()
+    written = deleted.pop("content_daily")
+    counts = ", ".join(f"{table} {n}" for table, n in deleted.items() if n)
+    click.echo(f"rolled up {written} content-days; deleted {counts or 'nothing'}")
+    oldest = lifecycle.oldest_event(session)
+    click.echo(f"oldest page view kept: {oldest or 'none'}")
+
+
+@click.command("rollup")
+@with_appcontext
+def rollup_command() -> None:
+    """Refresh the daily per-content figures of every complete day (idempotent)."""
+    with _database_errors():
+        session = _maintenance_session()
+        written = rollups.refresh(session, _now().date())
+        session.commit()
+    click.echo(f"rolled up {written} content-days")
+
+
+commands: list[click.Command] = [erase_command, purge_command, rollup_command]

@@ -1,0 +1,61 @@
+"""Answers for when the database is away: 503 with Retry-After, never a 500.
+
+Owns: recognising "the database cannot be reached right now" (refused or broken
+connections, timeouts, a full pool) wherever it surfaces, and the answer: JSON for
+the collector, the CRM API and the JSON twins of pages; a short page for people.
+Browsers' beacons are kept in the snippet's queue and re-sent after Retry-After;
+the engine's pre-ping replaces broken connections, so service resumes by itself
+when the database is back (see ``resonance.db.make_engine``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from dashboard.args import wants_json
+
+RETRY_AFTER_S = 5
+MESSAGE = "database unavailable, retry later"
+# Connection refused, reset or timed out, statement or lock timeout (Operational),
+# a connection closed under the driver (Interface), no free pooled connection.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def register(app: Flask) -> None:
+    """Answer 503 for every database outage that a view did not handle itself."""
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, database_unavailable)
+
+
+def database_unavailable(error: Exception) -> Response:
+    """503 + Retry-After: JSON for machines, a page for people."""
+    current_app.logger.warning("database unavailable: %s", _first_line(error))
+    if _machine_request():
+        response = jsonify(error=MESSAGE)
+        if origin := request.headers.get("Origin"):
+            # Like the collector's own answers, so fetch() fallbacks can read it.
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+    else:
+        response = Response(render_template("resonance/unavailable.html"))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    response.cache_control.no_store = True
+    return response
+
+
+def _machine_request() -> bool:
+    path = request.path
+    return (
+        path in ("/e", "/healthz")
+        or path.startswith("/api/")
+        or wants_json()
+        or request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _first_line(error: Exception) -> str:
+    """The driver's message without SQLAlchemy's multi-line statement dump."""
+    return str(error).strip().splitlines()[0][:200] if str(error) else repr(error)
