@@ -10,7 +10,15 @@ when the database is back (see ``resonance.db.make_engine``).
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -39,6 +47,9 @@ def database_unavailable(error: Exception) -> Response:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
     else:
+        # The page's nav asks who is logged in, which needs the database: show
+        # it as to nobody rather than fail again while rendering.
+        g.user = None
         response = Response(render_template("resonance/unavailable.html"))
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_S)

@@ -46,6 +46,15 @@ def test_collector_answers_503_json_with_retry_after_when_database_is_unreachabl
     assert response.headers["Access-Control-Allow-Origin"] == "https://blog.example.com"
 
 
+def signed_in(app):
+    """A client whose cookie names a user, so the login check itself must reach
+    the database (an anonymous visitor is turned away before any query)."""
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["uid"], cookie["nonce"] = 1, "n"
+    return client
+
+
 @pytest.mark.parametrize(
     "path", ["/e?s=blog", "/healthz", "/dash/?format=json", "/api/leads/x"]
 )
@@ -53,7 +62,7 @@ def test_machine_endpoints_answer_503_json_when_database_is_unreachable(
     unreachable_app, path
 ):
     headers = {"Authorization": "Bearer abc"} if path.startswith("/api") else {}
-    response = unreachable_app.test_client().get(path, headers=headers)
+    response = signed_in(unreachable_app).get(path, headers=headers)
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
@@ -62,7 +71,7 @@ def test_machine_endpoints_answer_503_json_when_database_is_unreachable(
 
 @pytest.mark.parametrize("path", ["/dash/", "/dash/sites/blog/content"])
 def test_dashboard_pages_answer_a_friendly_503_page(unreachable_app, path):
-    response = unreachable_app.test_client().get(path)
+    response = signed_in(unreachable_app).get(path)
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
