@@ -65,14 +65,22 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    database_url: str, log: Path, *, workers: int = 2, threads: int = 4
+    database_url: str,
+    log: Path,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Gunicorn]:
-    """Start gunicorn over ``database_url``, wait for /healthz, stop it at exit."""
+    """Start gunicorn over ``database_url``, wait for /healthz, stop it at exit.
+
+    ``settings`` are extra environment variables (``RESONANCE_…`` config)."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "RESONANCE_DEMO_SITE_KEY": "demo",
+        **(settings or {}),
     }
     argv = [sys.executable, "-m", "gunicorn", "wsgi:app"]
     argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]

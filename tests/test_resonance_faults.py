@@ -30,12 +30,17 @@ from servers import gunicorn
 from sqlalchemy import create_engine, func, make_url, select
 from sqlalchemy.orm import Session
 
+from resonance import create_app
 from tracker.models import Click, PageView
 from tracker.sites import create_site
 
 # Bounds that tell "answered" apart from "hung"; the engine's timeouts are 3–5 s.
 NO_HANG_S = 10
 CLIENT_TIMEOUT_S = 30
+
+# One test client sends far faster than a browser: the collector's per-client
+# rate limit is not what these tests are about.
+UNLIMITED = {"RESONANCE_COLLECTOR_RATE_LIMIT": "100000/second"}
 
 
 class CuttableProxy:
@@ -178,13 +183,24 @@ class Sender:
             self.connection = None
 
 
+def _signed_in_cookie() -> str:
+    """A session cookie naming a user, signed with the server's secret: the login
+    check must then reach the database (an anonymous request never does)."""
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": "sqlite://"}
+    )
+    serializer = app.session_interface.get_signing_serializer(app)
+    value = serializer.dumps({"uid": 1, "nonce": "n"})
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
 def _get(base: str, path: str) -> SimpleNamespace:
-    """GET a page: its status, Retry-After header and body."""
+    """GET a page as a signed-in user: its status, Retry-After header and body."""
     connection = http.client.HTTPConnection(
         base.removeprefix("http://"), timeout=CLIENT_TIMEOUT_S
     )
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers={"Cookie": _signed_in_cookie()})
         response = connection.getresponse()
         return SimpleNamespace(
             status=response.status,
@@ -234,7 +250,7 @@ def test_database_cut_gives_fast_503_then_recovers_and_loses_nothing(
     stop = threading.Event()
     phases: list[tuple[str, int]] = []  # (phase, index of the first outcome in it)
 
-    with gunicorn(proxied, tmp_path / "gunicorn.log") as server:
+    with gunicorn(proxied, tmp_path / "gunicorn.log", settings=UNLIMITED) as server:
         sender = Sender(server.base, "cut")
 
         def send_until_stopped() -> None:
@@ -301,7 +317,9 @@ def _wait(predicate, timeout: float = 90.0) -> None:
 def test_reload_and_a_killed_worker_under_load_lose_no_accepted_event(
     database_url, blog, tmp_path
 ):
-    with gunicorn(database_url, tmp_path / "gunicorn.log") as server:
+    with gunicorn(
+        database_url, tmp_path / "gunicorn.log", settings=UNLIMITED
+    ) as server:
         senders = [Sender(server.base, f"t{n}x") for n in range(THREADS)]
 
         def load(sender: Sender) -> None:
