@@ -29,7 +29,7 @@ from flask import (
 from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
-from dashboard import figures, queries
+from dashboard import figures, queries, realtime_queries, realtime_views, sites_views
 from dashboard.args import day_arg, wants_json
 from resonance.db import get_session
 from tracker.models import DEVICES, Site
@@ -43,11 +43,22 @@ def overview() -> Response | str:
     session = get_session()
     summaries = queries.site_summaries(session)
     recent = queries.recent_views(session)
+    live = realtime_queries.realtime(session, realtime_views.now_utc())
     if wants_json():
         return jsonify(
-            sites=[asdict(s) for s in summaries], recent=[asdict(r) for r in recent]
+            sites=[asdict(s) for s in summaries],
+            recent=[asdict(r) for r in recent],
+            realtime=realtime_views.payload(live),
         )
-    return render_template("dashboard/overview.html", sites=summaries, recent=recent)
+    return render_template(
+        "dashboard/overview.html",
+        sites=summaries,
+        recent=recent,
+        live=live,
+        live_sites={s.key: s for s in live.sites},
+        zones={s.key: s.timezone for s in live.sites},
+        first_tag=sites_views.embed_tag(summaries[0].key) if summaries else "",
+    )
 
 
 def content_filter(site_key: str) -> queries.ContentFilter:

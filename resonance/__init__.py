@@ -30,13 +30,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
 
+    from dashboard.realtime_views import bp as realtime_bp
     from dashboard.sales_views import bp as sales_bp
+    from dashboard.sites_views import bp as sites_bp
     from dashboard.views import bp as dashboard_bp
     from resonance.demo.pages import bp as demo_bp
     from tracker.api import bp as api_bp
     from tracker.views import bp as tracker_bp
 
-    for blueprint in (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp):
+    blueprints = (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp)
+    for blueprint in (*blueprints, sites_bp, realtime_bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)

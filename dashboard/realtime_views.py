@@ -1,0 +1,75 @@
+"""The real-time panel's JSON: visitors, page views and top pages of the last
+30 minutes, polled every few seconds by ``static/js/realtime.js``.
+
+Owns: the endpoint and the Jinja filters that show times in a site's zone (the
+overview and the sites page both use them). No websockets: a poll of a small
+indexed query is simpler to run behind any proxy and cheap at this rate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, jsonify, request, url_for
+from sqlalchemy import select
+
+from dashboard import realtime_queries
+from dashboard.localtime import iso_utc, local_time
+from resonance.db import get_session
+from tracker.models import Site
+
+bp = Blueprint("realtime", __name__, url_prefix="/dash")
+
+bp.app_template_filter("local_time")(local_time)
+
+
+def now_utc() -> datetime:
+    """Naive UTC now, like every ``*_at`` column."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@bp.get("/realtime")
+def realtime() -> Response:
+    """The panel's figures for every site, or one with ``?site=KEY``."""
+    site_key = request.args.get("site") or None
+    session = get_session()
+    if site_key and session.scalar(select(Site.id).where(Site.key == site_key)) is None:
+        abort(404, "unknown site key")
+    now = realtime_queries.realtime(session, now_utc(), site_key)
+    response = jsonify(payload(now))
+    response.cache_control.no_store = True
+    return response
+
+
+def payload(now: realtime_queries.Realtime) -> dict:
+    """The panel's JSON: totals, per site, top pages with links to their page."""
+    return {
+        "minutes": now.minutes,
+        "since": iso_utc(now.since),
+        "visitors": now.visitors,
+        "pageviews": now.pageviews,
+        "sites": [
+            {
+                "key": s.key,
+                "name": s.name,
+                "visitors": s.visitors,
+                "pageviews": s.pageviews,
+            }
+            for s in now.sites
+        ],
+        "top_pages": [
+            {
+                "site": p.site_key,
+                "url": p.url,
+                "title": p.title,
+                "pageviews": p.pageviews,
+                "visitors": p.visitors,
+                "href": url_for(
+                    "dashboard.content_page",
+                    site_key=p.site_key,
+                    content_id=p.content_id,
+                ),
+            }
+            for p in now.top_pages
+        ],
+    }
