@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from resonance import ROOT, create_app, db
 from resonance.commands import content, leads
+from resonance.progress import Progress
 from tracker.crm import FUNNEL
 from tracker.inject import STUB, snippet_tag
 from tracker.models import PRIVACY_MODES, Site
@@ -71,11 +72,10 @@ def seed_demo_if_empty(
         )
         session.commit()
 
-    def progress(done: int, total: int) -> None:
-        if done == total or done % max(total // 10, 1) == 0:
-            click.echo(f"  demo traffic: {done}/{total} batches", err=True)
-
-    events = seed_demo(session, key, visitors=visitors, days=days, progress=progress)
+    with Progress("demo traffic", 0, unit="batches") as bar:
+        events = seed_demo(
+            session, key, visitors=visitors, days=days, progress=bar.reporter()
+        )
     site_id = session.scalar(select(Site.id).where(Site.key == key))
     seed_stages(session, site_id, now=datetime.now(UTC))
     session.commit()
