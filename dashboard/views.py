@@ -126,11 +126,13 @@ def _sort(rows: list, default: str = "-views") -> tuple[list, str]:
 def content_list(site_key: str) -> Response | str:
     """Every content item of a site with its reading figures."""
     session = get_session()
-    if not session.scalar(select(Site.id).where(Site.key == site_key)):
+    site_id = session.scalar(select(Site.id).where(Site.key == site_key))
+    if not site_id:
         abort(404)
     flt = content_filter(site_key)
     group = _flag("group")
     rows, sort = _sort(queries.content_list(session, flt, group=group))
+    never = not rows and not realtime_queries.latest_events(session, site_id, 1)
     if wants_json():
         return jsonify(site=site_key, content=[asdict(row) for row in rows])
     return render_template(
@@ -146,6 +148,7 @@ def content_list(site_key: str) -> Response | str:
         devices=DEVICES,
         stages=queries.lead_stages(session, site_key),
         args=request.args,
+        embed=sites_views.embed_tag(site_key) if never else None,
     )
 
 
@@ -176,6 +179,16 @@ def content_page(site_key: str, content_id: int) -> Response | str:
         can_snapshot=_snapshots_available(),
         snapshot_args=_page_args(drop=("format",)),
         args=request.args,
+        filtered=_filtered(flt),
+        embed=sites_views.embed_tag(site_key) if not report.stats.views else None,
+    )
+
+
+def _filtered(flt: queries.ContentFilter) -> bool:
+    """Whether the filter narrows the page views (an empty page then says so)."""
+    return (
+        bool(flt.since or flt.until or flt.device or flt.exclude_internal)
+        or flt.segment != "all"
     )
 
 

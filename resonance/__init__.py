@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import config, db
+from resonance import config, db, errors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,18 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (*blueprints, sites_bp, realtime_bp):
         app.register_blueprint(blueprint)
 
-    @app.errorhandler(HTTPException)
-    def machine_errors(error: HTTPException):
-        """The collector and the CRM API answer every error in JSON; pages keep
-        Flask's HTML."""
-        if request.path == "/e" or request.path.startswith("/api/"):
-            response = jsonify(error=error.description)
-            response.status_code = error.code or 500
-            for name, value in error.get_headers():
-                if name != "Content-Type":  # Allow, WWW-Authenticate, …
-                    response.headers[name] = value
-            return response
-        return error
+    errors.register(app)  # JSON for /e, /api and ?format=json; pages otherwise
 
     @app.get("/healthz")
     def health():
