@@ -691,7 +691,7 @@ def test_content_page_without_views_shows_the_tag_instead_of_empty_charts(
     assert page["stats"]["views"] == 0
     assert page["bins"] == [] and page["elements"] == [] and page["sections"] == []
     assert "No page views of this page yet — embed this tag" in html
-    assert 'data-site=&#34;blog&#34;' in html
+    assert "data-site=&#34;blog&#34;" in html
     assert 'id="fig-heatmap-data"' not in html
 
 
