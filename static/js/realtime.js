@@ -6,6 +6,10 @@
 
   var REFRESH_MS = 12000;
 
+  function plural(count, noun) {
+    return count + " " + noun + (count === 1 ? "" : "s");
+  }
+
   function render(panel, data) {
     panel.querySelectorAll("[data-rt]").forEach(function (element) {
       element.textContent = String(data[element.getAttribute("data-rt")]);
@@ -27,7 +31,8 @@
       var hint = document.createElement("span");
       hint.className = "hint";
       hint.textContent =
-        " " + page.pageviews + " views · " + page.visitors + " visitors · " + page.site;
+        " " + plural(page.pageviews, "view") + " · " +
+        plural(page.visitors, "visitor") + " · " + page.site;
       item.appendChild(link);
       item.appendChild(hint);
       list.appendChild(item);
