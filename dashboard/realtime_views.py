@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
 from dashboard import realtime_queries
@@ -34,10 +34,17 @@ def realtime() -> Response:
     site_key = request.args.get("site") or None
     session = get_session()
     if site_key and session.scalar(select(Site.id).where(Site.key == site_key)) is None:
-        abort(404, "unknown site key")
+        return not_found()
     now = realtime_queries.realtime(session, now_utc(), site_key)
     response = jsonify(payload(now))
     response.cache_control.no_store = True
+    return response
+
+
+def not_found() -> Response:
+    """A JSON 404: the endpoints here are read by scripts, never by people."""
+    response = jsonify(error="unknown site key")
+    response.status_code = 404
     return response
 
 

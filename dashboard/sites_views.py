@@ -24,7 +24,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from dashboard import realtime_queries
+from dashboard import realtime_queries, realtime_views
 from dashboard.args import wants_json
 from dashboard.localtime import iso_utc, local_time
 from resonance.db import get_session
@@ -109,7 +109,9 @@ def site_settings(site_key: str) -> Response | str:
 def install_check(site_key: str) -> Response:
     """JSON for the live check: whether page views arrive, and the latest ones
     with their time in the site's zone. Polled every few seconds by sites.js."""
-    site = _site(site_key)
+    site = get_session().scalar(select(Site).where(Site.key == site_key))
+    if site is None:
+        return realtime_views.not_found()
     events = realtime_queries.latest_events(get_session(), site.id)
     response = jsonify(
         site=site.key,
