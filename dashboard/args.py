@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import abort, request
+
+from dashboard.localtime import zone as zone_named
 
 
 def wants_json() -> bool:
@@ -12,9 +14,13 @@ def wants_json() -> bool:
     return request.args.get("format") == "json"
 
 
-def day_arg(name: str, *, next_day: bool = False) -> datetime | None:
-    """A ``YYYY-MM-DD`` argument as a naive UTC datetime; ``next_day`` makes an
-    inclusive ``until`` the following midnight. Anything else is a 400."""
+def day_arg(
+    name: str, *, next_day: bool = False, zone: str | None = None
+) -> datetime | None:
+    """A ``YYYY-MM-DD`` argument as a naive UTC datetime: midnight of that day in
+    the site's time zone ``zone`` (UTC when None), so "from the 3rd" means the
+    3rd where the site's people are. ``next_day`` makes an inclusive ``until``
+    the following midnight. Anything else is a 400."""
     value = request.args.get(name)
     if not value:
         return None
@@ -22,4 +28,7 @@ def day_arg(name: str, *, next_day: bool = False) -> datetime | None:
         day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
         abort(400, f"{name}: {value[:40]!r} is not a date like 2026-01-31")
-    return day + timedelta(days=1) if next_day else day
+    if next_day:
+        day += timedelta(days=1)
+    local = day.replace(tzinfo=zone_named(zone))
+    return local.astimezone(UTC).replace(tzinfo=None)

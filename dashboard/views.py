@@ -62,7 +62,8 @@ def overview() -> Response | str:
 
 
 def content_filter(site_key: str) -> queries.ContentFilter:
-    """The filter from the query string: ``since``/``until`` (YYYY-MM-DD),
+    """The filter from the query string: ``since``/``until`` (YYYY-MM-DD, days
+    in the site's time zone),
     ``device``, ``q``, ``segment`` (all, leads, sales, stage:<name>) and
     ``internal=exclude``. Bad values are a 400, never a 500."""
     device = request.args.get("device") or None
@@ -71,10 +72,11 @@ def content_filter(site_key: str) -> queries.ContentFilter:
     internal = request.args.get("internal") or "include"
     if internal not in ("include", "exclude"):
         abort(400, "internal must be include or exclude")
+    zone = get_session().scalar(select(Site.timezone).where(Site.key == site_key))
     return queries.ContentFilter(
         site_key=site_key,
-        since=day_arg("since"),
-        until=day_arg("until", next_day=True),
+        since=day_arg("since", zone=zone),
+        until=day_arg("until", next_day=True, zone=zone),
         device=device,
         search=(request.args.get("q") or "").strip()[:200] or None,
         segment=_segment(request.args.get("segment") or "all"),

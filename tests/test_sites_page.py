@@ -340,3 +340,20 @@ def test_an_unreachable_database_is_a_503_page_with_retry_after(tmp_path):
     assert page.status_code == 503 and page.headers["Retry-After"] == "5"
     assert "Temporarily unavailable" in page.get_data(as_text=True)
     assert twin.status_code == 503 and twin.get_json()["error"]
+
+
+# --- time zones ----------------------------------------------------------------
+
+
+def test_date_filters_are_days_in_the_sites_time_zone(client, session, site):
+    late = 1767396600000  # 2026-01-02 23:30 UTC = 2026-01-03 08:30 in Tokyo
+    post_batch(client, batch(pv(url=ORIGIN + "/late", ti="Late", ts=late)))
+    query = "/dash/sites/blog/content?since=2026-01-03&until=2026-01-03&format=json"
+
+    in_utc = client.get(query).get_json()["content"]
+    site.timezone = "Asia/Tokyo"
+    session.commit()
+    in_tokyo = client.get(query).get_json()["content"]
+
+    assert in_utc == []
+    assert [row["title"] for row in in_tokyo] == ["Late"]
