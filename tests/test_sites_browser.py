@@ -142,3 +142,40 @@ def test_a_site_added_on_the_sites_page_goes_live_with_the_copied_tag(
     assert form.errors == [] and overview.errors == []
     visitor.close()
     admin.close()
+
+
+@pytest.mark.parametrize("width", [1280, 768])
+def test_pages_fit_laptops_and_tablets_and_show_keyboard_focus(
+    live_server, session, chromium, width
+):
+    from tracker.sites import create_site
+
+    create_site(session, "Blog", origins=["https://blog.example.com"], key="blog")
+    session.commit()
+    context = chromium.new_context(
+        user_agent=BROWSER_UA, viewport={"width": width, "height": 900}
+    )
+    try:
+        for path in (
+            "/dash/",
+            "/dash/sites/",
+            "/dash/sites/new",
+            "/dash/sites/blog/settings",
+            "/dash/sites/blog/content",
+            "/dash/nowhere",
+        ):
+            page = open_dashboard(context, live_server, path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 0, f"{path} is {overflow} px too wide at {width} px"
+            page.keyboard.press("Tab")
+            page.keyboard.press("Tab")
+            outline = page.evaluate(
+                "getComputedStyle(document.activeElement).outlineStyle"
+            )
+            assert outline == "solid", f"{path}: no visible focus on Tab"
+            assert page.errors == [] or path == "/dash/nowhere"
+            page.close()
+    finally:
+        context.close()
