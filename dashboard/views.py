@@ -63,9 +63,8 @@ def overview() -> Response | str:
 
 def content_filter(site_key: str) -> queries.ContentFilter:
     """The filter from the query string: ``since``/``until`` (YYYY-MM-DD, days
-    in the site's time zone),
-    ``device``, ``q``, ``segment`` (all, leads, sales, stage:<name>) and
-    ``internal=exclude``. Bad values are a 400, never a 500."""
+    in the site's time zone), ``device``, ``q``, ``segment`` (all, leads, sales,
+    stage:<name>) and ``internal=exclude``. Bad values are a 400, never a 500."""
     device = request.args.get("device") or None
     if device and device not in DEVICES:
         abort(400, f"device must be one of {', '.join(DEVICES)}")

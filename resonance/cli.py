@@ -52,9 +52,14 @@ def demo_command(visitors: int, days: int, force: bool) -> None:
 
 
 def seed_demo_if_empty(
-    *, visitors: int = 400, days: int = 30, force: bool = False
+    *,
+    visitors: int = 400,
+    days: int = 30,
+    force: bool = False,
+    origin: str | None = None,
 ) -> int | None:
-    """Seed the demo into a database without sites; the number of events, or None."""
+    """Seed the demo into a database without sites; the number of events, or None.
+    ``origin`` is where the demo pages are served (their URLs in the traffic)."""
     from resonance.demo.crm import seed_stages
     from resonance.demo.traffic import seed_demo
 
@@ -73,8 +78,14 @@ def seed_demo_if_empty(
         session.commit()
 
     with Progress("demo traffic", 0, unit="batches") as bar:
+        where = {"origin": origin} if origin else {}
         events = seed_demo(
-            session, key, visitors=visitors, days=days, progress=bar.reporter()
+            session,
+            key,
+            visitors=visitors,
+            days=days,
+            progress=bar.reporter(),
+            **where,
         )
     site_id = session.scalar(select(Site.id).where(Site.key == key))
     seed_stages(session, site_id, now=datetime.now(UTC))

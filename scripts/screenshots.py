@@ -84,15 +84,17 @@ def serving(database_url: str, visitors: int, days: int) -> Iterator[str]:
     from resonance.cli import seed_demo_if_empty
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "screenshots"})
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    base = f"http://127.0.0.1:{server.server_port}"
     with app.app_context():
         db.upgrade(database_url)
-        seed_demo_if_empty(visitors=visitors, days=days)
+        # The traffic's URLs on this server: a live visit joins the same pages.
+        seed_demo_if_empty(visitors=visitors, days=days, origin=base)
         db.close_session()
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base
     finally:
         server.shutdown()
         app.extensions["resonance.engine"].dispose()
