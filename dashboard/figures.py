@@ -32,23 +32,29 @@ MAX_DRAW_H = 9000
 MAX_PAGE_H = 16384
 REACH_COL_W = 170
 MARGIN = {"l": 48, "r": 16, "t": 40, "b": 24}
-# heatmap.js's gradient (blue, lime, yellow, red) with transparency at zero.
+# Viridis (matplotlib's perceptually uniform scale): lightness rises steadily from
+# dark purple to yellow, so the order reads with any colour vision and in grey;
+# transparent at zero so the page shows through where nobody clicked.
 DENSITY_SCALE = [
-    [0.0, "rgba(0,0,255,0)"],
-    [0.08, "rgba(0,0,255,0.25)"],
-    [0.25, "rgba(0,0,255,0.75)"],
-    [0.55, "rgba(0,255,0,0.85)"],
-    [0.85, "rgba(255,255,0,0.95)"],
-    [1.0, "rgba(255,0,0,1)"],
+    [0.0, "rgba(68,1,84,0)"],
+    [0.08, "rgba(68,1,84,0.35)"],
+    [0.25, "rgba(59,82,139,0.75)"],
+    [0.5, "rgba(33,145,140,0.85)"],
+    [0.75, "rgba(94,201,98,0.95)"],
+    [1.0, "rgba(253,231,37,1)"],
 ]
-# Blue (B more) to red (A more), transparent where the segments agree.
+# Purple (B more) to orange (A more), ColorBrewer's PuOr: a diverging pair that
+# stays apart for red-green colour blindness; transparent where segments agree.
 DIFFERENCE_SCALE = [
-    [0.0, "rgba(33,102,172,1)"],
-    [0.35, "rgba(103,169,207,0.7)"],
+    [0.0, "rgba(84,39,136,1)"],
+    [0.35, "rgba(153,142,195,0.7)"],
     [0.5, "rgba(255,255,255,0)"],
-    [0.65, "rgba(239,138,98,0.7)"],
-    [1.0, "rgba(178,24,43,1)"],
+    [0.65, "rgba(241,163,64,0.7)"],
+    [1.0, "rgba(179,88,6,1)"],
 ]
+# Scroll reach bars, from few views (0 %) to all of them (100 %): cividis, made
+# for colour vision deficiency, light where everybody got, dark where few did.
+REACH_SCALE = ["#00224e", "#35456c", "#666970", "#948e77", "#c8b866", "#fee838"]
 DEFAULT_OPACITY = 0.8
 NBSP = "\u00a0"
 CONFIG = {
@@ -380,11 +386,17 @@ def heatmap_figure(
     return fig
 
 
+def _reach_colour(pct: float) -> str:
+    """The REACH_SCALE stop nearest to ``pct`` (0–100)."""
+    steps = len(REACH_SCALE) - 1
+    return REACH_SCALE[round(min(max(pct, 0.0), 100.0) / 100 * steps)]
+
+
 def _reach(
     fig: go.Figure, decor: _Decor, reach: ReachOverlay, backdrop: Backdrop
 ) -> None:
-    """Scroll reach as horizontal bars (hue 240·p: blue where all views got,
-    red where few did) in the second column, with dashed lines at 75/50/25 %
+    """Scroll reach as horizontal bars (REACH_SCALE: yellow where all views got,
+    dark blue where few did) in the second column, with dashed lines at 75/50/25 %
     and the average fold across both columns."""
     bands = _merged([b for b in reach.bands if b.top_px < backdrop.height])
     fig.add_trace(
@@ -394,7 +406,7 @@ def _reach(
             y=[b.top_px + b.height_px / 2 for b in bands],
             width=[b.height_px for b in bands],
             marker={
-                "color": [f"hsl({round(240 * b.pct / 100)},70%,55%)" for b in bands],
+                "color": [_reach_colour(b.pct) for b in bands],
                 "line": {"width": 0},
             },
             customdata=[[b.top_px, b.views] for b in bands],

@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 
 MAX_BARS = 15
 LABEL_CHARS = 48
-COLOURS = {"first": "#91a7ff", "last": "#f08c00", "linear": "#3b5bdb"}
+# Okabe-Ito colours: told apart with every common colour vision deficiency.
+COLOURS = {"first": "#56b4e9", "last": "#e69f00", "linear": "#0072b2"}
 
 
 @dataclass(frozen=True)

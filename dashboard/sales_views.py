@@ -30,7 +30,7 @@ from flask import (
 
 from dashboard import sales_figures, sales_queries
 from dashboard.args import day_arg
-from dashboard.args import wants_json as json_twin_asked
+from dashboard.args import reads_json as wants_json
 from resonance.db import get_session
 from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
@@ -41,11 +41,6 @@ bp = Blueprint(
 # Spreadsheets run a cell starting with one of these as a formula (OWASP's list:
 # = + - @, and tab and carriage return, which some of them skip first).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def wants_json() -> bool:
-    """The JSON twin of a page was asked for, or a script posted JSON."""
-    return json_twin_asked() or request.is_json
 
 
 def _site(site_key: str) -> int:

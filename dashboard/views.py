@@ -30,7 +30,7 @@ from flask import (
 from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
-from dashboard import figures, queries
+from dashboard import figures, queries, realtime_queries, realtime_views, sites_views
 from dashboard.args import day_arg, wants_json
 from resonance.auth.session import visible_sites
 from resonance.db import get_session
@@ -46,27 +46,39 @@ def overview() -> Response | str:
     keys = visible_sites()
     summaries = queries.site_summaries(session, site_keys=keys)
     recent = queries.recent_views(session, site_keys=keys)
+    live = realtime_queries.realtime(session, realtime_views.now_utc(), site_keys=keys)
     if wants_json():
         return jsonify(
-            sites=[asdict(s) for s in summaries], recent=[asdict(r) for r in recent]
+            sites=[asdict(s) for s in summaries],
+            recent=[asdict(r) for r in recent],
+            realtime=realtime_views.payload(live),
         )
-    return render_template("dashboard/overview.html", sites=summaries, recent=recent)
+    return render_template(
+        "dashboard/overview.html",
+        sites=summaries,
+        recent=recent,
+        live=live,
+        live_sites={s.key: s for s in live.sites},
+        zones={s.key: s.timezone for s in live.sites},
+        first_tag=sites_views.embed_tag(summaries[0].key) if summaries else "",
+    )
 
 
 def content_filter(site_key: str) -> queries.ContentFilter:
-    """The filter from the query string: ``since``/``until`` (YYYY-MM-DD),
-    ``device``, ``q``, ``segment`` (all, leads, sales, stage:<name>) and
-    ``internal=exclude``. Bad values are a 400, never a 500."""
+    """The filter from the query string: ``since``/``until`` (YYYY-MM-DD, days
+    in the site's time zone), ``device``, ``q``, ``segment`` (all, leads, sales,
+    stage:<name>) and ``internal=exclude``. Bad values are a 400, never a 500."""
     device = request.args.get("device") or None
     if device and device not in DEVICES:
         abort(400, f"device must be one of {', '.join(DEVICES)}")
     internal = request.args.get("internal") or "include"
     if internal not in ("include", "exclude"):
         abort(400, "internal must be include or exclude")
+    zone = get_session().scalar(select(Site.timezone).where(Site.key == site_key))
     return queries.ContentFilter(
         site_key=site_key,
-        since=day_arg("since"),
-        until=day_arg("until", next_day=True),
+        since=day_arg("since", zone=zone),
+        until=day_arg("until", next_day=True, zone=zone),
         device=device,
         search=(request.args.get("q") or "").strip()[:200] or None,
         segment=_segment(request.args.get("segment") or "all"),
@@ -118,11 +130,13 @@ def _sort(rows: list, default: str = "-views") -> tuple[list, str]:
 def content_list(site_key: str) -> Response | str:
     """Every content item of a site with its reading figures."""
     session = get_session()
-    if not session.scalar(select(Site.id).where(Site.key == site_key)):
+    site_id = session.scalar(select(Site.id).where(Site.key == site_key))
+    if not site_id:
         abort(404)
     flt = content_filter(site_key)
     group = _flag("group")
     rows, sort = _sort(queries.content_list(session, flt, group=group))
+    never = not rows and not realtime_queries.latest_events(session, site_id, 1)
     if wants_json():
         return jsonify(site=site_key, content=[asdict(row) for row in rows])
     return render_template(
@@ -138,6 +152,7 @@ def content_list(site_key: str) -> Response | str:
         devices=DEVICES,
         stages=queries.lead_stages(session, site_key),
         args=request.args,
+        embed=sites_views.embed_tag(site_key) if never else None,
     )
 
 
@@ -168,6 +183,16 @@ def content_page(site_key: str, content_id: int) -> Response | str:
         can_snapshot=_snapshots_available(),
         snapshot_args=_page_args(drop=("format",)),
         args=request.args,
+        filtered=_filtered(flt),
+        embed=sites_views.embed_tag(site_key) if not report.stats.views else None,
+    )
+
+
+def _filtered(flt: queries.ContentFilter) -> bool:
+    """Whether the filter narrows the page views (an empty page then says so)."""
+    return (
+        bool(flt.since or flt.until or flt.device or flt.exclude_internal)
+        or flt.segment != "all"
     )
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import auth, config, db, limits, unavailable
+from resonance import auth, config, db, errors, limits, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,30 +29,22 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
 
+    from dashboard.realtime_views import bp as realtime_bp
     from dashboard.sales_views import bp as sales_bp
+    from dashboard.sites_views import bp as sites_bp
     from dashboard.views import bp as dashboard_bp
     from resonance.demo.pages import bp as demo_bp
     from tracker.api import bp as api_bp
     from tracker.views import bp as tracker_bp
 
-    for blueprint in (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp):
+    blueprints = (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp)
+    for blueprint in (*blueprints, sites_bp, realtime_bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint
     limits.init_app(app)  # wraps the marked views: after every blueprint
     unavailable.register(app)
 
-    @app.errorhandler(HTTPException)
-    def machine_errors(error: HTTPException):
-        """The collector and the CRM API answer every error in JSON; pages keep
-        Flask's HTML."""
-        if request.path == "/e" or request.path.startswith("/api/"):
-            response = jsonify(error=error.description)
-            response.status_code = error.code or 500
-            for name, value in error.get_headers():
-                if name != "Content-Type":  # Allow, WWW-Authenticate, …
-                    response.headers[name] = value
-            return response
-        return error
+    errors.register(app)  # JSON for /e, /api and ?format=json; pages otherwise
 
     @app.get("/healthz")
     def health():

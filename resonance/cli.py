@@ -24,8 +24,11 @@ from resonance.auth.cli import (
     user_group,
 )
 from resonance.commands import content, leads, lifecycle
+from resonance.progress import Progress
+from tracker.crm import FUNNEL
+from tracker.inject import STUB, snippet_tag
 from tracker.models import PRIVACY_MODES, Site
-from tracker.sites import create_site
+from tracker.sites import SiteInvalid, add_site, create_site, update_site
 
 # gunicorn's default access log starts with the client's IP address: Resonance
 # never stores one, so its log leaves it out (time, request line, status, bytes,
@@ -61,9 +64,14 @@ def demo_command(visitors: int, days: int, force: bool) -> None:
 
 
 def seed_demo_if_empty(
-    *, visitors: int = 400, days: int = 30, force: bool = False
+    *,
+    visitors: int = 400,
+    days: int = 30,
+    force: bool = False,
+    origin: str | None = None,
 ) -> int | None:
-    """Seed the demo into a database without sites; the number of events, or None."""
+    """Seed the demo into a database without sites; the number of events, or None.
+    ``origin`` is where the demo pages are served (their URLs in the traffic)."""
     from resonance.demo.crm import seed_stages
     from resonance.demo.traffic import seed_demo
 
@@ -81,11 +89,16 @@ def seed_demo_if_empty(
         )
         session.commit()
 
-    def progress(done: int, total: int) -> None:
-        if done == total or done % max(total // 10, 1) == 0:
-            click.echo(f"  demo traffic: {done}/{total} batches", err=True)
-
-    events = seed_demo(session, key, visitors=visitors, days=days, progress=progress)
+    with Progress("demo traffic", 0, unit="batches") as bar:
+        where = {"origin": origin} if origin else {}
+        events = seed_demo(
+            session,
+            key,
+            visitors=visitors,
+            days=days,
+            progress=bar.reporter(),
+            **where,
+        )
     site_id = session.scalar(select(Site.id).where(Site.key == key))
     seed_stages(session, site_id, now=datetime.now(UTC))
     session.commit()
@@ -127,41 +140,130 @@ def serve_command(bind: str, workers: int, no_demo: bool) -> None:
 
 @cli.group("site")
 def site_group() -> None:
-    """Add and list the sites whose pages send beacons."""
+    """Add, list and edit the sites whose pages send beacons."""
+
+
+def _settings_options(command):
+    """The options ``site add`` and ``site edit`` share (one per setting)."""
+    options = [
+        click.option(
+            "--origin",
+            "origins",
+            multiple=True,
+            help="allowed origin scheme://host[:port] (repeat; edit replaces the list)",
+        ),
+        click.option("--privacy", type=click.Choice(PRIVACY_MODES), default=None),
+        click.option(
+            "--reached-sales-stage",
+            type=click.Choice(FUNNEL),
+            default=None,
+            help="a lead reached sales at this stage or a later one",
+        ),
+        click.option("--timezone", default=None, help="IANA zone, e.g. Europe/Paris"),
+        click.option(
+            "--internal-domain",
+            "internal_domains",
+            multiple=True,
+            help="e-mail domain of colleagues (repeat; edit replaces the list)",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings_error(exc: SiteInvalid) -> click.BadParameter:
+    field, message = next(iter(exc.errors.items()))
+    hint = "--" + {"origins": "origin", "internal_domains": "internal-domain"}.get(
+        field, field.replace("_", "-")
+    )
+    return click.BadParameter(message, param_hint=hint)
 
 
 @site_group.command("add")
 @click.argument("name")
-@click.option("--origin", "origins", multiple=True, help="allowed origin (repeat)")
-@click.option(
-    "--privacy",
-    type=click.Choice(PRIVACY_MODES),
-    default="anonymous",
-    show_default=True,
-)
+@_settings_options
 @click.option("--key", default=None, help="site key (random when omitted)")
-def site_add(name: str, origins: tuple[str, ...], privacy: str, key: str | None):
+def site_add(
+    name: str,
+    origins: tuple[str, ...],
+    privacy: str | None,
+    reached_sales_stage: str | None,
+    timezone: str | None,
+    internal_domains: tuple[str, ...],
+    key: str | None,
+) -> None:
     """Add a site and print its embed tag."""
     session = db.get_session()
     try:
-        site = create_site(
-            session, name, origins=list(origins), privacy_mode=privacy, key=key
+        site = add_site(
+            session,
+            name=name,
+            key=key,
+            origins=list(origins),
+            privacy_mode=privacy or "anonymous",
+            reached_sales_stage=reached_sales_stage,
+            timezone=timezone,
+            internal_domains=list(internal_domains),
         )
-        session.commit()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    except SiteInvalid as exc:
+        raise _settings_error(exc) from None
+    session.commit()
     click.echo(f"site {site.name!r} added with key {site.key}")
-    click.echo(
-        f'<script defer src="https://YOUR-HOST/r.js" data-site="{site.key}"></script>'
-    )
+    click.echo(STUB)
+    click.echo(snippet_tag("https://YOUR-HOST", site.key))
+
+
+@site_group.command("edit")
+@click.argument("key")
+@click.option("--name", default=None, help="new name")
+@_settings_options
+def site_edit(
+    key: str,
+    name: str | None,
+    origins: tuple[str, ...],
+    privacy: str | None,
+    reached_sales_stage: str | None,
+    timezone: str | None,
+    internal_domains: tuple[str, ...],
+) -> None:
+    """Change the settings of the site KEY; options left out stay as they are."""
+    session = db.get_session()
+    site = session.scalar(select(Site).where(Site.key == key))
+    if site is None:
+        raise click.BadParameter(f"no site has the key {key!r}", param_hint="KEY")
+    try:
+        update_site(
+            session,
+            site,
+            name=name,
+            origins=list(origins) or None,
+            privacy_mode=privacy,
+            reached_sales_stage=reached_sales_stage,
+            timezone=timezone,
+            internal_domains=list(internal_domains) or None,
+        )
+    except SiteInvalid as exc:
+        raise _settings_error(exc) from None
+    session.commit()
+    click.echo(_site_line(site))
 
 
 @site_group.command("list")
-def site_list() -> None:
-    """List sites: key, privacy mode, allowed origins, name."""
+@click.option("--long", "long_", is_flag=True, help="also stage, time zone, domains")
+def site_list(long_: bool) -> None:
+    """List sites: key, privacy mode, allowed origins, name (tab-separated)."""
     for site in db.get_session().scalars(select(Site).order_by(Site.id)):
-        origins = " ".join(site.allowed_origins) or "-"
-        click.echo(f"{site.key}\t{site.privacy_mode}\t{origins}\t{site.name}")
+        click.echo(_site_line(site, long_))
+
+
+def _site_line(site: Site, long_: bool = False) -> str:
+    origins = " ".join(site.allowed_origins) or "-"
+    fields = [site.key, site.privacy_mode, origins, site.name]
+    if long_:
+        domains = " ".join(site.internal_domains or ()) or "-"
+        fields += [site.reached_sales_stage, site.timezone, domains]
+    return "\t".join(fields)
 
 
 for _command in (*content.commands, *leads.commands, *lifecycle.commands, user_group):

@@ -34,7 +34,7 @@ from flask import Flask, current_app, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 
-from resonance.auth.access import wants_json
+from dashboard.args import machine_request
 
 DEFAULTS = {
     "COLLECTOR_RATE_LIMIT": "30/second;1200/minute",
@@ -123,7 +123,7 @@ def too_many_requests(error: RateLimitExceeded):
     the login page again for a person."""
     retry = retry_after()
     message = f"too many requests ({error.description}); retry in {retry} s"
-    if request.path == "/e" or request.path.startswith("/api/") or wants_json():
+    if machine_request():
         response = jsonify(error=message, retry_after=retry)
         response.status_code = 429
     else:

@@ -15,14 +15,14 @@ from flask import (
     Response,
     current_app,
     g,
-    jsonify,
-    render_template,
     request,
 )
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import ServiceUnavailable
 
-from dashboard.args import wants_json
+from dashboard.args import machine_request
+from resonance import errors
 
 RETRY_AFTER_S = 5
 MESSAGE = "database unavailable, retry later"
@@ -38,33 +38,18 @@ def register(app: Flask) -> None:
 
 
 def database_unavailable(error: Exception) -> Response:
-    """503 + Retry-After: JSON for machines, a page for people."""
+    """503 + Retry-After: JSON for machines, the error page for people."""
     current_app.logger.warning("database unavailable: %s", _first_line(error))
-    if _machine_request():
-        response = jsonify(error=MESSAGE)
-        if origin := request.headers.get("Origin"):
-            # Like the collector's own answers, so fetch() fallbacks can read it.
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-    else:
-        # The page's nav asks who is logged in, which needs the database: show
-        # it as to nobody rather than fail again while rendering.
-        g.user = None
-        response = Response(render_template("resonance/unavailable.html"))
-    response.status_code = 503
-    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    # The page's nav asks who is logged in, which needs the database: show it
+    # as to nobody rather than fail again while rendering.
+    g.user = None
+    response = errors.answer(ServiceUnavailable(MESSAGE, retry_after=RETRY_AFTER_S))
+    if machine_request() and (origin := request.headers.get("Origin")):
+        # Like the collector's own answers, so fetch() fallbacks can read it.
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
     response.cache_control.no_store = True
     return response
-
-
-def _machine_request() -> bool:
-    path = request.path
-    return (
-        path in ("/e", "/healthz")
-        or path.startswith("/api/")
-        or wants_json()
-        or request.accept_mimetypes.best == "application/json"
-    )
 
 
 def _first_line(error: Exception) -> str:

@@ -670,7 +670,9 @@ def test_bad_content_list_parameters_are_a_400(client, site, query):
     assert client.get(f"/dash/sites/blog/content?{query}").status_code == 400
 
 
-def test_content_page_without_views_draws_an_empty_outline(client, session, site):
+def test_content_page_without_views_shows_the_tag_instead_of_empty_charts(
+    client, session, site
+):
     session.add(
         Content(
             site_id=site.id,
@@ -688,7 +690,9 @@ def test_content_page_without_views_draws_an_empty_outline(client, session, site
 
     assert page["stats"]["views"] == 0
     assert page["bins"] == [] and page["elements"] == [] and page["sections"] == []
-    assert 'id="fig-heatmap-data"' in html
+    assert "No page views of this page yet — embed this tag" in html
+    assert "data-site=&#34;blog&#34;" in html
+    assert 'id="fig-heatmap-data"' not in html
 
 
 # --- snapshots ------------------------------------------------------------------------

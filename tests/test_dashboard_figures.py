@@ -89,8 +89,8 @@ def test_heatmap_over_a_snapshot_has_the_image_and_reversed_1_to_1_axes():
 def test_heatmap_colours_are_transparent_at_zero_and_opacity_is_adjustable():
     heat = figures.heatmap_figure(BINS, SHOT).data[0]
 
-    assert heat.colorscale[0][1] == "rgba(0,0,255,0)"
-    assert heat.colorscale[-1][1] == "rgba(255,0,0,1)"
+    assert heat.colorscale[0][1] == "rgba(68,1,84,0)"
+    assert heat.colorscale[-1][1] == "rgba(253,231,37,1)"
     assert heat.opacity == figures.DEFAULT_OPACITY
     assert heat.z.dtype == np.uint8 and heat.z.max() == 255
     assert heat.hoverinfo == "skip"
@@ -220,3 +220,29 @@ def test_heat_layers_leave_out_the_empty_rows_of_a_long_page():
     assert rows < 20  # the blur's reach, not the page's 1,125 rows
     assert heat.y0 < 2000 + 4 < heat.y0 + rows * 8
     assert heat.z[(2000 + 4 - int(heat.y0)) // 8].max() == 255
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb`` or ``rgba(r,g,b,a)``."""
+    if colour.startswith("#"):
+        channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    else:
+        channels = [int(v) for v in colour[colour.index("(") + 1 :].split(",")[:3]]
+    linear = [
+        c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4
+        for c in channels
+    ]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_colour_scales_read_by_lightness_alone():
+    """Sequential scales get lighter at every step, so their order survives any
+    colour vision deficiency (and greyscale); the diverging scale is dark at
+    both ends and its two sides are not a red/green pair."""
+    density = [_luminance(stop[1]) for stop in figures.DENSITY_SCALE]
+    reach = [_luminance(colour) for colour in figures.REACH_SCALE]
+    assert density == sorted(density) and len(set(density)) == len(density) - 1
+    assert reach == sorted(reach) and len(set(reach)) == len(reach)
+    ends = figures.DIFFERENCE_SCALE[0][1], figures.DIFFERENCE_SCALE[-1][1]
+    inner = figures.DIFFERENCE_SCALE[1][1], figures.DIFFERENCE_SCALE[-2][1]
+    assert all(_luminance(e) < _luminance(i) for e, i in zip(ends, inner, strict=True))

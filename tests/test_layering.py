@@ -23,6 +23,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "resonance/auth/users.py": ("flask", "dashboard"),
     "dashboard/queries.py": ("flask", "resonance", "plotly"),
     "dashboard/sql.py": ("flask", "resonance", "plotly"),
+    "dashboard/realtime_queries.py": ("flask", "resonance", "plotly"),
+    "dashboard/localtime.py": ("flask", "sqlalchemy", "resonance", "tracker"),
     "dashboard/sales_queries.py": ("flask", "resonance", "plotly"),
     "dashboard/sales_figures.py": (
         "flask",

@@ -16,7 +16,6 @@ Must not import: Flask, the dashboard.
 from __future__ import annotations
 
 import re
-import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.client import HTTPException
 from pathlib import Path
-from typing import TextIO
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urljoin, urlsplit
 from urllib.request import Request, urlopen
@@ -410,9 +408,9 @@ def crawl(
     A page that fails (HTTP error, timeout, not HTML, a row the database refuses)
     is reported and skipped; the crawl goes on, and what was stored before an
     interruption stays stored. ``report(done, total, label, started=…)`` is told
-    about every page (:func:`progress` when None).
+    about every page (the CLI passes a :class:`resonance.progress.Progress`).
     """
-    report = report or progress
+    report = report or _quiet
     now = (now or datetime.now(UTC)).replace(tzinfo=None)
     started = time.monotonic()
     stored: list[PageOutline] = []
@@ -438,42 +436,9 @@ def crawl(
     return CrawlResult(tuple(stored), tuple(failed))
 
 
+def _quiet(*_args, **_kwargs) -> None:
+    """No report (library use)."""
+
+
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-
-
-# --- progress ------------------------------------------------------------------------
-
-
-def progress(
-    done: int,
-    total: int,
-    label: str,
-    *,
-    started: float | None = None,
-    stream: TextIO | None = None,
-) -> None:
-    """One line per item on stderr; on a terminal also a bar with counts and ETA.
-
-    Plain lines when stderr is a file or a pipe (logs stay readable); on a TTY
-    the bar is redrawn below the lines. ``started`` is the ``time.monotonic()`` of
-    the start, for the ETA.
-    """
-    stream = stream or sys.stderr
-    line = f"[{done}/{total}] {label}"
-    if not stream.isatty():
-        print(line, file=stream, flush=True)
-        return
-    stream.write(f"\r\x1b[K{line}\n{_bar(done, total, started)}")
-    if done >= total:
-        stream.write("\n")
-    stream.flush()
-
-
-def _bar(done: int, total: int, started: float | None, width: int = 30) -> str:
-    filled = width * done // total if total else width
-    bar = f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}"
-    if started is not None and 0 < done < total:
-        left = (time.monotonic() - started) / done * (total - done)
-        bar += f"  ETA {int(left) // 60}:{int(left) % 60:02d}"
-    return bar

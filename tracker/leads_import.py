@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
@@ -110,26 +111,37 @@ def import_leads(
     *,
     mapping: dict[str, str] | None = None,
     now: datetime,
+    report: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
-    """Import a CSV (a path, its bytes, or its text) into the site's leads."""
+    """Import a CSV (a path, its bytes, or its text) into the site's leads;
+    ``report(done, total)`` is told after each data row."""
     text = _text(source)
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+    dialect = _dialect(text)
+    total = _row_count(text, dialect) if report else 0
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     header = next(reader, None)
     if header is None:
         raise ImportFileError("the file is empty")
     columns = map_columns(header, mapping or {})
     summary = ImportSummary()
     last_line = reader.line_num
-    for cells in reader:
+    for done, cells in enumerate(reader, 1):
         line, last_line = last_line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue  # blank line
-        try:
-            row = parse_row(line, cells, columns, len(header))
-            _store(session, site_id, row, summary, crm.naive_utc(now))
-        except (RowError, crm.LeadConflict) as exc:
-            summary.errors.append(f"line {line}: {exc}")
+        if any(cell.strip() for cell in cells):  # else a blank line
+            try:
+                row = parse_row(line, cells, columns, len(header))
+                _store(session, site_id, row, summary, crm.naive_utc(now))
+            except (RowError, crm.LeadConflict) as exc:
+                summary.errors.append(f"line {line}: {exc}")
+        if report:
+            report(done, total)
     return summary
+
+
+def _row_count(text: str, dialect) -> int:
+    """Data rows (records, not lines: a quoted cell may hold line breaks)."""
+    records = csv.reader(io.StringIO(text, newline=""), dialect)
+    return max(sum(1 for _ in records) - 1, 0)
 
 
 def _text(source: str | bytes | Path) -> str:

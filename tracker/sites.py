@@ -6,17 +6,23 @@ needs its site; a short in-process cache saves that round trip).
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
+import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tracker.crm import FUNNEL
+from tracker.inject import check_key
 from tracker.models import PRIVACY_MODES, Site
-from tracker.urls import origin
+from tracker.urls import site_origin
 
 CACHE_SECONDS = 10.0
 
@@ -86,9 +92,7 @@ def normalise_origins(origins: list[str]) -> list[str]:
         if entry == "*":
             result.append(entry)
         elif entry:
-            if "://" not in entry:
-                raise ValueError(f"{entry!r} is not an origin like https://example.com")
-            result.append(origin(entry))
+            result.append(site_origin(entry))
     return result
 
 
@@ -119,3 +123,190 @@ def create_site(
     session.flush()
     forget()
     return site
+
+
+# --- editing settings ----------------------------------------------------------------
+
+NAME_LEN = 200
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+
+
+class SiteInvalid(ValueError):
+    """Some settings are wrong; ``errors`` maps each field to what is wrong with it,
+    so a form can show every message next to its field at once."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{field}: {msg}" for field, msg in errors.items()))
+        self.errors = errors
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names this system knows (read once: it scans files)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a site needs a name")
+    if len(value.strip()) > NAME_LEN:
+        raise ValueError(f"at most {NAME_LEN} characters")
+    return value.strip()
+
+
+def _privacy(value: str) -> str:
+    if value not in PRIVACY_MODES:
+        raise ValueError(f"must be one of {', '.join(PRIVACY_MODES)}")
+    return value
+
+
+def _stage(value: str) -> str:
+    if value not in FUNNEL:
+        raise ValueError(f"must be one of {', '.join(FUNNEL)}")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    value = value.strip()
+    if value not in time_zones():
+        raise ValueError(f"{value[:60]!r} is not an IANA time zone like Europe/Paris")
+    return value
+
+
+def _domains(values: list[str]) -> list[str]:
+    """E-mail domains, lower case, ``@`` dropped, each once; ValueError names the
+    first one that is not a domain."""
+    result: list[str] = []
+    for raw in values:
+        domain = raw.strip().lstrip("@").lower()
+        if not domain:
+            continue
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = ""
+        if not _DOMAIN.match(ascii_domain):
+            raise ValueError(f"{raw.strip()[:80]!r} is not a domain like example.com")
+        if ascii_domain not in result:
+            result.append(ascii_domain)
+    return result
+
+
+def _origins(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(normalise_origins(values)))
+
+
+# Form field → (model attribute, check). The checks raise ValueError with a
+# message meant for the person who typed the value.
+_CHECKS: dict[str, tuple[str, Callable]] = {
+    "name": ("name", _name),
+    "origins": ("allowed_origins", _origins),
+    "privacy_mode": ("privacy_mode", _privacy),
+    "reached_sales_stage": ("reached_sales_stage", _stage),
+    "timezone": ("timezone", _time_zone),
+    "internal_domains": ("internal_domains", _domains),
+}
+
+
+def check_settings(**fields) -> dict[str, object]:
+    """The given settings checked and normalised, by model attribute; fields
+    that are None are left out. SiteInvalid lists every bad field."""
+    values, errors = {}, {}
+    for field, value in fields.items():
+        if value is None:
+            continue
+        attribute, check = _CHECKS[field]
+        try:
+            values[attribute] = check(value)
+        except ValueError as exc:
+            errors[field] = str(exc)
+    if errors:
+        raise SiteInvalid(errors)
+    return values
+
+
+def update_site(
+    session: Session,
+    site: Site,
+    *,
+    name: str | None = None,
+    origins: list[str] | None = None,
+    privacy_mode: str | None = None,
+    reached_sales_stage: str | None = None,
+    timezone: str | None = None,
+    internal_domains: list[str] | None = None,
+) -> Site:
+    """Change the given settings of ``site`` (None leaves one as it is). Every
+    value is checked before any is set, so a bad form changes nothing; the
+    collector's cache is dropped. Does not commit."""
+    values = check_settings(
+        name=name,
+        origins=origins,
+        privacy_mode=privacy_mode,
+        reached_sales_stage=reached_sales_stage,
+        timezone=timezone,
+        internal_domains=internal_domains,
+    )
+    for attribute, value in values.items():
+        setattr(site, attribute, value)
+    session.flush()
+    forget()
+    return site
+
+
+def check_new_key(session: Session, key: str) -> str:
+    """A key chosen by hand for a new site: URL-safe and not taken yet."""
+    key = key.strip()
+    try:
+        check_key(key)
+    except ValueError as exc:
+        raise SiteInvalid({"key": str(exc)}) from None
+    if session.scalar(select(Site.id).where(Site.key == key)) is not None:
+        raise SiteInvalid({"key": f"the key {key!r} is taken"})
+    return key
+
+
+def add_site(
+    session: Session,
+    *,
+    name: str,
+    origins: list[str],
+    privacy_mode: str = "anonymous",
+    key: str | None = None,
+    reached_sales_stage: str | None = None,
+    timezone: str | None = None,
+    internal_domains: list[str] | None = None,
+) -> Site:
+    """Add a site with all its settings checked first (the sites page and
+    ``resonance site add``): SiteInvalid lists every bad field, nothing is
+    written then. Does not commit."""
+    errors: dict[str, str] = {}
+    for check in (
+        lambda: check_new_key(session, key) if key else None,
+        lambda: check_settings(
+            name=name,
+            origins=origins,
+            privacy_mode=privacy_mode,
+            reached_sales_stage=reached_sales_stage,
+            timezone=timezone,
+            internal_domains=internal_domains,
+        ),
+    ):
+        try:
+            check()
+        except SiteInvalid as exc:
+            errors |= exc.errors
+    if errors:
+        raise SiteInvalid(errors)
+    site = create_site(
+        session, name, origins=origins, privacy_mode=privacy_mode, key=key
+    )
+    return update_site(
+        session,
+        site,
+        reached_sales_stage=reached_sales_stage,
+        timezone=timezone,
+        internal_domains=internal_domains,
+    )

@@ -19,7 +19,7 @@ snapshot is taken, so the rest of the tracker works without it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,22 +134,24 @@ def take_snapshots(
     widths: Sequence[int] = DEFAULT_WIDTHS,
     directory: Path,
     browser: Browser | None = None,
+    report: Callable[[int, int, str], None] | None = None,
 ) -> list[Snapshot]:
     """Snapshot ``url`` at each width; PNGs go to ``directory``.
 
     The content item is the site's one for the canonical form of ``url``
     (created if absent). ``browser`` is an already launched Playwright browser
     (tests, the dashboard); without one, Debian's Chromium is launched and closed
-    again. Does not commit; on failure no file is left behind.
+    again. ``report(done, total, note)`` is told after each width. Does not
+    commit; on failure no file is left behind.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     content_id = put_content(session, site_id, clean_url(url), "", now)
     selectors = clicked_selectors(session, content_id)
     if browser is None:
         with launched_browser() as own:
-            captures = [capture(own, url, width, selectors) for width in widths]
+            captures = _capture_all(own, url, widths, selectors, report)
     else:
-        captures = [capture(browser, url, width, selectors) for width in widths]
+        captures = _capture_all(browser, url, widths, selectors, report)
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
@@ -164,6 +166,23 @@ def take_snapshots(
             path.unlink(missing_ok=True)
         raise
     return snapshots
+
+
+def _capture_all(
+    browser: Browser,
+    url: str,
+    widths: Sequence[int],
+    selectors: list[str],
+    report: Callable[[int, int, str], None] | None,
+) -> list[Capture]:
+    """One capture per width, reporting each as it is taken."""
+    captures = []
+    for done, width in enumerate(widths, 1):
+        captures.append(capture(browser, url, width, selectors))
+        if report is not None:
+            shot = captures[-1]
+            report(done, len(widths), f"{width} px: {shot.height} px high")
+    return captures
 
 
 def _store(

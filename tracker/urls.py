@@ -95,9 +95,31 @@ def url_hash(url: str) -> str:
 
 
 def origin(url: str) -> str:
-    """``scheme://host[:port]`` of a URL."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    """``scheme://host[:port]`` of an http(s) URL, as a browser's ``Origin``
+    header spells it (lower case, no default port); BadUrl for anything else,
+    e.g. ``https://<b>``."""
+    parts = _split(url)
+    return f"{parts.scheme.lower()}://{_netloc(parts)}"
+
+
+def site_origin(entry: str) -> str:
+    """An allowed origin as typed by a person: ``scheme://host[:port]`` and
+    nothing else (a trailing ``/`` is tolerated). BadUrl names what is wrong."""
+    entry = entry.strip()
+    if "://" not in entry:
+        raise BadUrl(f"{entry[:80]!r} is not an origin like https://example.com")
+    try:
+        parts = _split(entry)
+    except BadUrl as exc:
+        raise BadUrl(f"{entry[:80]!r} is not an origin: {exc}") from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise BadUrl(
+            f"{entry[:80]!r} has a path or query: an origin is only "
+            "scheme://host[:port]"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise BadUrl(f"{entry[:80]!r}: an origin has no user name or password")
+    return origin(entry)
 
 
 def _split(raw: str):

@@ -20,6 +20,7 @@ from resonance.db import get_session
 from tracker import sites
 from tracker.beacon import BeaconError
 from tracker.ingest import RequestMeta, ingest
+from tracker.urls import BadUrl
 from tracker.urls import origin as origin_of
 
 bp = Blueprint("tracker", __name__)
@@ -92,7 +93,7 @@ def collect() -> Response:
 def _meta() -> RequestMeta:
     """The request facts ingest needs; same-origin pages send no foreign Origin."""
     origin = request.headers.get("Origin")
-    if origin and origin_of(request.host_url) == origin.lower():
+    if origin and _own_origin() == origin.lower():
         origin = None  # a page served by Resonance itself (the demo site)
     return RequestMeta(
         ip=request.remote_addr or "",
@@ -101,6 +102,14 @@ def _meta() -> RequestMeta:
         privacy_signal=request.headers.get("Sec-GPC") == "1"
         or request.headers.get("DNT") == "1",
     )
+
+
+def _own_origin() -> str | None:
+    """This server's origin, or None when the Host header is nonsense."""
+    try:
+        return origin_of(request.host_url)
+    except BadUrl:
+        return None
 
 
 def _cors(response: Response) -> Response:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from resonance.auth.access import allowed, guard, wants_json
+from dashboard.args import reads_json
+from resonance.auth.access import allowed, guard
 from resonance.auth.session import SessionInterface, current_user
 
 
@@ -46,7 +47,7 @@ def init_app(app: Flask) -> None:
 def _csrf_refused(error: CSRFError):
     """400: the form was not ours (or is from before login/logout). The login
     form is shown again with a fresh token rather than a bare error page."""
-    if wants_json() or request.path.startswith("/api/"):
+    if reads_json() or request.path.startswith("/api/"):
         response = jsonify(error=f"CSRF check failed: {error.description}")
         response.status_code = 400
         return response

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from flask import abort, jsonify, redirect, request, url_for
 
+from dashboard.args import reads_json
 from resonance.auth.session import current_user
 from tracker.models import ROLES
 
@@ -87,6 +88,12 @@ ACCESS: dict[str, Access] = {
     "sales.prospect_csv": SALES,
     "sales.add_prospect_note": SALES,
     "sales.influence": CONTENT,
+    # Onboarding: sites are an admin's; the real-time panel shows granted sites.
+    "sites.site_list": ADMIN,
+    "sites.site_new": ADMIN,
+    "sites.site_settings": ADMIN,
+    "sites.install_check": ADMIN,
+    "realtime.realtime": EVERYONE,
 }
 
 
@@ -127,16 +134,8 @@ def allowed(endpoint: str) -> bool:
     return user is not None and user.role in access.roles
 
 
-def wants_json() -> bool:
-    """A script, not a person: the JSON twin, a JSON body, or JSON preferred."""
-    if request.args.get("format") == "json" or request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
 def _login_required():
-    if wants_json():
+    if reads_json():
         response = jsonify(error="login required")
         response.status_code = 401
         return response
@@ -144,7 +143,7 @@ def _login_required():
 
 
 def _refuse(status: int, message: str):
-    if wants_json():
+    if reads_json():
         response = jsonify(error=message)
         response.status_code = status
         return response

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resonance import db
-from tracker.catalog import crawl, plan_sources, progress
+from resonance.progress import Progress
+from tracker.catalog import crawl, plan_sources
 from tracker.inject import inject_directory
 from tracker.models import Site
 from tracker.snapshots import DEFAULT_WIDTHS, SnapshotError, take_snapshots
@@ -54,7 +55,8 @@ def crawl_command(
         raise click.BadParameter(str(exc), param_hint="SOURCES") from None
     for source, reason in failed:
         click.echo(f"{source} skipped: {reason}", err=True)
-    result = crawl(session, site_id, pages, timeout=timeout, report=progress)
+    with Progress("crawl", len(pages), unit="pages") as bar:
+        result = crawl(session, site_id, pages, timeout=timeout, report=bar.reporter())
     skipped = len(result.failed) + len(failed)
     click.echo(f"crawled {len(result.stored)} pages, {skipped} skipped")
     if not result.stored and skipped:
@@ -117,9 +119,15 @@ def snapshot_command(url: str, site_key: str | None, widths: tuple[int, ...]) ->
             current_app.config.get("SNAPSHOT_DIR")
             or Path(current_app.instance_path) / "snapshots"
         )
-        snapshots = take_snapshots(
-            session, site_id, url, widths=widths, directory=directory
-        )
+        with Progress("snapshot", len(widths), unit="widths") as bar:
+            snapshots = take_snapshots(
+                session,
+                site_id,
+                url,
+                widths=widths,
+                directory=directory,
+                report=bar.reporter(),
+            )
     except BadUrl as exc:
         raise click.BadParameter(str(exc), param_hint="URL") from None
     except SnapshotError as exc:

@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from resonance import db
+from resonance.progress import Progress
 from tracker.leads_import import MAPPABLE, ImportFileError, import_leads
 from tracker.models import Site
 from tracker.tokens import create_token, list_tokens, revoke_token
@@ -126,9 +127,15 @@ def import_leads_command(file: Path, site_key: str, maps: tuple[str, ...]) -> No
     session = db.get_session()
     site_id = _site_id(site_key)
     try:
-        summary = import_leads(
-            session, site_id, file, mapping=_mapping(maps), now=_now()
-        )
+        with Progress("import-leads", 0, unit="rows") as bar:
+            summary = import_leads(
+                session,
+                site_id,
+                file,
+                mapping=_mapping(maps),
+                now=_now(),
+                report=bar.reporter(),
+            )
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     session.commit()

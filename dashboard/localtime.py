@@ -1,0 +1,47 @@
+"""Times as a site's people read them: naive UTC from the database → the site's
+IANA time zone, with the zone named so nobody mistakes it for their own.
+
+Pure functions, no database and no Flask (the views register them as Jinja
+filters).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The zone called ``name``; UTC for an empty or unknown name (a stored zone
+    the system no longer knows must not break a page)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def in_zone(moment: datetime, name: str | None) -> datetime:
+    """A naive UTC ``moment`` as an aware datetime in the zone ``name``."""
+    return moment.replace(tzinfo=UTC).astimezone(zone(name))
+
+
+def local_time(
+    moment: datetime | None, name: str | None, fmt: str = DEFAULT_FORMAT
+) -> str:
+    """``2026-11-23 14:05:09 CET``: the moment in the site's zone with the zone's
+    abbreviation (or offset, where the zone has none); "" for None."""
+    if moment is None:
+        return ""
+    local = in_zone(moment, name)
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 with an explicit ``Z``, for JSON (scripts read it unambiguously)."""
+    return (
+        moment.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+        if moment
+        else None
+    )

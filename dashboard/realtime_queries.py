@@ -1,0 +1,171 @@
+"""Live queries: what is happening on a site right now, and whether its tag works.
+
+Owns: the real-time panel's counts (visitors and page views in the last minutes,
+the pages read most in that window) and the installation check's latest page
+views. SQL aggregates over the ``(site_id, viewed_at)`` index, frozen dataclasses
+out; polled every few seconds, so each is one or two small indexed queries.
+Must not import Flask or plotly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.models import Content, PageView, Site
+
+WINDOW_MINUTES = 30
+TOP_PAGES = 5
+LATEST_EVENTS = 5
+
+
+@dataclass(frozen=True)
+class SiteNow:
+    """One site's traffic in the window."""
+
+    key: str
+    name: str
+    timezone: str
+    visitors: int
+    pageviews: int
+
+
+@dataclass(frozen=True)
+class PageNow:
+    """A page read in the window: page views and distinct visitors."""
+
+    site_key: str
+    content_id: int
+    url: str
+    title: str
+    pageviews: int
+    visitors: int
+
+
+@dataclass(frozen=True)
+class Realtime:
+    """The panel: totals, per site, and the top pages, since ``since`` (UTC)."""
+
+    since: datetime
+    minutes: int
+    visitors: int
+    pageviews: int
+    sites: list[SiteNow]
+    top_pages: list[PageNow]
+
+
+def realtime(
+    session: Session,
+    now: datetime,
+    site_keys: Sequence[str] | None = None,
+    minutes: int = WINDOW_MINUTES,
+) -> Realtime:
+    """Visitors and page views in the ``minutes`` before ``now`` (naive UTC), for
+    the sites ``site_keys`` (None: every site), and the pages read most then."""
+    since = now - timedelta(minutes=minutes)
+    recent = PageView.viewed_at >= since
+    scope = [recent]
+    if site_keys is not None:
+        sites = select(Site.id).where(Site.key.in_(site_keys))
+        scope.append(PageView.site_id.in_(sites))
+    totals = session.execute(
+        select(func.count(), func.count(func.distinct(PageView.visitor_id))).where(
+            *scope
+        )
+    ).one()
+    return Realtime(
+        since=since,
+        minutes=minutes,
+        pageviews=totals[0],
+        visitors=totals[1],
+        sites=_per_site(session, recent, site_keys),
+        top_pages=_top_pages(session, scope),
+    )
+
+
+def _per_site(
+    session: Session, recent, site_keys: Sequence[str] | None
+) -> list[SiteNow]:
+    """The sites asked for (None: all), with zeros where nothing happened."""
+    counts = (
+        select(
+            PageView.site_id,
+            func.count().label("pageviews"),
+            func.count(func.distinct(PageView.visitor_id)).label("visitors"),
+        )
+        .where(recent)
+        .group_by(PageView.site_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Site.key,
+            Site.name,
+            Site.timezone,
+            func.coalesce(counts.c.visitors, 0),
+            func.coalesce(counts.c.pageviews, 0),
+        )
+        .outerjoin(counts, counts.c.site_id == Site.id)
+        .order_by(Site.name, Site.id)
+    )
+    if site_keys is not None:
+        stmt = stmt.where(Site.key.in_(site_keys))
+    return [SiteNow(*row) for row in session.execute(stmt)]
+
+
+def _top_pages(session: Session, scope: list) -> list[PageNow]:
+    rows = session.execute(
+        select(
+            Site.key,
+            Content.id,
+            Content.url,
+            Content.title,
+            func.count().label("pageviews"),
+            func.count(func.distinct(PageView.visitor_id)).label("visitors"),
+        )
+        .join(Content, Content.id == PageView.content_id)
+        .join(Site, Site.id == PageView.site_id)
+        .where(*scope)
+        .group_by(Site.key, Content.id, Content.url, Content.title)
+        .order_by(func.count().desc(), Content.url)
+        .limit(TOP_PAGES)
+    )
+    return [PageNow(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class LatestEvent:
+    """A page view as the installation check lists it."""
+
+    viewed_at: datetime
+    url: str
+    title: str
+    device: str
+
+
+def latest_events(
+    session: Session, site_id: int, limit: int = LATEST_EVENTS
+) -> list[LatestEvent]:
+    """The site's newest page views. The collector stores page views only from
+    the site's allowed origins, so any row proves the tag works there."""
+    rows = session.execute(
+        select(PageView.viewed_at, PageView.url, PageView.title, PageView.device)
+        .where(PageView.site_id == site_id)
+        .order_by(PageView.viewed_at.desc(), PageView.id.desc())
+        .limit(limit)
+    )
+    return [LatestEvent(*row) for row in rows]
+
+
+def last_event_times(session: Session) -> dict[int, datetime]:
+    """Each site's newest page view time, by site id (sites without one absent)."""
+    rows = session.execute(
+        select(PageView.site_id, func.max(PageView.viewed_at)).group_by(
+            PageView.site_id
+        )
+    )
+    return {site_id: last for site_id, last in rows}

@@ -1,0 +1,185 @@
+"""Take the documentation's screenshots from the real app, with demo data.
+
+Why: pictures in docs/ drift from the product unless a script makes them. This
+one builds a throwaway SQLite database, seeds the demo site through the real
+ingest path (``resonance demo``), serves the real app on 127.0.0.1, visits two
+demo pages in Chromium so the real-time panel has something to count, and
+shoots each dashboard page at 1280 px (laptop) and 768 px (tablet).
+
+    python scripts/screenshots.py                   # docs/images/*.png
+    python scripts/screenshots.py --visitors 20 --pages overview,sites --out /tmp/x
+
+Files are named ``PAGE-WIDTH.png`` (e.g. ``overview-1280.png``). Nothing leaves
+the machine: the browser only talks to the local server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
+
+from resonance import create_app, db  # noqa: E402
+
+WIDTHS = (1280, 768)
+HEIGHT = 900
+MAX_HEIGHT = 1800  # long pages are cut here: the top tells the story
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+DEMO_READS = ("/demo/", "/demo/blog/lead-scoring-that-sales-trusts")
+
+
+def _first_content(base: str) -> str:
+    """The content page of the most viewed demo item."""
+    rows = _json(base + "/dash/sites/demo/content?format=json")["content"]
+    return f"/dash/sites/demo/content/{rows[0]['content_id']}"
+
+
+def _first_prospect(base: str) -> str:
+    """The page of the first prospect a search finds."""
+    found = _json(base + "/dash/sites/demo/prospects?format=json")["prospects"]
+    return f"/dash/sites/demo/prospects/{found[0]['lead_id']}"
+
+
+# Page name → its path, or a function of the base URL that finds it.
+PAGES: dict[str, str | Callable[[str], str]] = {
+    "overview": "/dash/",
+    "sites": "/dash/sites/",
+    "site-settings": "/dash/sites/demo/settings",
+    "content-list": "/dash/sites/demo/content",
+    "content-page": _first_content,
+    "prospects": "/dash/sites/demo/prospects",
+    "prospect": _first_prospect,
+    "influence": "/dash/sites/demo/influence",
+    "not-found": "/dash/no-such-page",
+}
+
+
+def _json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
+
+
+class _Quiet(WSGIRequestHandler):
+    def log(self, *_args) -> None:  # no access log on the console
+        pass
+
+
+@contextmanager
+def serving(database_url: str, visitors: int, days: int) -> Iterator[str]:
+    """The real app over a freshly seeded database, on a free local port."""
+    from resonance.cli import seed_demo_if_empty
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "screenshots"})
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    base = f"http://127.0.0.1:{server.server_port}"
+    with app.app_context():
+        db.upgrade(database_url)
+        # The traffic's URLs on this server: a live visit joins the same pages.
+        seed_demo_if_empty(visitors=visitors, days=days, origin=base)
+        db.close_session()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        app.extensions["resonance.engine"].dispose()
+
+
+def _read_demo(browser, base: str) -> None:
+    """A real visit to two demo pages: beacons through the snippet, so the
+    overview's "right now" panel shows live traffic."""
+    context = browser.new_context(user_agent=USER_AGENT)
+    page = context.new_page()
+    for path in DEMO_READS:
+        page.goto(base + path)
+        page.mouse.wheel(0, 900)
+        page.wait_for_timeout(2500)  # the snippet flushes queued events each second
+    context.close()
+
+
+def take(
+    out: Path,
+    *,
+    pages: list[str],
+    widths: tuple[int, ...] = WIDTHS,
+    visitors: int = 150,
+    days: int = 30,
+    live_visit: bool = True,
+) -> list[Path]:
+    """Shoot ``pages`` at ``widths`` into ``out``; the files written."""
+    from tracker.snapshots import launched_browser
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'screenshots.db'}"
+        with serving(url, visitors, days) as base, launched_browser() as browser:
+            if live_visit:
+                _read_demo(browser, base)
+            for name in pages:
+                target = PAGES[name]
+                path = target(base) if callable(target) else target
+                for width in widths:
+                    written.append(_shoot(browser, base + path, out, name, width))
+    return written
+
+
+def _shoot(browser, url: str, out: Path, name: str, width: int) -> Path:
+    context = browser.new_context(
+        user_agent=USER_AGENT, viewport={"width": width, "height": HEIGHT}
+    )
+    page = context.new_page()
+    page.goto(url, wait_until="networkidle")
+    if page.locator(".js-plotly-plot").count() < page.locator("[data-figure]").count():
+        page.wait_for_selector(".js-plotly-plot", timeout=15_000)
+    path = out / f"{name}-{width}.png"
+    height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
+    clip = {"x": 0, "y": 0, "width": width, "height": height}
+    page.screenshot(path=str(path), full_page=True, clip=clip)
+    context.close()
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated")
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
+    parser.add_argument("--visitors", type=int, default=150)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--no-live-visit", action="store_true")
+    args = parser.parse_args(argv)
+    pages = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in pages if p not in PAGES]
+    if unknown:
+        parser.error(f"unknown pages {unknown}; known: {', '.join(PAGES)}")
+    written = take(
+        args.out,
+        pages=pages,
+        widths=tuple(int(w) for w in args.widths.split(",")),
+        visitors=args.visitors,
+        days=args.days,
+        live_visit=not args.no_live_visit,
+    )
+    for path in written:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
