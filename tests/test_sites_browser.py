@@ -15,7 +15,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import BROWSER_UA, free_port, wait_for
+from conftest import BROWSER_UA, free_port, login_browser, wait_for
 from sqlalchemy import select
 
 from tracker.models import Site
@@ -23,7 +23,6 @@ from tracker.models import Site
 pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/shots")
-STRICT_CSP = "script-src 'self'; object-src 'none'"
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Pricing that sales trusts</title>
 {tag}
@@ -32,28 +31,22 @@ PAGE = """<!doctype html>
 """
 
 
-def open_dashboard(context, base: str, path: str):
-    """A new tab on a dashboard page, served with a strict script policy.
+def signed_in(chromium, base: str, user, **options):
+    """A browser context logged in as ``user`` through the real login page."""
+    context = chromium.new_context(user_agent=BROWSER_UA, **options)
+    page = context.new_page()
+    login_browser(page, base, user)
+    page.close()
+    return context
 
-    The one place a test reaches the dashboard: the login step goes here once
-    the dashboard asks for one.
-    """
+
+def open_dashboard(context, base: str, path: str):
+    """A new tab on a dashboard page (under the app's own script policy), its
+    script errors collected."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-
-    def strict(route):
-        if route.request.method != "GET":  # a post's redirect is followed natively
-            route.continue_()
-            return
-        response = route.fetch(max_redirects=0)
-        route.fulfill(
-            response=response,
-            headers=response.headers | {"content-security-policy": STRICT_CSP},
-        )
-
-    page.route(f"{base}/dash/**", strict)
     page.goto(base + path)
     page.errors = errors  # read by the test at the end
     return page
@@ -77,12 +70,15 @@ def other_site(tmp_path) -> Iterator[tuple[str, Path]]:
 
 
 def test_a_site_added_on_the_sites_page_goes_live_with_the_copied_tag(
-    live_server, session, chromium, other_site
+    live_server, live_user, session, chromium, other_site
 ):
     SHOTS.mkdir(exist_ok=True)
     origin, root = other_site
-    admin = chromium.new_context(
-        user_agent=BROWSER_UA, viewport={"width": 1280, "height": 900}
+    admin = signed_in(
+        chromium,
+        live_server,
+        live_user("admin"),
+        viewport={"width": 1280, "height": 900},
     )
     admin.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
 
@@ -92,11 +88,11 @@ def test_a_site_added_on_the_sites_page_goes_live_with_the_copied_tag(
     form.fill("#f-origins", "https://<b>")
     form.fill("#f-tz", "Europe/Paris")
     form.select_option("#f-privacy", "always")
-    form.click("button[type=submit]")
+    form.click("form.settings button[type=submit]")
     assert "is not an origin" in form.inner_text("#err-origins")
     form.errors.clear()  # the browser logs the refused post's 400
     form.fill("#f-origins", origin)
-    form.click("button[type=submit]")
+    form.click("form.settings button[type=submit]")
     form.wait_for_url("**/dash/sites/*/settings?added=1")
     key = session.scalars(select(Site.key)).one()
     status = form.locator("[data-install-status]")
@@ -146,14 +142,17 @@ def test_a_site_added_on_the_sites_page_goes_live_with_the_copied_tag(
 
 @pytest.mark.parametrize("width", [1280, 768])
 def test_pages_fit_laptops_and_tablets_and_show_keyboard_focus(
-    live_server, session, chromium, width
+    live_server, live_user, session, chromium, width
 ):
     from tracker.sites import create_site
 
     create_site(session, "Blog", origins=["https://blog.example.com"], key="blog")
     session.commit()
-    context = chromium.new_context(
-        user_agent=BROWSER_UA, viewport={"width": width, "height": 900}
+    context = signed_in(
+        chromium,
+        live_server,
+        live_user("admin"),
+        viewport={"width": width, "height": 900},
     )
     try:
         for path in (
