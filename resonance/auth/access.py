@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from flask import abort, jsonify, redirect, request, url_for
 
+from dashboard.args import wants_json as json_twin_asked
 from resonance.auth.session import current_user
 from tracker.models import ROLES
 
@@ -129,7 +130,7 @@ def allowed(endpoint: str) -> bool:
 
 def wants_json() -> bool:
     """A script, not a person: the JSON twin, a JSON body, or JSON preferred."""
-    if request.args.get("format") == "json" or request.is_json:
+    if json_twin_asked() or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
