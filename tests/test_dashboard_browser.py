@@ -210,7 +210,8 @@ def test_a_click_in_the_browser_is_densest_inside_its_element_on_the_snapshot(
     try:
         page.goto(url)
         with page.expect_navigation(timeout=90_000):
-            page.get_by_role("button", name="Take snapshot").click()
+            # The POST runs Chromium on the server: wait as long as for the page.
+            page.get_by_role("button", name="Take snapshot").click(timeout=90_000)
         assert _plots(page, 1) >= 1
         page.wait_for_load_state("networkidle")
         page.screenshot(path=SHOTS / "dash_content_snapshot.png", full_page=True)
