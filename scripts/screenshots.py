@@ -16,11 +16,9 @@ the machine: the browser only talks to the local server.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,20 +40,20 @@ USER_AGENT = (
 DEMO_READS = ("/demo/", "/demo/blog/lead-scoring-that-sales-trusts")
 
 
-def _first_content(base: str) -> str:
+def _first_content(context, base: str) -> str:
     """The content page of the most viewed demo item."""
-    rows = _json(base + "/dash/sites/demo/content?format=json")["content"]
+    rows = _json(context, base + "/dash/sites/demo/content?format=json")["content"]
     return f"/dash/sites/demo/content/{rows[0]['content_id']}"
 
 
-def _first_prospect(base: str) -> str:
+def _first_prospect(context, base: str) -> str:
     """The page of the first prospect a search finds."""
-    found = _json(base + "/dash/sites/demo/prospects?format=json")["prospects"]
+    found = _json(context, base + "/dash/sites/demo/prospects?format=json")["prospects"]
     return f"/dash/sites/demo/prospects/{found[0]['lead_id']}"
 
 
-# Page name → its path, or a function of the base URL that finds it.
-PAGES: dict[str, str | Callable[[str], str]] = {
+# Page name → its path, or a function of (logged-in context, base URL) finding it.
+PAGES: dict[str, str | Callable[..., str]] = {
     "overview": "/dash/",
     "sites": "/dash/sites/",
     "site-settings": "/dash/sites/demo/settings",
@@ -68,9 +66,9 @@ PAGES: dict[str, str | Callable[[str], str]] = {
 }
 
 
-def _json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.load(response)
+def _json(context, url: str) -> dict:
+    """A JSON twin, fetched with the logged-in browser's cookies."""
+    return context.request.get(url, timeout=30_000).json()
 
 
 class _Quiet(WSGIRequestHandler):
@@ -79,8 +77,10 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def serving(database_url: str, visitors: int, days: int) -> Iterator[str]:
-    """The real app over a freshly seeded database, on a free local port."""
+def serving(database_url: str, visitors: int, days: int) -> Iterator[tuple[str, str]]:
+    """The real app over a freshly seeded database, on a free local port: its
+    base URL and the password of its one admin, ``docs``."""
+    from resonance.auth import users
     from resonance.cli import seed_demo_if_empty
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "screenshots"})
@@ -90,11 +90,14 @@ def serving(database_url: str, visitors: int, days: int) -> Iterator[str]:
         db.upgrade(database_url)
         # The traffic's URLs on this server: a live visit joins the same pages.
         seed_demo_if_empty(visitors=visitors, days=days, origin=base)
+        password = users.new_password()
+        users.create_user(db.get_session(), "docs", "admin", password=password)
+        db.get_session().commit()
         db.close_session()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield base
+        yield base, password
     finally:
         server.shutdown()
         app.extensions["resonance.engine"].dispose()
@@ -128,22 +131,38 @@ def take(
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'screenshots.db'}"
-        with serving(url, visitors, days) as base, launched_browser() as browser:
+        with (
+            serving(url, visitors, days) as (base, password),
+            launched_browser() as (browser),
+        ):
             if live_visit:
                 _read_demo(browser, base)
+            context = _logged_in(browser, base, password)
             for name in pages:
                 target = PAGES[name]
-                path = target(base) if callable(target) else target
+                path = target(context, base) if callable(target) else target
                 for width in widths:
-                    written.append(_shoot(browser, base + path, out, name, width))
+                    written.append(_shoot(context, base + path, out, name, width))
+            context.close()
     return written
 
 
-def _shoot(browser, url: str, out: Path, name: str, width: int) -> Path:
-    context = browser.new_context(
-        user_agent=USER_AGENT, viewport={"width": width, "height": HEIGHT}
-    )
+def _logged_in(browser, base: str, password: str):
+    """A browser context logged in as the admin through the real login form."""
+    context = browser.new_context(user_agent=USER_AGENT)
     page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=username]", "docs")
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("form.login-form button[type=submit]")
+    page.close()
+    return context
+
+
+def _shoot(context, url: str, out: Path, name: str, width: int) -> Path:
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": HEIGHT})
     page.goto(url, wait_until="networkidle")
     if page.locator(".js-plotly-plot").count() < page.locator("[data-figure]").count():
         page.wait_for_selector(".js-plotly-plot", timeout=15_000)
@@ -151,7 +170,7 @@ def _shoot(browser, url: str, out: Path, name: str, width: int) -> Path:
     height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
     clip = {"x": 0, "y": 0, "width": width, "height": height}
     page.screenshot(path=str(path), full_page=True, clip=clip)
-    context.close()
+    page.close()
     return path
 
 
