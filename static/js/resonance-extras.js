@@ -246,6 +246,14 @@ export default (queue, flush, flags, store, randomId) => {
 
   // ---- start ------------------------------------------------------------------
 
+  // The privacy commands may take the visitor id out of storage: this
+  // extension's keys follow as soon as the core has applied them.
+  const api = window.resonance;
+  window.resonance = (...args) => {
+    api(...args);
+    setTimeout(guard(save));
+  };
+
   try {
     outbox = JSON.parse(store('rs_retry') || '[]')
       .filter((body) => typeof body == 'string')
