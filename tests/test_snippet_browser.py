@@ -519,19 +519,22 @@ def test_another_person_identifying_gets_a_new_visitor_id(snippet: SnippetRun) -
     capture.wait_for(lambda: len(capture.events("pv")) == 2)
 
     assert ID_RE.match(second_id) and second_id != first_id
-    # The previous id named once, with the new one, in the identify's batch;
-    # what came before it in the queue stayed with the previous id.
+    # The previous id named once, with the new one, in the identify's batch.
     [named] = [b for b in capture.batches if "o" in b]
     assert (named["o"], named["v"]) == (first_id, second_id)
-    assert named["e"][0]["t"] == "id"
-    assert named["e"][0]["em"] == "someone.else@example.com"
-    before = capture.batches[: capture.batches.index(named)]
-    after = capture.batches[capture.batches.index(named) + 1 :]
-    assert {b["v"] for b in before} == {first_id}
-    assert {b["v"] for b in after} == {second_id}
-    assert [e["u"] for b in after for e in b["e"] if e["t"] == "pv"] == [
-        snippet.site + "/other.html"
+    assert [e["em"] for e in named["e"] if e["t"] == "id"] == [
+        "someone.else@example.com"
     ]
+    # What was queued before that identify stayed with the previous id; the
+    # next page is the new one's. (A batch whose answer the page did not live
+    # to see is sent again by the next page: compare per page view.)
+    visitor_of = {
+        e["u"].rsplit("/", 1)[1]: b["v"]
+        for b in capture.batches
+        for e in b["e"]
+        if e["t"] == "pv"
+    }
+    assert visitor_of == {"identify.html": first_id, "other.html": second_id}
 
 
 def test_no_identify_and_no_visitor_id_when_anonymous(snippet: SnippetRun) -> None:
