@@ -88,7 +88,9 @@ class Gate:
                     return
                 if state == "503":
                     self.send_response(503)
-                    self.send_header("Access-Control-Allow-Origin", self.headers["Origin"])
+                    self.send_header(
+                        "Access-Control-Allow-Origin", self.headers["Origin"]
+                    )
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Retry-After", "5")
                     payload = b'{"error": "database unavailable, retry later"}'
@@ -203,7 +205,9 @@ def customer(live_server: str, session: Session, chromium) -> Iterator[Callable]
     for server in (gate.server, pages_server):
         server.shutdown()
         server.server_close()
-    snippet_errors = [e for s in opened for e in s.errors if "/r.js" in e or "/r2.js" in e]
+    snippet_errors = [
+        e for s in opened for e in s.errors if "/r.js" in e or "/r2.js" in e
+    ]
     assert snippet_errors == [], "the snippet threw into the page"
 
 
@@ -319,9 +323,10 @@ def test_two_browsers_identifying_as_one_email_share_one_lead(customer, session)
 
     def done():
         session.expire_all()
-        return session.scalar(select(func.count(Identify.id))) == 3 and count(
-            session, PageView
-        ) == 3
+        return (
+            session.scalar(select(func.count(Identify.id))) == 3
+            and count(session, PageView) == 3
+        )
 
     assert wait_for(done), "the beacons did not arrive"
     lead = session.scalars(select(Lead)).one()
@@ -375,8 +380,14 @@ def test_shared_browser_gets_a_new_visitor_id_for_a_second_person(customer, sess
         "grace@example.com": [f"c:{second_id}"],
     }
     conflict = session.scalars(select(IdentityConflict)).one()
-    first_visitor = session.scalar(select(Visitor.id).where(Visitor.uid == f"c:{first_id}"))
-    assert (conflict.visitor_id, conflict.linked_lead_id, conflict.attempted_lead_id) == (
+    first_visitor = session.scalar(
+        select(Visitor.id).where(Visitor.uid == f"c:{first_id}")
+    )
+    assert (
+        conflict.visitor_id,
+        conflict.linked_lead_id,
+        conflict.attempted_lead_id,
+    ) == (
         first_visitor,
         ada.id,
         grace.id,
@@ -426,7 +437,9 @@ def test_batches_refused_while_the_collector_is_down_arrive_once_later(
     page = site.open(context, "/other.html")
     page.wait_for_function("!localStorage.rs_retry", timeout=10_000)
 
-    assert wait_for(lambda: count(session, PageView) == 2 and count(session, Click) == 3)
+    assert wait_for(
+        lambda: count(session, PageView) == 2 and count(session, Click) == 3
+    )
     urls = sorted(session.scalars(select(PageView.url)))
     assert urls == [site.origin + "/basic.html", site.origin + "/other.html"]
     assert sorted(session.scalars(select(Click.tag))) == ["button", "button", "p"]

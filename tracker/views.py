@@ -1,4 +1,4 @@
-"""The collector's HTTP endpoints: ``GET /r.js`` and ``/r2.js``, ``GET /e``, ``POST /e``.
+"""The collector's HTTP endpoints: ``GET /r.js``, ``/r2.js``, ``GET /e``, ``POST /e``.
 
 Owns: bytes in, status out. Reads the request facts ingest needs (never storing the
 IP), maps :class:`BeaconError` to a JSON 4xx, commits before answering 204, and
