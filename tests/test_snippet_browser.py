@@ -132,7 +132,7 @@ class Capture:
             events = [e for batch in self.batches for e in batch["e"]]
         return [e for e in events if t is None or e["t"] == t]
 
-    def wait_for(self, check: Callable[[], object], timeout: float = 6.0) -> None:
+    def wait_for(self, check: Callable[[], object], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() > deadline:
@@ -350,7 +350,7 @@ def test_clicks(snippet: SnippetRun) -> None:
     page.keyboard.press("Enter")
     page.click("#email")
 
-    # Flushed about 2 s after the first event, without leaving the page.
+    # Flushed about 5 s after the first event, without leaving the page.
     capture.wait_for(lambda: len(capture.events("c")) == 4)
     cta, paragraph, keyboard, field = capture.events("c")
 
@@ -483,7 +483,7 @@ def test_identify_and_visitor_id_in_mode_always(snippet: SnippetRun) -> None:
     page.fill("#work-email", "Stub.User@Example.com")
     page.click("#send-other")  # a form without data-resonance-identify
     page.click("#send")
-    # Sent at once, not after the usual 1.5 to 2.5 s of batching.
+    # Sent at once, not after the usual 4.5 to 5.5 s of batching.
     capture.wait_for(lambda: len(capture.events("id")) == 2, timeout=1.0)
     assert capture.events("id")[1]["em"] == "Stub.User@Example.com"
     leave(page)

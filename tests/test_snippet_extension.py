@@ -176,9 +176,10 @@ class Site:
         page = context.new_page()
         page.goto(self.origin + path)
         page.wait_for_function(
-            "typeof window.resonance === 'function' && !resonance.q"
-            " && performance.getEntriesByType('resource')"
-            ".some(r => r.name.endsWith('/r2.js') && r.responseEnd > 0)"
+            """typeof window.resonance === 'function' && !resonance.q
+            && ['/r2.js', '/e?s=demo'].every(path => performance
+                .getEntriesByType('resource')
+                .some(r => r.name.endsWith(path) && r.responseEnd > 0))"""
         )
         page.wait_for_timeout(100)  # the module has run its start
         return page

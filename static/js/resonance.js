@@ -130,7 +130,7 @@
           fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
 
     // Batches of at most 50 events stay well under the collector's 64 KB (the
-    // queue holds the events of about 2 s, see the tick).
+    // queue holds the events of about 5 s, see the tick).
     const flush = () => {
       while (queue[0])
         send(
@@ -376,8 +376,10 @@
           );
         }
         if (!(++ticks % 30)) progress();
-        // Events wait about 2 s (1.5 to 2.5 s), so that a few go together.
-        if (queue[0]?.ts < Date.now() - 1500) flush();
+        // Events wait about 5 s (4.5 to 5.5 s), so that a few go together: each
+        // request costs the page a millisecond or two of main thread (see
+        // bench/snippet.py). Leaving or hiding the page sends them at once.
+        if (queue[0]?.ts < Date.now() - 4500) flush();
       }),
       1e3
     );
