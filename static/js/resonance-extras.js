@@ -165,7 +165,24 @@ export default (queue, flush, flags, store, randomId) => {
     }
   };
 
+  // The core flushes as the page goes away in its own pagehide or
+  // visibilitychange listener, which runs before this extension's: the clicks
+  // still waiting join that batch, with what is known, so that they never
+  // arrive before the page view they refer to. (window.event: the event being
+  // dispatched; at pagehide document.hidden is still false.)
+  const withWaiting = (body) => {
+    try {
+      const batch = JSON.parse(body);
+      waiting.forEach((click) => batch.e.push(...release(click)));
+      return JSON.stringify(batch);
+    } catch {
+      return body;
+    }
+  };
+
   const transport = guard((body) => {
+    if (waiting.size && (document.hidden || window.event?.type == 'pagehide'))
+      body = withWaiting(body);
     stamp(body).map(add);
     drain();
   });
@@ -180,14 +197,15 @@ export default (queue, flush, flags, store, randomId) => {
   const alive = () => waiting.forEach((click) => (click.alive = 1));
   const observer = new MutationObserver(alive);
 
-  // The verdict, then into the queue (unless the visitor opted out meanwhile).
+  // The verdict: [the click event] to queue, or [] (already released, or the
+  // visitor opted out meanwhile).
   const release = (click, final) => {
-    if (!waiting.delete(click)) return;
+    if (!waiting.delete(click)) return [];
     const event = click.event;
     if (final && !event.in && !click.alive && location.href == click.href)
       event.dd = true;
     if (!waiting.size) observer.disconnect();
-    if (!flags.optout) queue.push(event);
+    return flags.optout ? [] : [event];
   };
 
   // The core's capture listener on window runs before this one: the click it
@@ -206,7 +224,7 @@ export default (queue, flush, flags, store, randomId) => {
       });
     const click = { event, href: location.href };
     waiting.add(click);
-    setTimeout(guard(release), VERDICT_MS, click, 1);
+    setTimeout(guard(() => queue.push(...release(click, 1))), VERDICT_MS);
   };
 
   const failed = () => waiting.forEach((click) => (click.event.er = true));
@@ -215,7 +233,7 @@ export default (queue, flush, flags, store, randomId) => {
   // waiting go with what is known, and everything goes now, not one at a time.
   const leave = (event) => {
     if (document.hidden || event.type == 'pagehide') {
-      waiting.forEach((click) => release(click));
+      waiting.forEach((click) => queue.push(...release(click)));
       flush();
       outbox.map(attempt);
     }
