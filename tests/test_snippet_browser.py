@@ -280,6 +280,9 @@ class SnippetRun:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+        # Closing sends the last batches (keepalive): let them land before the
+        # next test resets the capture, so that they are not taken for its own.
+        time.sleep(0.5)
 
 
 @pytest.fixture
