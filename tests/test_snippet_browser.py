@@ -1,7 +1,9 @@
-"""The tracking snippet (static/js/r.min.js) in a real Chromium.
+"""The tracking snippet (static/js/r.min.js and its extension r2.min.js) in a real
+Chromium.
 
 A capture server stands in for the collector: it serves the built snippet at
-/r.js, answers the privacy-mode request GET /e?s=... and records every POST /e
+/r.js and its extension at /r2.js (or not, to show the core works without it),
+answers the privacy-mode request GET /e?s=... and records every POST /e
 batch. The HTML fixtures in tests/snippet_pages/ are served by a second server on
 another port, so the snippet runs cross-origin, as on a customer's site.
 """
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "static" / "js" / "resonance.js"
 BUILD = ROOT / "static" / "js" / "r.min.js"
 BUILD_HASH = ROOT / "static" / "js" / "r.min.js.sha"
+EXTENSION = ROOT / "static" / "js" / "r2.min.js"
 PAGES = Path(__file__).resolve().parent / "snippet_pages"
 CHROMIUM = Path("/usr/bin/chromium")
 # The collector drops HeadlessChrome as a bot: look like a desktop Chrome.
@@ -43,7 +46,7 @@ CLICK_KEYS = EVENT_KEYS | {"x", "y", "vw", "s", "fx", "fy", "tg", "tx", "h", "in
 # docs/beacon.md, key by key: (required, optional) keys of each event type.
 EVENT_TYPES = {
     "pv": ({"u", "ti", "vw", "vh", "dh"}, {"r"}),
-    "c": ({"x", "y", "vw", "s", "fx", "fy", "tg", "in"}, {"tx", "h"}),
+    "c": ({"x", "y", "vw", "s", "fx", "fy", "tg", "in"}, {"tx", "h", "dd", "er"}),
     "s": ({"d", "dh", "f"}, set()),
     "l": ({"sec"}, set()),
     "a": ({"ms", "a"}, set()),
@@ -65,9 +68,10 @@ def is_fraction(value: object) -> bool:
 
 def assert_valid_batch(batch: dict) -> None:
     """What the collector accepts, per docs/beacon.md."""
-    assert {"s", "e"} <= set(batch) <= {"s", "v", "i", "e"}, batch
+    assert {"s", "e"} <= set(batch) <= {"s", "v", "o", "i", "e"}, batch
     assert is_str(batch["s"], 1, 64)
     assert "v" not in batch or ID_RE.match(batch["v"])
+    assert "o" not in batch or (ID_RE.match(batch["o"]) and batch["o"] != batch["v"])
     assert batch.get("i", 1) == 1
     assert 1 <= len(batch["e"]) <= 500
     for e in batch["e"]:
@@ -86,6 +90,7 @@ def assert_valid_batch(batch: dict) -> None:
             assert is_str(e["tg"], 1, 16) and e["tg"] == e["tg"].lower()
             assert is_str(e.get("tx", ""), 0, 60) and is_str(e.get("h", ""), 0, 2000)
             assert type(e["in"]) is bool
+            assert e.get("dd", True) is True and e.get("er", True) is True
         elif e["t"] == "s":
             assert is_int(e["d"], 10**6) and is_int(e["dh"], 10**6)
             assert is_fraction(e["f"])
@@ -107,14 +112,16 @@ class Capture:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.mode = "always"
+        self.extension = True  # serve /r2.js
         self.batches: list[dict] = []
         self.content_types: list[str] = []
         self.body_sizes: list[int] = []
         self.mode_requests: list[str] = []
 
-    def reset(self, mode: str) -> None:
+    def reset(self, mode: str, extension: bool = True) -> None:
         with self.lock:
             self.mode = mode
+            self.extension = extension
             self.batches.clear()
             self.content_types.clear()
             self.body_sizes.clear()
@@ -125,7 +132,7 @@ class Capture:
             events = [e for batch in self.batches for e in batch["e"]]
         return [e for e in events if t is None or e["t"] == t]
 
-    def wait_for(self, check: Callable[[], object], timeout: float = 6.0) -> None:
+    def wait_for(self, check: Callable[[], object], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() > deadline:
@@ -151,6 +158,8 @@ def make_handler(capture: Capture, collector: list[str]) -> type:
             url = urlsplit(self.path)
             if url.path == "/r.js":
                 self.reply(200, BUILD.read_bytes(), "application/javascript")
+            elif url.path == "/r2.js" and capture.extension:
+                self.reply(200, EXTENSION.read_bytes(), "text/javascript")
             elif url.path == "/e":
                 site = parse_qs(url.query).get("s", [""])[0]
                 with capture.lock:
@@ -245,8 +254,10 @@ class SnippetRun:
         self.errors: list[str] = []
         self.contexts: list[object] = []
 
-    def context(self, mode: str = "always", init_script: str = "") -> object:
-        self.capture.reset(mode)
+    def context(
+        self, mode: str = "always", init_script: str = "", extension: bool = True
+    ) -> object:
+        self.capture.reset(mode, extension)
         context = self.chromium.new_context(user_agent=USER_AGENT, viewport=VIEWPORT)
         if init_script:
             context.add_init_script(init_script)
@@ -269,6 +280,9 @@ class SnippetRun:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+        # Closing sends the last batches (keepalive): let them land before the
+        # next test resets the capture, so that they are not taken for its own.
+        time.sleep(0.5)
 
 
 @pytest.fixture
@@ -279,7 +293,7 @@ def snippet(
     s = SnippetRun(snippet_chromium, capture, site)
     yield s
     s.close()
-    snippet_errors = [e for e in s.errors if "/r.js" in e]
+    snippet_errors = [e for e in s.errors if "/r.js" in e or "/r2.js" in e]
     assert snippet_errors == [], "the snippet threw into the page"
     for batch in capture.batches:
         assert_valid_batch(batch)
@@ -339,7 +353,7 @@ def test_clicks(snippet: SnippetRun) -> None:
     page.keyboard.press("Enter")
     page.click("#email")
 
-    # Flushed about 2 s after the first event, without leaving the page.
+    # Flushed about 5 s after the first event, without leaving the page.
     capture.wait_for(lambda: len(capture.events("c")) == 4)
     cta, paragraph, keyboard, field = capture.events("c")
 
@@ -468,12 +482,13 @@ def test_identify_and_visitor_id_in_mode_always(snippet: SnippetRun) -> None:
     assert set(stub) == EVENT_KEYS | {"em"}
     assert stub["em"] == "stub.user@example.com"
 
-    page.fill("#work-email", "Form.User@Example.com")
+    # The same person (the address as typed, another case), through a form.
+    page.fill("#work-email", "Stub.User@Example.com")
     page.click("#send-other")  # a form without data-resonance-identify
     page.click("#send")
-    # Sent at once, not after the usual 1.5 to 2.5 s of batching.
+    # Sent at once, not after the usual 4.5 to 5.5 s of batching.
     capture.wait_for(lambda: len(capture.events("id")) == 2, timeout=1.0)
-    assert capture.events("id")[1]["em"] == "Form.User@Example.com"
+    assert capture.events("id")[1]["em"] == "Stub.User@Example.com"
     leave(page)
 
     # A second page load in the same browser: the same visitor id.
@@ -484,6 +499,45 @@ def test_identify_and_visitor_id_in_mode_always(snippet: SnippetRun) -> None:
     assert len(visitor_ids) == 1
     [visitor_id] = visitor_ids
     assert ID_RE.match(visitor_id)
+    assert all("o" not in b for b in capture.batches)
+
+
+def test_another_person_identifying_gets_a_new_visitor_id(snippet: SnippetRun) -> None:
+    context = snippet.context(mode="always")
+    page = snippet.open(context, "/identify.html")
+    capture = snippet.capture
+    capture.wait_for(lambda: capture.events("id"))  # the stub's
+    first_id = page.evaluate("localStorage.rs_vid")
+    who = page.evaluate("localStorage.rs_who")
+    assert who.startswith(first_id + " ")
+    assert "stub" not in who.lower()  # a hash of the address, never the address
+
+    page.fill("#work-email", "someone.else@example.com")
+    page.click("#send")
+    capture.wait_for(lambda: len(capture.events("id")) == 2)
+    second_id = page.evaluate("localStorage.rs_vid")
+    leave(page)
+    page = snippet.open(context, "/other.html")
+    leave(page)
+    capture.wait_for(lambda: len(capture.events("pv")) == 2)
+
+    assert ID_RE.match(second_id) and second_id != first_id
+    # The previous id named once, with the new one, in the identify's batch.
+    [named] = [b for b in capture.batches if "o" in b]
+    assert (named["o"], named["v"]) == (first_id, second_id)
+    assert [e["em"] for e in named["e"] if e["t"] == "id"] == [
+        "someone.else@example.com"
+    ]
+    # What was queued before that identify stayed with the previous id; the
+    # next page is the new one's. (A batch whose answer the page did not live
+    # to see is sent again by the next page: compare per page view.)
+    visitor_of = {
+        e["u"].rsplit("/", 1)[1]: b["v"]
+        for b in capture.batches
+        for e in b["e"]
+        if e["t"] == "pv"
+    }
+    assert visitor_of == {"identify.html": first_id, "other.html": second_id}
 
 
 def test_no_identify_and_no_visitor_id_when_anonymous(snippet: SnippetRun) -> None:
@@ -532,7 +586,9 @@ def test_consented_mode_waits_for_consent(snippet: SnippetRun) -> None:
     capture.wait_for(lambda: capture.events("id"))
     assert [e["em"] for e in capture.events("id")] == ["after@example.com"]
     stored = page.evaluate("({...localStorage})")
-    assert stored == {"rs_consent": "1", "rs_vid": capture.batches[-1]["v"]}
+    visitor_id = capture.batches[-1]["v"]
+    assert stored.pop("rs_who").startswith(visitor_id + " ")  # the extension's
+    assert stored == {"rs_consent": "1", "rs_vid": visitor_id}
 
     page.evaluate("resonance('consent', false)")
     page.wait_for_timeout(300)
@@ -591,6 +647,24 @@ def test_survives_broken_pages_and_missing_send_beacon(snippet: SnippetRun) -> N
     page.click("#cta")
     leave(page)
     capture.wait_for(lambda: capture.events("c"))
+    assert snippet.errors == []
+
+
+def test_core_works_on_when_the_extension_does_not_load(snippet: SnippetRun) -> None:
+    page = snippet.open(snippet.context(extension=False), "/identify.html")
+    capture = snippet.capture
+    # The stub's identify waited for the import, which failed, then went out.
+    capture.wait_for(lambda: capture.events("id"))
+    page.fill("#work-email", "form.user@example.com")
+    page.click("#send")
+    leave(page)
+    capture.wait_for(lambda: capture.events("c"))
+
+    # Identify from marked forms is the extension's: only the stub's arrived.
+    assert [e["em"] for e in capture.events("id")] == ["stub.user@example.com"]
+    assert len(capture.events("pv")) == 1
+    [click] = capture.events("c")
+    assert click["s"] == "#send" and "dd" not in click and "er" not in click
     assert snippet.errors == []
 
 

@@ -1,4 +1,4 @@
-"""The collector's HTTP endpoints: ``GET /r.js``, ``GET /e``, ``POST /e``.
+"""The collector's HTTP endpoints: ``GET /r.js``, ``/r2.js``, ``GET /e``, ``POST /e``.
 
 Owns: bytes in, status out. Reads the request facts ingest needs (never storing the
 IP), maps :class:`BeaconError` to a JSON 4xx, commits before answering 204, and
@@ -25,27 +25,43 @@ from tracker.urls import origin as origin_of
 
 bp = Blueprint("tracker", __name__)
 
-SNIPPET = Path(__file__).resolve().parent.parent / "static" / "js" / "r.min.js"
+BUILD = Path(__file__).resolve().parent.parent / "static" / "js"
 
 
 @cache
-def _snippet() -> tuple[bytes, str]:
-    """The minified snippet and its ETag, read once per process: every page view
-    of every site asks for it."""
-    body = SNIPPET.read_bytes()
+def _built(name: str) -> tuple[bytes, str]:
+    """A minified snippet file and its ETag, read once per process: every page
+    view of every site asks for it."""
+    body = (BUILD / name).read_bytes()
     return body, hashlib.sha256(body).hexdigest()[:16]
 
 
-@bp.get("/r.js")
-def snippet() -> Response:
-    """The minified snippet; cached an hour so a fix reaches sites the same day."""
-    body, etag = _snippet()
+def _script(name: str) -> Response:
+    """A snippet file, cached an hour so that a fix reaches sites the same day.
+
+    Any origin may load it; the extension is an ES module, imported in CORS mode,
+    so Access-Control-Allow-Origin is required there, not only polite."""
+    body, etag = _built(name)
     response = Response(body, mimetype="text/javascript")
     response.set_etag(etag)
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response.make_conditional(request)
+
+
+@bp.get("/r.js")
+def snippet() -> Response:
+    """The core snippet (static/js/resonance.js)."""
+    return _script("r.min.js")
+
+
+@bp.get("/r2.js")
+def snippet_extension() -> Response:
+    """The extension the core loads once the page has settled
+    (static/js/resonance-extras.js): dead and error clicks, the retry queue,
+    shared-browser visitor ids."""
+    return _script("r2.min.js")
 
 
 @bp.get("/e")

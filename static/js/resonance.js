@@ -12,6 +12,10 @@
  * the origin of this script's own src:
  *   GET  /e?s=SITE_KEY  -> {"m": "always" | "consented" | "anonymous"}
  *   POST /e             a batch: JSON as text/plain (sendBeacon, else fetch)
+ *   GET  /r2.js         the extension (resonance-extras.js), an ES module
+ *                       imported on the first tick: dead and error clicks (dd,
+ *                       er), identify from forms, a new visitor id for a shared
+ *                       browser (o) and a retry queue. See its header.
  *
  * Every field it sends:
  *   batch   s site key, v visitor id (only while storage is allowed),
@@ -30,7 +34,8 @@
  *   id      em e-mail address
  *
  * localStorage keys: rs_vid visitor id, and the flags rs_consent (consent
- * given), rs_optout (opted out), rs_internal (internal visitor).
+ * given), rs_optout (opted out), rs_internal (internal visitor); the extension
+ * adds rs_who and rs_retry.
  *
  * It must never break or slow down the host page: every entry point catches its
  * own errors, nothing heavy runs at load, and layout is read at most once a
@@ -48,7 +53,8 @@
     const script = doc.currentScript;
     const site = script.dataset.site;
     if (!site) return;
-    const endpoint = new URL(script.src).origin + '/e';
+    const origin = new URL(script.src).origin;
+    const endpoint = origin + '/e';
 
     // ---- helpers --------------------------------------------------------------
 
@@ -100,7 +106,7 @@
     const flags = {};
     for (const name of FLAGS) flags[name] = store('rs_' + name) && 1;
     let visitorId; // set only while the privacy mode allows storage
-    let queue = [];
+    const queue = [];
     let idleTicks; // ticks since the user last did something
     let ticks = 0;
     // The current page view: its id, cleaned URL and path, the deepest point
@@ -111,15 +117,20 @@
 
     // ---- transport ------------------------------------------------------------
 
-    // A string body goes as text/plain;charset=UTF-8 either way (fetch sets that
-    // content type itself), so there is no CORS preflight. sendBeacon may be
-    // missing, or refuse the body (false): then fetch, which survives the page
-    // with keepalive. (Plain CORS mode: the collector echoes the Origin back.)
+    // The extension's transport once loaded (a retry queue). Until then, or
+    // without it: a string body goes as text/plain;charset=UTF-8 either way
+    // (fetch sets that content type itself), so there is no CORS preflight.
+    // sendBeacon may be missing, or refuse the body (false): then fetch, which
+    // survives the page with keepalive. (Plain CORS mode: the collector echoes
+    // the Origin back.)
     const send = (body) =>
-      nav.sendBeacon?.(endpoint, body) ||
-      fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
+      transport
+        ? transport(body)
+        : nav.sendBeacon?.(endpoint, body) ||
+          fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
 
-    // Batches of at most 50 events stay well under the collector's 64 KB.
+    // Batches of at most 50 events stay well under the collector's 64 KB (the
+    // queue holds the events of about 5 s, see the tick).
     const flush = () => {
       while (queue[0])
         send(
@@ -135,7 +146,6 @@
     const enqueue = (type, fields) => {
       if (flags.optout) return;
       queue.push({ t: type, id: randomId(), ts: Date.now(), p: pageId, ...fields });
-      if (queue[49]) flush();
     };
 
     // Scroll depth and attention of the current page when changed since last
@@ -153,6 +163,21 @@
           a: sectionMs.flatMap((ms, i) => [[i, ms]]), // (flatMap skips the holes)
         });
     };
+
+    // ---- extension ------------------------------------------------------------
+
+    // /r2.js (resonance-extras.js) adds dead and error clicks, identify from
+    // forms, new visitor ids for shared browsers and a retry queue. Imported on
+    // the first tick, once the page has settled, or at once by identify. It gets
+    // the queue and the helpers it needs and returns the transport that replaces
+    // the beacon. If it fails to load, the core works on without it.
+    let transport, extension;
+    const loadExtension = () =>
+      (extension ||= import(origin + '/r2.js')
+        .then(
+          (module) => (transport = module.default(queue, flush, flags, store, randomId))
+        )
+        .catch(() => {}));
 
     // ---- privacy --------------------------------------------------------------
 
@@ -178,14 +203,17 @@
     };
     whenModeKnown(applyMode);
 
-    // The collector drops an e-mail that comes without a visitor id.
+    // The collector drops an e-mail that comes without a visitor id. The
+    // extension first: it starts a new visitor id when someone else identifies.
     const identify = (email) =>
-      whenModeKnown(() => {
-        if (visitorId && email) {
-          enqueue('id', { em: email.slice(0, 254) });
-          flush();
-        }
-      });
+      loadExtension().then(() =>
+        whenModeKnown(() => {
+          if (visitorId && email) {
+            enqueue('id', { em: email.slice(0, 254) });
+            flush();
+          }
+        })
+      );
 
     // ---- page views -----------------------------------------------------------
 
@@ -283,9 +311,6 @@
       idleTicks = 0;
       if (type == 'scroll') depth = Math.max(depth, viewBottom()); // cheap: numbers
       if (type == 'click') onClick(event);
-      // Forms marked data-resonance-identify identify their visitor on submit.
-      if (type == 'submit' && event.target.hasAttribute('data-resonance-identify'))
-        identify(event.target.querySelector('[type=email],input[name*=email i]')?.value);
       // Single-page apps: a new URL is a new page view (for replaceState only a
       // new path). The last scroll and attention of the page left go first.
       if (
@@ -302,7 +327,7 @@
         flush();
       }
     });
-    'click submit scroll pointerdown pointermove keydown wheel popstate visibilitychange pagehide'
+    'click scroll pointerdown pointermove keydown wheel popstate visibilitychange pagehide'
       .split(' ')
       .map((type) => addEventListener(type, onEvent, true));
     // history.pushState and replaceState are reported as events of their own.
@@ -320,6 +345,7 @@
 
     setInterval(
       guard(() => {
+        loadExtension();
         // The section layout, once per page view, on its first tick.
         if (!sections) {
           // Visible headings only; a section runs to the next heading, the last
@@ -350,8 +376,10 @@
           );
         }
         if (!(++ticks % 30)) progress();
-        // Events wait about 2 s (1.5 to 2.5 s), so that a few go together.
-        if (queue[0]?.ts < Date.now() - 1500) flush();
+        // Events wait about 5 s (4.5 to 5.5 s), so that a few go together: each
+        // request costs the page a millisecond or two of main thread (see
+        // bench/snippet.py). Leaving or hiding the page sends them at once.
+        if (queue[0]?.ts < Date.now() - 4500) flush();
       }),
       1e3
     );
@@ -367,7 +395,7 @@
         // Kept when set, removed when not. (Consent itself may be kept: the
         // visitor gave it; "false" also removes the visitor id, see applyMode.)
         store('rs_' + command, (flags[command] = arg !== false && 1));
-        if (flags.optout) queue = [];
+        if (flags.optout) queue.splice(0);
         // Back in: the page view that was dropped must go first.
         else if (wasOut) startPage();
         whenModeKnown(applyMode);

@@ -1,0 +1,282 @@
+/**
+ * Resonance snippet extension: the readable source of /r2.js.
+ *
+ * What does not fit the core snippet's 2,048-byte budget (resonance.js, /r.js)
+ * lives here. The core imports this module on its first tick, about a second
+ * after it started, or at once when identify is called; identify waits for it
+ * (or for its failure). static/js/build.sh minifies it into r2.min.js.
+ *
+ *   export default (queue, flush, flags, store, randomId) => transport
+ *
+ * gets the core's event queue (oldest first), its flush(), its flags (consent,
+ * optout, internal), its localStorage helper store(key[, value]) and its id
+ * maker, and returns the transport that sends every batch from then on in place
+ * of the core's sendBeacon. It adds:
+ *
+ *  - Dead and error clicks. A click waits 1 s for its verdict before it is
+ *    queued: dead (dd) when on a non-interactive element and no navigation, DOM
+ *    change or scroll followed; error (er) when a JavaScript error or an
+ *    unhandled rejection followed. When the page is hidden earlier the click
+ *    goes at once with what is known (never dead).
+ *  - Identify on submit of forms marked data-resonance-identify.
+ *  - Shared browsers. rs_who remembers whom the stored visitor id (rs_vid)
+ *    belongs to: the id and a hash of the id with the normalised e-mail, never
+ *    the e-mail. When a different e-mail identifies, the browser gets a fresh id
+ *    and that batch names the previous one once as o: the collector records the
+ *    conflict and keeps the first person's history apart.
+ *  - A retry queue (outbox). Every batch stays in it until the collector
+ *    answered for good (stored, or refused with a 4xx). Batches go one at a
+ *    time, oldest first; after a network error or a 5xx the oldest is tried
+ *    again on the next flush, and all of them on the next page load and when
+ *    the page is hidden or goes away. The answer to a batch sent as the page goes
+ *    away may never be seen: the next page load sends it again, and event ids
+ *    make that harmless (the collector stores page views, clicks and identify
+ *    once per id; scroll and attention are cumulative maxima). Kept in
+ *    localStorage (rs_retry) only while the privacy mode lets the core keep a
+ *    visitor id there, else in memory; never a batch holding an e-mail. At most
+ *    20 batches and 64,000 characters: the oldest go first.
+ *
+ * Like the core, it must never break or slow down the host page: every entry
+ * point catches its own errors, and it observes the DOM only in the second
+ * after a click.
+ */
+const ENDPOINT = new URL('/e', import.meta.url).href;
+const VERDICT_MS = 1e3;
+const MAX_BATCHES = 20;
+const MAX_CHARS = 64e3;
+
+// Wrap a callback so that nothing it throws reaches the host page.
+const guard =
+  (fn) =>
+  (...args) => {
+    try {
+      return fn(...args);
+    } catch {}
+  };
+
+// cyrb53 (public domain): a 53-bit string hash, plenty to tell two e-mail
+// addresses of one browser apart, and no way back to the address.
+const hash = (text) => {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+};
+
+export default (queue, flush, flags, store, randomId) => {
+  // ---- retry queue ------------------------------------------------------------
+
+  let outbox = [];
+  const inFlight = new Set();
+
+  // The core keeps a visitor id in storage exactly when the privacy mode allows
+  // storage: the extension's own keys follow it.
+  const mayStore = () => store('rs_vid');
+
+  // Write the outbox where allowed, without batches holding an e-mail; where
+  // not, remove this extension's keys.
+  const save = () => {
+    const kept = mayStore() && outbox.filter((body) => !body.includes('"t":"id"'));
+    store('rs_retry', (kept?.[0] && JSON.stringify(kept)) || 0);
+    if (!kept) store('rs_who', 0);
+  };
+
+  const add = (body) => {
+    outbox.push(body);
+    while (outbox.length > MAX_BATCHES || outbox.join('').length > MAX_CHARS)
+      outbox.shift();
+    save();
+  };
+
+  // true once the collector answered for good: stored (2xx) or refused (4xx: the
+  // same bytes would be refused again); false after a network error or a 5xx.
+  const post = (body) =>
+    fetch(ENDPOINT, { method: 'POST', body, keepalive: true }).then(
+      (response) => response.status < 500,
+      () => false
+    );
+
+  const attempt = (body) => {
+    if (inFlight.has(body)) return;
+    inFlight.add(body);
+    post(body).then(
+      guard((done) => {
+        inFlight.delete(body);
+        if (done) {
+          outbox = outbox.filter((other) => other != body);
+          save();
+          drain();
+        }
+      })
+    );
+  };
+
+  // One batch at a time, oldest first, so that no batch arrives before the
+  // batch of the page view it refers to (the collector would refuse it).
+  const drain = () => {
+    if (!inFlight.size && outbox[0]) attempt(outbox[0]);
+  };
+
+  // ---- shared browsers --------------------------------------------------------
+
+  // A fresh visitor id when the stored one (id) belongs to someone else than
+  // the e-mail (else undefined); then remember whom the id in use belongs to.
+  const successor = (id, email) => {
+    const owner = (of) => of + ' ' + hash(of + ' ' + email.trim().toLowerCase());
+    const previous = store('rs_who') || '';
+    const fresh = previous.startsWith(id + ' ') && previous != owner(id) && randomId();
+    if (fresh) store('rs_vid', fresh);
+    store('rs_who', owner(fresh || id));
+    return fresh;
+  };
+
+  // The batch as bodies to send, with the browser's current visitor id (another
+  // tab, or an identify in this one, may have started a new one). At an
+  // identify that starts a new id the batch is cut in two: what came before
+  // stays with the previous id, the rest goes with the new one and names the
+  // previous one (o), once.
+  const stamp = (body) => {
+    try {
+      const batch = JSON.parse(body);
+      const events = batch.e;
+      const bodies = [];
+      const id = mayStore();
+      let start = 0;
+      if (!batch.v || !id) return [body];
+      batch.v = id;
+      events.map((event, i) => {
+        const fresh = event.t == 'id' && successor(batch.v, event.em);
+        if (!fresh) return;
+        if (i > start) bodies.push(JSON.stringify({ ...batch, e: events.slice(start, i) }));
+        start = i;
+        batch.o = batch.v;
+        batch.v = fresh;
+      });
+      bodies.push(JSON.stringify({ ...batch, e: events.slice(start) }));
+      return bodies;
+    } catch {
+      return [body];
+    }
+  };
+
+  // The core flushes as the page goes away in its own pagehide or
+  // visibilitychange listener, which runs before this extension's: the clicks
+  // still waiting join that batch, with what is known, so that they never
+  // arrive before the page view they refer to. (window.event: the event being
+  // dispatched; at pagehide document.hidden is still false.)
+  const withWaiting = (body) => {
+    try {
+      const batch = JSON.parse(body);
+      waiting.forEach((click) => batch.e.push(...release(click)));
+      return JSON.stringify(batch);
+    } catch {
+      return body;
+    }
+  };
+
+  const transport = guard((body) => {
+    if (waiting.size && (document.hidden || window.event?.type == 'pagehide'))
+      body = withWaiting(body);
+    stamp(body).map(add);
+    drain();
+  });
+
+  // ---- dead and error clicks --------------------------------------------------
+
+  const waiting = new Set(); // clicks waiting for their verdict: {event, href, alive}
+  const seen = new WeakSet(); // click events already taken from the queue
+  queue.map((event) => seen.add(event)); // (queued before this module arrived)
+
+  // Something happened: a DOM change, a scroll, a navigation.
+  const alive = () => waiting.forEach((click) => (click.alive = 1));
+  const observer = new MutationObserver(alive);
+
+  // The verdict: [the click event] to queue, or [] (already released, or the
+  // visitor opted out meanwhile).
+  const release = (click, final) => {
+    if (!waiting.delete(click)) return [];
+    const event = click.event;
+    if (final && !event.in && !click.alive && location.href == click.href)
+      event.dd = true;
+    if (!waiting.size) observer.disconnect();
+    return flags.optout ? [] : [event];
+  };
+
+  // The core's capture listener on window runs before this one: the click it
+  // just queued is the last event of the queue.
+  const hold = () => {
+    const event = queue[queue.length - 1];
+    if (event?.t != 'c' || seen.has(event)) return;
+    seen.add(event);
+    queue.pop();
+    if (!waiting.size)
+      observer.observe(document, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        characterData: true,
+      });
+    const click = { event, href: location.href };
+    waiting.add(click);
+    setTimeout(guard(() => queue.push(...release(click, 1))), VERDICT_MS);
+  };
+
+  const failed = () => waiting.forEach((click) => (click.event.er = true));
+
+  // The page may be gone any moment (the core has just flushed): the clicks
+  // waiting go with what is known, and everything goes now, not one at a time.
+  const leave = (event) => {
+    if (document.hidden || event.type == 'pagehide') {
+      waiting.forEach((click) => queue.push(...release(click)));
+      flush();
+      outbox.map(attempt);
+    }
+  };
+
+  // ---- events -----------------------------------------------------------------
+
+  const identifyForm = ({ target }) => {
+    if (target.hasAttribute('data-resonance-identify'))
+      resonance('identify', {
+        email: target.querySelector('[type=email],input[name*=email i]')?.value,
+      });
+  };
+
+  const listeners = {
+    click: hold,
+    scroll: alive, // capture: scrolls inside elements too
+    submit: identifyForm,
+    visibilitychange: leave,
+    pagehide: leave,
+  };
+  for (const [type, listener] of Object.entries(listeners))
+    addEventListener(type, guard(listener), true);
+  // Not captured: window's own error events are JavaScript errors; failed
+  // images and scripts only pass through in the capture phase.
+  addEventListener('error', guard(failed));
+  addEventListener('unhandledrejection', guard(failed));
+
+  // ---- start ------------------------------------------------------------------
+
+  // The privacy commands may take the visitor id out of storage: this
+  // extension's keys follow as soon as the core has applied them.
+  const api = window.resonance;
+  window.resonance = (...args) => {
+    api(...args);
+    setTimeout(guard(save));
+  };
+
+  try {
+    outbox = JSON.parse(store('rs_retry') || '[]')
+      .filter((body) => typeof body == 'string')
+      .slice(-MAX_BATCHES);
+  } catch {}
+  drain();
+  return transport;
+};
