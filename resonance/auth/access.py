@@ -62,6 +62,7 @@ ADMIN = roles("admin")
 ACCESS: dict[str, Access] = {
     # The snippet and the collector: loaded by pages of other sites.
     "tracker.snippet": PUBLIC,
+    "tracker.snippet_extension": PUBLIC,
     "tracker.site_config": PUBLIC,
     "tracker.collect": PUBLIC,
     # The CRM API: bearer tokens (tracker/tokens.py), never a dashboard login.
