@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, or_, select, union_all, update
-from sqlalchemy import func as sqlfunc
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker import sites
@@ -48,8 +47,7 @@ from tracker.beacon import (
 )
 from tracker.bots import is_bot
 from tracker.crm import upsert_lead
-from tracker.dialect import insert, later
-from tracker.dialect import name as dialect_name
+from tracker.dialect import RawSql, insert
 from tracker.identity import (
     is_anonymous,
     link_visitor,
@@ -58,13 +56,8 @@ from tracker.identity import (
 )
 from tracker.models import (
     BotHit,
-    Click,
     Content,
     Identify,
-    PageSection,
-    PageView,
-    Visitor,
-    VisitSession,
 )
 from tracker.urls import (
     BadUrl,
@@ -312,17 +305,19 @@ class _Plan:
         wanted = {(c.site.id, e.p) for c in checked for e in c.batch.e}
         if not wanted:
             return
-        rows = self.session.connection().execute(
-            _statements(self.session).find_views,
-            {
-                "site_ids": sorted({site_id for site_id, _ in wanted}),
-                "event_ids": sorted({event_id for _, event_id in wanted}),
-            },
-        )
-        for row in rows:
-            if (row.site_id, row.event_id) in wanted:
-                self.views[(row.site_id, row.event_id)] = _View(
-                    row.site_id, row.event_id, row.id, row.session_id, row.content_id
+        site_ids = sorted({site_id for site_id, _ in wanted})
+        event_ids = sorted({event_id for _, event_id in wanted})
+        sql = RawSql(self.session)
+        among_sites, params = sql.among(site_ids)
+        among_events, more = sql.among(event_ids)
+        for site_id, event_id, id_, session_id, content_id in sql.query(
+            "SELECT site_id, event_id, id, session_id, content_id FROM pageviews"
+            f" WHERE site_id {among_sites} AND event_id {among_events}",
+            params + more,
+        ):
+            if (site_id, event_id) in wanted:
+                self.views[(site_id, event_id)] = _View(
+                    site_id, event_id, id_, session_id, content_id
                 )
 
     def add(self, checked: _Checked) -> int:
@@ -400,7 +395,7 @@ class _Plan:
         """Fold a valid batch into the group's rows, in event order."""
         self.views.update(new)
         visitor = (site_id, uid)
-        first_at = min(_at(e.ts, now) for e in batch.e)
+        first_at = _at(min(e.ts for e in batch.e), now)
         row = self.visitors.setdefault(
             visitor,
             {
@@ -426,7 +421,7 @@ class _Plan:
             if isinstance(event, ClickEvent):
                 self.clicks.setdefault((site_id, event.id), (event, view, at))
             elif isinstance(event, ScrollEvent):
-                view.raise_scroll(event.d, event.f * 100)
+                view.raise_scroll(event.d, float(event.f) * 100)
             elif isinstance(event, LayoutEvent):
                 self._layout(view, event)
             elif isinstance(event, AttentionEvent):
@@ -485,46 +480,85 @@ class _Plan:
         """Store the accepted batches (nothing when all were refused or bots)."""
         if not self.accepted:
             return
-        conn = self.session.connection()
-        stmts = _statements(self.session)
-        visitor_ids = self._write_visitors(conn, stmts)
-        content_ids = self._write_contents(conn, stmts)
-        self._replay_sessions(conn, stmts, visitor_ids)
-        self._write_sessions(conn, stmts)
-        self._write_views(conn, stmts, visitor_ids, content_ids)
-        self._write_clicks(conn, stmts)
-        self._write_sections(conn, stmts)
-        self._write_maxima(conn, stmts)
+        sql = RawSql(self.session)
+        visitor_ids = self._write_visitors(sql)
+        content_ids = self._write_contents(sql)
+        self._replay_sessions(sql, visitor_ids)
+        self._write_sessions(sql)
+        self._write_views(sql, content_ids)
+        self._write_clicks(sql)
+        self._write_sections(sql)
+        self._write_maxima(sql)
         self._write_identifies(visitor_ids)
 
-    def _write_visitors(self, conn: Connection, stmts) -> dict:
-        rows = [self.visitors[key] for key in sorted(self.visitors)]
-        result = conn.execute(stmts.upsert_visitors, rows)
-        return {(row.site_id, row.uid): row.id for row in result}
+    def _write_visitors(self, sql: RawSql) -> dict[tuple[int, str], int]:
+        rows = [
+            (
+                site_id,
+                uid,
+                row["is_internal"],
+                row["first_seen_at"],
+                row["last_seen_at"],
+            )
+            for (site_id, uid), row in sorted(self.visitors.items())
+        ]
+        returned = sql.insert(
+            "visitors",
+            (
+                ("site_id", "int"),
+                ("uid", "text"),
+                ("is_internal", "bool"),
+                ("first_seen_at", "timestamp"),
+                ("last_seen_at", "timestamp"),
+            ),
+            rows,
+            "ON CONFLICT (site_id, uid) DO UPDATE SET"
+            " last_seen_at = excluded.last_seen_at,"
+            " is_internal = visitors.is_internal OR excluded.is_internal"
+            " RETURNING id, site_id, uid",
+        )
+        return {(site_id, uid): id_ for id_, site_id, uid in returned}
 
-    def _write_contents(self, conn: Connection, stmts) -> dict:
+    def _write_contents(self, sql: RawSql) -> dict[tuple[int, str], int]:
         if not self.contents:
             return {}
-        rows = [self.contents[key] for key in sorted(self.contents)]
-        result = conn.execute(stmts.upsert_contents, rows)
-        return {(row.site_id, row.url_hash): row.id for row in result}
+        rows = [
+            (site_id, row["url"], key, row["title"], row["first_seen_at"])
+            for (site_id, key), row in sorted(self.contents.items())
+        ]
+        returned = sql.insert(
+            "contents",
+            (
+                ("site_id", "int"),
+                ("url", "text"),
+                ("url_hash", "text"),
+                ("title", "text"),
+                ("first_seen_at", "timestamp"),
+            ),
+            rows,
+            "ON CONFLICT (site_id, url_hash) DO UPDATE SET"
+            " title = coalesce(nullif(excluded.title, ''), contents.title)"
+            " RETURNING id, site_id, url_hash",
+        )
+        return {(site_id, key): id_ for id_, site_id, key in returned}
 
-    def _replay_sessions(self, conn: Connection, stmts, visitor_ids: dict) -> None:
+    def _replay_sessions(self, sql: RawSql, visitor_ids: dict) -> None:
         """Assign each new page view its visit as one-by-one ingestion would: the
         visitor's latest visit unless idle for 30 minutes, else a new one."""
         by_id: dict[int, _Visit] = {}
-        wanted = {visitor_ids[a.visitor] for a in self.accepted if a.new_views}
-        stored = {v.session_id for v in self.views.values() if v.row is None}
+        wanted = sorted({visitor_ids[a.visitor] for a in self.accepted if a.new_views})
         if wanted:
-            query = stmts.latest_visits
-            params: dict = {"visitor_ids": sorted(wanted)}
+            stored = sorted(
+                {v.session_id for v in self.views.values() if v.row is None}
+            )
+            among_visitors, params = sql.among(wanted)
+            text = _VISITS_SQL.format(visitors=among_visitors)
             if stored:
-                query = stmts.latest_and_known_visits
-                params["session_ids"] = sorted(stored)
-            for row in conn.execute(query, params):
-                by_id.setdefault(
-                    row.id, _Visit(row.id, row.visitor_id, row.last_seen_at)
-                )
+                among_ids, ids = sql.among(stored)
+                text += " UNION ALL " + _KNOWN_VISITS_SQL.format(ids=among_ids)
+                params += ids
+            for id_, visitor_id, last_seen in sql.query(text, params):
+                by_id.setdefault(id_, _Visit(id_, visitor_id, sql.when(last_seen)))
         of_visitor: dict[int, list[_Visit]] = {}
         for visit in by_id.values():
             of_visitor.setdefault(visit.visitor_id, []).append(visit)
@@ -544,119 +578,171 @@ class _Plan:
             {id(v.visit): v.visit for v in self.views.values() if v.visit}.values()
         )
 
-    def _write_sessions(self, conn: Connection, stmts) -> None:
-        visits = self.visits
-        new = [v for v in visits if v.id is None]
+    def _write_sessions(self, sql: RawSql) -> None:
+        new = [v for v in self.visits if v.id is None]
         if new:
-            rows = [
-                {
-                    **v.row,
-                    "visitor_id": v.visitor_id,
-                    "last_seen_at": v.last_seen,
-                    "pageviews": v.added,
-                }
-                for v in new
-            ]
-            result = conn.execute(stmts.insert_sessions, rows)
-            for visit, row in zip(new, result, strict=True):
-                visit.id = row.id
+            self._insert_sessions(sql, new)
         changed = sorted(
-            (v for v in visits if v.row is None and v.raise_to is not None),
+            (v for v in self.visits if v.row is None and v.raise_to is not None),
             key=lambda v: v.id,
         )
         if changed:
-            conn.execute(
-                stmts.raise_sessions,
-                [
-                    {"b_id": v.id, "b_added": v.added, "b_at": v.raise_to}
-                    for v in changed
-                ],
+            sql.update(
+                "visit_sessions",
+                (("v_id", "int"), ("v_added", "int"), ("v_at", "timestamp")),
+                [(v.id, v.added, v.raise_to) for v in changed],
+                "pageviews = pageviews + u.v_added,"
+                f" last_seen_at = {sql.greatest}(last_seen_at, u.v_at)",
             )
 
-    def _write_views(
-        self, conn: Connection, stmts, visitor_ids: dict, content_ids: dict
-    ) -> None:
-        new = [v for v in self.views.values() if v.row is not None]
+    def _insert_sessions(self, sql: RawSql, new: list[_Visit]) -> None:
+        """Insert new visits; each is known by its visitor and start (two new
+        visits of one visitor start 30 minutes apart), else inserted one by one."""
+        rows = [
+            (
+                v.row["site_id"], v.visitor_id, v.row["started_at"], v.last_seen,
+                v.row["landing_url"], v.row["referrer"], v.row["utm_source"],
+                v.row["utm_medium"], v.row["utm_campaign"], v.row["device"], v.added,
+            )
+            for v in new
+        ]  # fmt: skip
+        tail = "RETURNING id, visitor_id, started_at"
+        keys = [(v.visitor_id, v.row["started_at"]) for v in new]
+        if len(set(keys)) < len(keys):
+            for visit, row in zip(new, rows, strict=True):
+                [(visit.id, *_)] = sql.insert(
+                    "visit_sessions", _VISIT_COLUMNS, [row], tail
+                )
+            return
+        ids = {
+            (visitor_id, sql.when(started)): id_
+            for id_, visitor_id, started in sql.insert(
+                "visit_sessions", _VISIT_COLUMNS, rows, tail
+            )
+        }
+        for visit, key in zip(new, keys, strict=True):
+            visit.id = ids[key]
+
+    def _write_views(self, sql: RawSql, content_ids: dict) -> None:
+        new = sorted(
+            (v for v in self.views.values() if v.row is not None),
+            key=lambda v: (v.site_id, v.event_id),
+        )
         if not new:
             return
-        rows = []
-        for view in sorted(new, key=lambda v: (v.site_id, v.event_id)):
+        for view in new:
             view.content_id = content_ids[view.content_key]
             view.session_id = view.visit.id
-            row = {k: v for k, v in view.row.items() if k != "_canon"}
-            row.update(session_id=view.session_id, content_id=view.content_id)
-            rows.append(row)
-        result = conn.execute(stmts.insert_views, rows)
-        ids = {(row.site_id, row.event_id): row.id for row in result}
+        returned = sql.insert(
+            "pageviews",
+            _VIEW_COLUMNS,
+            [
+                (
+                    *(view.row[name] for name, _ in _VIEW_COLUMNS[:-2]),
+                    view.session_id,
+                    view.content_id,
+                )
+                for view in new
+            ],
+            "ON CONFLICT (site_id, event_id) DO NOTHING"
+            " RETURNING id, site_id, event_id",
+        )
+        ids = {(site_id, event_id): id_ for id_, site_id, event_id in returned}
         for view in new:
             view.id = ids.get((view.site_id, view.event_id))
-        raced = [view for view in new if view.id is None]
-        if raced:  # stored meanwhile by another process: refer to that row
-            self._resolve_raced(conn, stmts, raced)
+            if view.id is None:  # stored meanwhile by another process: use that row
+                view.id, view.content_id = sql.query(
+                    "SELECT id, content_id FROM pageviews"
+                    " WHERE site_id = ? AND event_id = ?",
+                    [view.site_id, view.event_id],
+                )[0]
 
-    def _resolve_raced(self, conn: Connection, stmts, raced: list[_View]) -> None:
-        for view in raced:
-            params = {"site_ids": [view.site_id], "event_ids": [view.event_id]}
-            row = conn.execute(stmts.find_views, params).one()
-            view.id, view.content_id = row.id, row.content_id
-
-    def _write_clicks(self, conn: Connection, stmts) -> None:
+    def _write_clicks(self, sql: RawSql) -> None:
         if not self.clicks:
             return
         rows = [
-            {
-                "site_id": view.site_id,
-                "event_id": c.id,
-                "pageview_id": view.id,
-                "content_id": view.content_id,
-                "clicked_at": at,
-                "x": c.x,
-                "y": c.y,
-                "viewport_w": c.vw,
-                "selector": c.s,
-                "fx": c.fx,
-                "fy": c.fy,
-                "tag": c.tg,
-                "text": _redact(c.tx)[:60],
-                "href": _clean_href(c.h),
-                "interactive": c.in_,
-                "dead": c.dd,
-                "error": c.er,
-            }
+            (
+                view.site_id, c.id, view.id, view.content_id, at, c.x, c.y, c.vw,
+                c.s, float(c.fx), float(c.fy), c.tg, _redact(c.tx)[:60],
+                _clean_href(c.h),
+                c.in_, c.dd, c.er,
+            )
             for _key, (c, view, at) in sorted(self.clicks.items(), key=lambda i: i[0])
-        ]
-        conn.execute(stmts.insert_clicks, rows)
+        ]  # fmt: skip
+        sql.insert(
+            "clicks",
+            (
+                ("site_id", "int"),
+                ("event_id", "text"),
+                ("pageview_id", "int"),
+                ("content_id", "int"),
+                ("clicked_at", "timestamp"),
+                ("x", "int"),
+                ("y", "int"),
+                ("viewport_w", "int"),
+                ("selector", "text"),
+                ("fx", "float8"),
+                ("fy", "float8"),
+                ("tag", "text"),
+                ("text", "text"),
+                ("href", "text"),
+                ("interactive", "bool"),
+                ("dead", "bool"),
+                ("error", "bool"),
+            ),
+            rows,
+            "ON CONFLICT (site_id, event_id) DO NOTHING",
+        )
 
-    def _write_sections(self, conn: Connection, stmts) -> None:
+    def _write_sections(self, sql: RawSql) -> None:
         if not self.sections:
             return
         rows = sorted(
-            (
-                {**row, "pageview_id": view.id}
-                for (view, _), row in self.sections.items()
-            ),
-            key=lambda r: (r["pageview_id"], r["idx"]),
+            (view.id, idx, row["level"], row["heading"], row["top_px"],
+             row["height_px"], row["active_ms"])
+            for (view, idx), row in self.sections.items()
+        )  # fmt: skip
+        # Attention-only rows carry no layout (NULL): the stored one is kept.
+        keep = ", ".join(
+            f"{name} = coalesce(excluded.{name}, page_sections.{name})"
+            for name in ("level", "heading", "top_px", "height_px")
         )
-        conn.execute(stmts.upsert_sections, rows)
+        sql.insert(
+            "page_sections",
+            (
+                ("pageview_id", "int"),
+                ("idx", "int"),
+                ("level", "int"),
+                ("heading", "text"),
+                ("top_px", "int"),
+                ("height_px", "int"),
+                ("active_ms", "int"),
+            ),
+            rows,
+            f"ON CONFLICT (pageview_id, idx) DO UPDATE SET {keep}, active_ms ="
+            f" {sql.greatest}(page_sections.active_ms, excluded.active_ms)",
+        )
 
-    def _write_maxima(self, conn: Connection, stmts) -> None:
+    def _write_maxima(self, sql: RawSql) -> None:
         """Raise the scroll depth and active time of page views stored before."""
         raised = sorted(
             (v for v in self.views.values() if v.row is None and v.raised),
             key=lambda v: v.id,
         )
         if raised:
-            conn.execute(
-                stmts.raise_views,
-                [
-                    {
-                        "b_id": v.id,
-                        "b_px": v.scroll_px,
-                        "b_pct": v.scroll_pct,
-                        "b_ms": v.active_ms,
-                    }
-                    for v in raised
-                ],
+            big = sql.greatest
+            sql.update(
+                "pageviews",
+                (
+                    ("v_id", "int"),
+                    ("v_px", "int"),
+                    ("v_pct", "float8"),
+                    ("v_ms", "int"),
+                ),
+                [(v.id, v.scroll_px, float(v.scroll_pct), v.active_ms) for v in raised],
+                f"max_scroll_px = {big}(max_scroll_px, u.v_px),"
+                f" max_scroll_pct = {big}(max_scroll_pct, u.v_pct),"
+                f" active_ms = {big}(active_ms, u.v_ms)",
             )
 
     def _write_identifies(self, visitor_ids: dict) -> None:
@@ -676,6 +762,32 @@ class _Plan:
                     )
 
 
+_VIEW_COLUMNS = (
+    ("site_id", "int"), ("event_id", "text"), ("visitor_id", "int"),
+    ("viewed_at", "timestamp"), ("url", "text"), ("title", "text"),
+    ("referrer", "text"), ("utm_source", "text"), ("utm_medium", "text"),
+    ("utm_campaign", "text"), ("utm_term", "text"), ("utm_content", "text"),
+    ("viewport_w", "int"), ("viewport_h", "int"), ("doc_h", "int"),
+    ("device", "text"), ("max_scroll_px", "int"), ("max_scroll_pct", "float8"),
+    ("active_ms", "int"), ("session_id", "int"), ("content_id", "int"),
+)  # fmt: skip
+_VISIT_COLUMNS = (
+    ("site_id", "int"), ("visitor_id", "int"), ("started_at", "timestamp"),
+    ("last_seen_at", "timestamp"), ("landing_url", "text"), ("referrer", "text"),
+    ("utm_source", "text"), ("utm_medium", "text"), ("utm_campaign", "text"),
+    ("device", "text"), ("pageviews", "int"),
+)  # fmt: skip
+# Each visitor's latest visit (the index on visitor_id, last_seen_at serves it).
+_VISITS_SQL = (
+    "SELECT id, visitor_id, last_seen_at FROM ("
+    "SELECT id, visitor_id, last_seen_at, row_number() OVER ("
+    "PARTITION BY visitor_id ORDER BY last_seen_at DESC) AS rank"
+    " FROM visit_sessions WHERE visitor_id {visitors}) AS ranked"
+    " WHERE rank = 1"
+)
+_KNOWN_VISITS_SQL = (
+    "SELECT id, visitor_id, last_seen_at FROM visit_sessions WHERE id {ids}"
+)
 _UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
@@ -739,133 +851,16 @@ def put_identify(
     return lead_id
 
 
-# --- statements, built once per dialect ---------------------------------------
-
-
-@dataclass(frozen=True)
-class _Statements:
-    find_views: object
-    upsert_visitors: object
-    upsert_contents: object
-    latest_visits: object
-    latest_and_known_visits: object
-    insert_sessions: object
-    raise_sessions: object
-    insert_views: object
-    insert_clicks: object
-    upsert_sections: object
-    raise_views: object
-
-
-_STATEMENTS: dict[str, _Statements] = {}
-
-
-def _statements(session: Session) -> _Statements:
-    """The collector's statements for the session's dialect, built on first use
-    (building them costs more than executing them from SQLAlchemy's cache)."""
-    dialect = dialect_name(session)
-    if dialect not in _STATEMENTS:
-        _STATEMENTS[dialect] = _build(session)
-    return _STATEMENTS[dialect]
-
-
-def _build(session: Session) -> _Statements:
-    visitors = insert(session, Visitor)
-    contents = insert(session, Content)
-    sections = insert(session, PageSection)
-    section = PageSection.__table__.c
-    ranked = (
-        select(
-            VisitSession.id,
-            VisitSession.visitor_id,
-            VisitSession.last_seen_at,
-            sqlfunc.row_number()
-            .over(
-                partition_by=VisitSession.visitor_id,
-                order_by=VisitSession.last_seen_at.desc(),
-            )
-            .label("rank"),
-        )
-        .where(VisitSession.visitor_id.in_(bindparam("visitor_ids", expanding=True)))
-        .subquery()
-    )
-    latest = select(ranked.c.id, ranked.c.visitor_id, ranked.c.last_seen_at).where(
-        ranked.c.rank == 1
-    )
-    known = select(
-        VisitSession.id, VisitSession.visitor_id, VisitSession.last_seen_at
-    ).where(VisitSession.id.in_(bindparam("session_ids", expanding=True)))
-    return _Statements(
-        find_views=select(
-            PageView.site_id,
-            PageView.event_id,
-            PageView.id,
-            PageView.session_id,
-            PageView.content_id,
-        ).where(
-            PageView.site_id.in_(bindparam("site_ids", expanding=True)),
-            PageView.event_id.in_(bindparam("event_ids", expanding=True)),
-        ),
-        upsert_visitors=visitors.on_conflict_do_update(
-            index_elements=["site_id", "uid"],
-            set_={
-                "last_seen_at": visitors.excluded.last_seen_at,
-                "is_internal": or_(Visitor.is_internal, visitors.excluded.is_internal),
-            },
-        ).returning(Visitor.id, Visitor.site_id, Visitor.uid),
-        upsert_contents=contents.on_conflict_do_update(
-            index_elements=["site_id", "url_hash"],
-            set_={
-                "title": sqlfunc.coalesce(
-                    sqlfunc.nullif(contents.excluded.title, ""), Content.title
-                )
-            },
-        ).returning(Content.id, Content.site_id, Content.url_hash),
-        latest_visits=latest,
-        latest_and_known_visits=union_all(latest, known),
-        insert_sessions=insert(session, VisitSession).returning(
-            VisitSession.id, sort_by_parameter_order=True
-        ),
-        raise_sessions=update(VisitSession)
-        .where(VisitSession.id == bindparam("b_id"))
-        .values(
-            pageviews=VisitSession.pageviews + bindparam("b_added"),
-            last_seen_at=later(session, VisitSession.last_seen_at, bindparam("b_at")),
-        ),
-        insert_views=insert(session, PageView)
-        .on_conflict_do_nothing()
-        .returning(PageView.id, PageView.site_id, PageView.event_id),
-        insert_clicks=insert(session, Click).on_conflict_do_nothing(),
-        upsert_sections=sections.on_conflict_do_update(
-            index_elements=["pageview_id", "idx"],
-            set_={
-                # Attention-only rows carry no layout: keep the stored one.
-                name: sqlfunc.coalesce(getattr(sections.excluded, name), section[name])
-                for name in ("level", "heading", "top_px", "height_px")
-            }
-            | {
-                "active_ms": later(
-                    session, section.active_ms, sections.excluded.active_ms
-                )
-            },
-        ),
-        raise_views=update(PageView)
-        .where(PageView.id == bindparam("b_id"))
-        .values(
-            max_scroll_px=later(session, PageView.max_scroll_px, bindparam("b_px")),
-            max_scroll_pct=later(session, PageView.max_scroll_pct, bindparam("b_pct")),
-            active_ms=later(session, PageView.active_ms, bindparam("b_ms")),
-        ),
-    )
-
-
 # --- small helpers --------------------------------------------------------------
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def _at(ts_ms: int, now: datetime) -> datetime:
-    """The event's time, naive UTC, never later than ``now`` (clock skew)."""
-    at = datetime.fromtimestamp(ts_ms / 1000, UTC).replace(tzinfo=None)
-    return min(at, _naive(now))
+    """The event's time, naive UTC, never later than ``now`` (naive: clock skew)."""
+    at = _EPOCH + timedelta(milliseconds=ts_ms)
+    return at if at < now else now
 
 
 def _naive(moment: datetime) -> datetime:
