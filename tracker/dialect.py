@@ -9,6 +9,8 @@ SQL text differs between them for the collector's raw statements: parameter mark
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +35,22 @@ MAX_PARAMS = 30_000
 Columns = tuple[tuple[str, str], ...]  # (name, PostgreSQL type) pairs
 
 
+class Result:
+    """Rows a statement returns, readable once its pipeline has ended."""
+
+    def __init__(self, cursors: list) -> None:
+        self._cursors = cursors
+
+    def rows(self) -> list[tuple]:
+        rows: list[tuple] = []
+        for cursor in self._cursors:
+            rows.extend(cursor if isinstance(cursor, list) else cursor.fetchall())
+        return rows
+
+    def ids(self) -> list[int]:
+        return [row[0] for row in self.rows()]
+
+
 class RawSql:
     """SQL text run on the DBAPI connection of a session's transaction.
 
@@ -41,7 +59,8 @@ class RawSql:
     themselves. Row sets travel as one multi-row ``VALUES`` in SQLite and as one
     JSON document in PostgreSQL, whose statement text then never changes (psycopg
     prepares it once instead of parsing thousands of marks, and encoding JSON is C
-    where psycopg's array adaptation is Python).
+    where psycopg's array adaptation is Python). On PostgreSQL, statements issued
+    inside :meth:`pipeline` travel together: one network round trip, not one each.
     SQL is written with ``?`` marks; SQLite gets datetimes in the text form
     SQLAlchemy stores, so that rows written either way compare and sort alike.
     """
@@ -49,7 +68,7 @@ class RawSql:
     def __init__(self, session: Session) -> None:
         self.postgres = name(session) == "postgresql"
         self.greatest = "greatest" if self.postgres else "max"
-        self.cursor = session.connection().connection.cursor()
+        self.connection = session.connection().connection.driver_connection
 
     def when(self, value) -> datetime:
         """A datetime read back (SQLite returns text)."""
@@ -61,28 +80,54 @@ class RawSql:
             return "= ANY(?)", [values]
         return f"IN ({', '.join(['?'] * len(values))})", values
 
-    def query(self, text: str, params: list) -> list[tuple]:
-        self._execute(text, params)
-        return self.cursor.fetchall()
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Statements issued inside run on the way out (PostgreSQL) or at once."""
+        if self.postgres:
+            with self.connection.pipeline():
+                yield
+        else:
+            yield
+
+    def commit(self) -> None:
+        """Commit the transaction (inside a pipeline: with its last statement)."""
+        self.connection.commit()
+
+    def query(self, text: str, params: list) -> Result:
+        return Result([self._execute(text, params)])
+
+    def reserve_ids(self, table: str, count: int) -> Result:
+        """``count`` ids for new rows of ``table``: from its sequence, or after
+        the largest id in SQLite (whose single writer is this transaction: call
+        it after a write)."""
+        if not count:
+            return Result([])
+        if self.postgres:
+            return self.query(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                " FROM generate_series(1, ?)",
+                [count],
+            )
+        [(largest,)] = self._execute(f"SELECT coalesce(max(id), 0) FROM {table}", [])
+        return Result([[(largest + n,) for n in range(1, count + 1)]])
 
     def insert(
         self, table: str, columns: Columns, rows: list[tuple], tail: str = ""
-    ) -> list[tuple]:
-        """Insert ``rows``; ``tail`` may hold ``ON CONFLICT`` and ``RETURNING``
-        (whose rows are returned)."""
+    ) -> Result:
+        """Insert ``rows``; ``tail`` may hold ``ON CONFLICT`` and ``RETURNING``."""
         names = ", ".join(name for name, _ in columns)
-        returned: list[tuple] = []
-        for source, params in self._sources(columns, rows):
-            # "WHERE true" keeps SQLite's parser from reading ON CONFLICT as a
-            # join constraint.
-            self._execute(
-                f"INSERT INTO {table} ({names}) SELECT * FROM ({source}) AS s"
-                f" WHERE true {tail}",
-                params,
-            )
-            if "RETURNING" in tail:
-                returned.extend(self.cursor.fetchall())
-        return returned
+        # "WHERE true" keeps SQLite's parser from reading ON CONFLICT as a join
+        # constraint.
+        return Result(
+            [
+                self._execute(
+                    f"INSERT INTO {table} ({names}) SELECT * FROM ({source}) AS s"
+                    f" WHERE true {tail}",
+                    params,
+                )
+                for source, params in self._sources(columns, rows)
+            ]
+        )
 
     def update(self, table: str, columns: Columns, rows: list[tuple], sets: str):
         """Update ``table`` from ``rows`` whose first column is the row id; the
@@ -97,6 +142,8 @@ class RawSql:
 
     def _sources(self, columns: Columns, rows: list[tuple]):
         """Row sets as SQL sources with their parameters, chunked for SQLite."""
+        if not rows:
+            return
         if self.postgres:
             fields = ", ".join(
                 f"(r->>{index})::{kind}" for index, (_, kind) in enumerate(columns)
@@ -115,11 +162,16 @@ class RawSql:
                 [v for row in chunk for v in row],
             )
 
-    def _execute(self, text: str, params: list) -> None:
+    def _execute(self, text: str, params: list):
+        """A cursor (PostgreSQL: read after the pipeline) or SQLite's rows."""
+        cursor = self.connection.cursor()
         if self.postgres:
-            self.cursor.execute(text.replace("?", "%s"), params)
-        else:
-            self.cursor.execute(text, [_sqlite(v) for v in params])
+            cursor.execute(text.replace("?", "%s"), params)
+            return cursor
+        cursor.execute(text, [_sqlite(v) for v in params])
+        rows = cursor.fetchall()
+        cursor.close()
+        return rows
 
 
 def _iso(value):

@@ -47,7 +47,7 @@ from tracker.beacon import (
 )
 from tracker.bots import is_bot
 from tracker.crm import upsert_lead
-from tracker.dialect import RawSql, insert
+from tracker.dialect import RawSql, Result, insert
 from tracker.identity import (
     is_anonymous,
     link_visitor,
@@ -124,13 +124,18 @@ def ingest(
 
 
 def ingest_many(
-    session: Session, items: Sequence[tuple[bytes, RequestMeta, datetime]]
+    session: Session,
+    items: Sequence[tuple[bytes, RequestMeta, datetime]],
+    *,
+    commit: bool = False,
 ) -> list[int | BeaconError]:
     """Validate and store several beacon bodies, in order, in one transaction.
 
     Returns, per body, the number of events stored or the :class:`BeaconError`
     that refused it (a refused body stores nothing). Database errors propagate;
-    the caller then rolls back. Does not commit.
+    the caller then rolls back. With ``commit`` the transaction may be committed
+    along with the last writes (saving a round trip); the caller still calls
+    ``session.commit()``, which then has nothing left to do.
     """
     plan = _Plan(session)
     checked: list[_Checked | int | BeaconError] = []
@@ -148,7 +153,7 @@ def ingest_many(
             except BeaconError as exc:
                 item = exc
         results.append(item)
-    plan.write()
+    plan.write(commit)
     return results
 
 
@@ -314,7 +319,7 @@ class _Plan:
             "SELECT site_id, event_id, id, session_id, content_id FROM pageviews"
             f" WHERE site_id {among_sites} AND event_id {among_events}",
             params + more,
-        ):
+        ).rows():
             if (site_id, event_id) in wanted:
                 self.views[(site_id, event_id)] = _View(
                     site_id, event_id, id_, session_id, content_id
@@ -476,33 +481,61 @@ class _Plan:
 
     # --- the write: a handful of set-based statements ---------------------------
 
-    def write(self) -> None:
-        """Store the accepted batches (nothing when all were refused or bots)."""
+    def write(self, commit: bool = False) -> None:
+        """Store the accepted batches (nothing when all were refused or bots).
+
+        Two pipelines (one network round trip each on PostgreSQL): first the
+        visitors and content items with their ids, the visitors' latest visits
+        and ids reserved for the new visits and page views; then, once the
+        sessions are replayed in memory, every other row. ``commit`` ends the
+        transaction inside the second pipeline when nothing else is pending.
+        """
         if not self.accepted:
             return
         sql = RawSql(self.session)
-        visitor_ids = self._write_visitors(sql)
-        content_ids = self._write_contents(sql)
-        self._replay_sessions(sql, visitor_ids)
-        self._write_sessions(sql)
-        self._write_views(sql, content_ids)
-        self._write_clicks(sql)
-        self._write_sections(sql)
-        self._write_maxima(sql)
+        new_views = sorted(
+            (v for v in self.views.values() if v.row is not None),
+            key=lambda v: (v.site_id, v.event_id),
+        )
+        with sql.pipeline():
+            visitors = self._upsert_visitors(sql)
+            contents = self._upsert_contents(sql)
+            visits = self._query_visits(sql)
+            visit_ids = sql.reserve_ids("visit_sessions", len(new_views))
+            view_ids = sql.reserve_ids("pageviews", len(new_views))
+        visitor_ids = {(site_id, uid): id_ for id_, site_id, uid in visitors.rows()}
+        content_ids = {(site_id, key): id_ for id_, site_id, key in contents.rows()}
+        self._replay_sessions(sql, visitor_ids, visits.rows())
+        new_visits = [v for v in self.visits if v.id is None]
+        for visit, id_ in zip(new_visits, visit_ids.ids(), strict=False):
+            visit.id = id_
+        for view, id_ in zip(new_views, view_ids.ids(), strict=False):
+            view.id = id_
+            view.content_id = content_ids[view.content_key]
+            view.session_id = view.visit.id
+        ends = (
+            commit
+            and not self.session.new
+            and not any(a.identifies for a in self.accepted)
+        )
+        with sql.pipeline():
+            self._insert_sessions(sql, new_visits)
+            self._raise_sessions(sql)
+            self._insert_views(sql, new_views)
+            self._insert_clicks(sql)
+            self._upsert_sections(sql)
+            self._raise_views(sql)
+            if ends:
+                sql.commit()
         self._write_identifies(visitor_ids)
 
-    def _write_visitors(self, sql: RawSql) -> dict[tuple[int, str], int]:
+    def _upsert_visitors(self, sql: RawSql) -> Result:
         rows = [
-            (
-                site_id,
-                uid,
-                row["is_internal"],
-                row["first_seen_at"],
-                row["last_seen_at"],
-            )
+            (site_id, uid, row["is_internal"], row["first_seen_at"],
+             row["last_seen_at"])
             for (site_id, uid), row in sorted(self.visitors.items())
-        ]
-        returned = sql.insert(
+        ]  # fmt: skip
+        return sql.insert(
             "visitors",
             (
                 ("site_id", "int"),
@@ -517,16 +550,13 @@ class _Plan:
             " is_internal = visitors.is_internal OR excluded.is_internal"
             " RETURNING id, site_id, uid",
         )
-        return {(site_id, uid): id_ for id_, site_id, uid in returned}
 
-    def _write_contents(self, sql: RawSql) -> dict[tuple[int, str], int]:
-        if not self.contents:
-            return {}
+    def _upsert_contents(self, sql: RawSql) -> Result:
         rows = [
             (site_id, row["url"], key, row["title"], row["first_seen_at"])
             for (site_id, key), row in sorted(self.contents.items())
         ]
-        returned = sql.insert(
+        return sql.insert(
             "contents",
             (
                 ("site_id", "int"),
@@ -540,25 +570,33 @@ class _Plan:
             " title = coalesce(nullif(excluded.title, ''), contents.title)"
             " RETURNING id, site_id, url_hash",
         )
-        return {(site_id, key): id_ for id_, site_id, key in returned}
 
-    def _replay_sessions(self, sql: RawSql, visitor_ids: dict) -> None:
+    def _query_visits(self, sql: RawSql) -> Result:
+        """The latest visit of each visitor with a new page view (found by site
+        and uid: their ids arrive in the same pipeline), and the visits of the
+        stored page views the group refers to."""
+        keys = {a.visitor for a in self.accepted if a.new_views}
+        if not keys:
+            return Result([])
+        among_sites, params = sql.among(sorted({site_id for site_id, _ in keys}))
+        among_uids, uids = sql.among(sorted({uid for _, uid in keys}))
+        text = _VISITS_SQL.format(sites=among_sites, uids=among_uids)
+        params += uids
+        stored = sorted({v.session_id for v in self.views.values() if v.row is None})
+        if stored:
+            among_ids, ids = sql.among(stored)
+            text += " UNION ALL " + _KNOWN_VISITS_SQL.format(ids=among_ids)
+            params += ids
+        return sql.query(text, params)
+
+    def _replay_sessions(
+        self, sql: RawSql, visitor_ids: dict, stored_visits: list[tuple]
+    ) -> None:
         """Assign each new page view its visit as one-by-one ingestion would: the
         visitor's latest visit unless idle for 30 minutes, else a new one."""
         by_id: dict[int, _Visit] = {}
-        wanted = sorted({visitor_ids[a.visitor] for a in self.accepted if a.new_views})
-        if wanted:
-            stored = sorted(
-                {v.session_id for v in self.views.values() if v.row is None}
-            )
-            among_visitors, params = sql.among(wanted)
-            text = _VISITS_SQL.format(visitors=among_visitors)
-            if stored:
-                among_ids, ids = sql.among(stored)
-                text += " UNION ALL " + _KNOWN_VISITS_SQL.format(ids=among_ids)
-                params += ids
-            for id_, visitor_id, last_seen in sql.query(text, params):
-                by_id.setdefault(id_, _Visit(id_, visitor_id, sql.when(last_seen)))
+        for id_, visitor_id, last_seen in stored_visits:
+            by_id.setdefault(id_, _Visit(id_, visitor_id, sql.when(last_seen)))
         of_visitor: dict[int, list[_Visit]] = {}
         for visit in by_id.values():
             of_visitor.setdefault(visit.visitor_id, []).append(visit)
@@ -578,94 +616,55 @@ class _Plan:
             {id(v.visit): v.visit for v in self.views.values() if v.visit}.values()
         )
 
-    def _write_sessions(self, sql: RawSql) -> None:
-        new = [v for v in self.visits if v.id is None]
-        if new:
-            self._insert_sessions(sql, new)
+    def _insert_sessions(self, sql: RawSql, new: list[_Visit]) -> None:
+        rows = [
+            (
+                v.id, v.row["site_id"], v.visitor_id, v.row["started_at"],
+                v.last_seen, v.row["landing_url"], v.row["referrer"],
+                v.row["utm_source"], v.row["utm_medium"], v.row["utm_campaign"],
+                v.row["device"], v.added,
+            )
+            for v in new
+        ]  # fmt: skip
+        sql.insert("visit_sessions", _VISIT_COLUMNS, rows)
+
+    def _raise_sessions(self, sql: RawSql) -> None:
         changed = sorted(
             (v for v in self.visits if v.row is None and v.raise_to is not None),
             key=lambda v: v.id,
         )
-        if changed:
-            sql.update(
-                "visit_sessions",
-                (("v_id", "int"), ("v_added", "int"), ("v_at", "timestamp")),
-                [(v.id, v.added, v.raise_to) for v in changed],
-                "pageviews = pageviews + u.v_added,"
-                f" last_seen_at = {sql.greatest}(last_seen_at, u.v_at)",
-            )
-
-    def _insert_sessions(self, sql: RawSql, new: list[_Visit]) -> None:
-        """Insert new visits; each is known by its visitor and start (two new
-        visits of one visitor start 30 minutes apart), else inserted one by one."""
-        rows = [
-            (
-                v.row["site_id"], v.visitor_id, v.row["started_at"], v.last_seen,
-                v.row["landing_url"], v.row["referrer"], v.row["utm_source"],
-                v.row["utm_medium"], v.row["utm_campaign"], v.row["device"], v.added,
-            )
-            for v in new
-        ]  # fmt: skip
-        tail = "RETURNING id, visitor_id, started_at"
-        keys = [(v.visitor_id, v.row["started_at"]) for v in new]
-        if len(set(keys)) < len(keys):
-            for visit, row in zip(new, rows, strict=True):
-                [(visit.id, *_)] = sql.insert(
-                    "visit_sessions", _VISIT_COLUMNS, [row], tail
-                )
-            return
-        ids = {
-            (visitor_id, sql.when(started)): id_
-            for id_, visitor_id, started in sql.insert(
-                "visit_sessions", _VISIT_COLUMNS, rows, tail
-            )
-        }
-        for visit, key in zip(new, keys, strict=True):
-            visit.id = ids[key]
-
-    def _write_views(self, sql: RawSql, content_ids: dict) -> None:
-        new = sorted(
-            (v for v in self.views.values() if v.row is not None),
-            key=lambda v: (v.site_id, v.event_id),
+        sql.update(
+            "visit_sessions",
+            (("v_id", "int"), ("v_added", "int"), ("v_at", "timestamp")),
+            [(v.id, v.added, v.raise_to) for v in changed],
+            "pageviews = pageviews + u.v_added,"
+            f" last_seen_at = {sql.greatest}(last_seen_at, u.v_at)",
         )
-        if not new:
-            return
-        for view in new:
-            view.content_id = content_ids[view.content_key]
-            view.session_id = view.visit.id
-        returned = sql.insert(
+
+    def _insert_views(self, sql: RawSql, new: list[_View]) -> None:
+        """Insert the new page views under their reserved ids. One stored meanwhile
+        by another process fails the transaction (its clicks would point at the
+        reserved id): the writer then stores each batch alone, which finds it."""
+        sql.insert(
             "pageviews",
             _VIEW_COLUMNS,
             [
                 (
-                    *(view.row[name] for name, _ in _VIEW_COLUMNS[:-2]),
+                    view.id,
+                    *(view.row[name] for name, _ in _VIEW_COLUMNS[1:-2]),
                     view.session_id,
                     view.content_id,
                 )
                 for view in new
             ],
-            "ON CONFLICT (site_id, event_id) DO NOTHING"
-            " RETURNING id, site_id, event_id",
         )
-        ids = {(site_id, event_id): id_ for id_, site_id, event_id in returned}
-        for view in new:
-            view.id = ids.get((view.site_id, view.event_id))
-            if view.id is None:  # stored meanwhile by another process: use that row
-                view.id, view.content_id = sql.query(
-                    "SELECT id, content_id FROM pageviews"
-                    " WHERE site_id = ? AND event_id = ?",
-                    [view.site_id, view.event_id],
-                )[0]
 
-    def _write_clicks(self, sql: RawSql) -> None:
-        if not self.clicks:
-            return
+    def _insert_clicks(self, sql: RawSql) -> None:
         rows = [
             (
                 view.site_id, c.id, view.id, view.content_id, at, c.x, c.y, c.vw,
                 c.s, float(c.fx), float(c.fy), c.tg, _redact(c.tx)[:60],
-                _clean_href(c.h),
-                c.in_, c.dd, c.er,
+                _clean_href(c.h), c.in_, c.dd, c.er,
             )
             for _key, (c, view, at) in sorted(self.clicks.items(), key=lambda i: i[0])
         ]  # fmt: skip
@@ -694,9 +693,7 @@ class _Plan:
             "ON CONFLICT (site_id, event_id) DO NOTHING",
         )
 
-    def _write_sections(self, sql: RawSql) -> None:
-        if not self.sections:
-            return
+    def _upsert_sections(self, sql: RawSql) -> None:
         rows = sorted(
             (view.id, idx, row["level"], row["heading"], row["top_px"],
              row["height_px"], row["active_ms"])
@@ -723,27 +720,21 @@ class _Plan:
             f" {sql.greatest}(page_sections.active_ms, excluded.active_ms)",
         )
 
-    def _write_maxima(self, sql: RawSql) -> None:
+    def _raise_views(self, sql: RawSql) -> None:
         """Raise the scroll depth and active time of page views stored before."""
         raised = sorted(
             (v for v in self.views.values() if v.row is None and v.raised),
             key=lambda v: v.id,
         )
-        if raised:
-            big = sql.greatest
-            sql.update(
-                "pageviews",
-                (
-                    ("v_id", "int"),
-                    ("v_px", "int"),
-                    ("v_pct", "float8"),
-                    ("v_ms", "int"),
-                ),
-                [(v.id, v.scroll_px, float(v.scroll_pct), v.active_ms) for v in raised],
-                f"max_scroll_px = {big}(max_scroll_px, u.v_px),"
-                f" max_scroll_pct = {big}(max_scroll_pct, u.v_pct),"
-                f" active_ms = {big}(active_ms, u.v_ms)",
-            )
+        big = sql.greatest
+        sql.update(
+            "pageviews",
+            (("v_id", "int"), ("v_px", "int"), ("v_pct", "float8"), ("v_ms", "int")),
+            [(v.id, v.scroll_px, float(v.scroll_pct), v.active_ms) for v in raised],
+            f"max_scroll_px = {big}(max_scroll_px, u.v_px),"
+            f" max_scroll_pct = {big}(max_scroll_pct, u.v_pct),"
+            f" active_ms = {big}(active_ms, u.v_ms)",
+        )
 
     def _write_identifies(self, visitor_ids: dict) -> None:
         for accepted in self.accepted:
@@ -763,7 +754,7 @@ class _Plan:
 
 
 _VIEW_COLUMNS = (
-    ("site_id", "int"), ("event_id", "text"), ("visitor_id", "int"),
+    ("id", "int"), ("site_id", "int"), ("event_id", "text"), ("visitor_id", "int"),
     ("viewed_at", "timestamp"), ("url", "text"), ("title", "text"),
     ("referrer", "text"), ("utm_source", "text"), ("utm_medium", "text"),
     ("utm_campaign", "text"), ("utm_term", "text"), ("utm_content", "text"),
@@ -772,17 +763,20 @@ _VIEW_COLUMNS = (
     ("active_ms", "int"), ("session_id", "int"), ("content_id", "int"),
 )  # fmt: skip
 _VISIT_COLUMNS = (
-    ("site_id", "int"), ("visitor_id", "int"), ("started_at", "timestamp"),
+    ("id", "int"), ("site_id", "int"), ("visitor_id", "int"),
+    ("started_at", "timestamp"),
     ("last_seen_at", "timestamp"), ("landing_url", "text"), ("referrer", "text"),
     ("utm_source", "text"), ("utm_medium", "text"), ("utm_campaign", "text"),
     ("device", "text"), ("pageviews", "int"),
 )  # fmt: skip
-# Each visitor's latest visit (the index on visitor_id, last_seen_at serves it).
+# The latest visit of visitors found by site and uid (the index on visitor_id,
+# last_seen_at serves it).
 _VISITS_SQL = (
     "SELECT id, visitor_id, last_seen_at FROM ("
-    "SELECT id, visitor_id, last_seen_at, row_number() OVER ("
-    "PARTITION BY visitor_id ORDER BY last_seen_at DESC) AS rank"
-    " FROM visit_sessions WHERE visitor_id {visitors}) AS ranked"
+    "SELECT s.id, s.visitor_id, s.last_seen_at, row_number() OVER ("
+    "PARTITION BY s.visitor_id ORDER BY s.last_seen_at DESC) AS rank"
+    " FROM visit_sessions AS s JOIN visitors AS v ON v.id = s.visitor_id"
+    " WHERE v.site_id {sites} AND v.uid {uids}) AS ranked"
     " WHERE rank = 1"
 )
 _KNOWN_VISITS_SQL = (

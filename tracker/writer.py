@@ -23,13 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from tracker.beacon import BeaconError
 from tracker.ingest import RequestMeta, ingest_many
 
 MAX_GROUP = 64  # beacons per transaction; bounds memory and statement size
-IDLE_SECONDS = 2.0  # an idle writer thread ends (tests create many apps)
+IDLE_SECONDS = 1.0  # an idle writer thread ends (tests create many apps)
 
 
 @dataclass(eq=False)
@@ -44,8 +45,9 @@ class _Pending:
 class GroupWriter:
     """Stores beacons through one writer thread per process."""
 
-    def __init__(self, sessionmaker: Callable[[], Session]) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -82,6 +84,7 @@ class GroupWriter:
                 with self._lock:
                     if self._queue.empty():
                         self._thread = None
+                        self._close()
                         return
                 continue
             group = [first]
@@ -93,12 +96,29 @@ class GroupWriter:
             self._write(group)
 
     def _write(self, group: list[_Pending]) -> None:
-        results = store_group(
-            self._sessionmaker, [(p.body, p.meta, p.now) for p in group]
-        )
+        results = store_group(self._session, [(p.body, p.meta, p.now) for p in group])
         for pending, result in zip(group, results, strict=True):
             pending.result = result
             pending.done.set()
+
+    def _session(self) -> Session:
+        """A session on the writer's own connection, held between groups: a pool
+        checkout (and its liveness ping) per group would cost a round trip."""
+        if self._connection is not None and (
+            self._connection.closed or self._connection.invalidated
+        ):
+            self._close()
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return Session(bind=self._connection, expire_on_commit=False)
+
+    def _close(self) -> None:
+        """Close the held connection for real: back in a pool that the app
+        disposed of meanwhile (tests do), it would be dropped unclosed."""
+        if self._connection is not None:
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None
 
 
 Item = tuple[bytes, RequestMeta, datetime]
@@ -129,7 +149,7 @@ def _transaction(
     sessionmaker: Callable[[], Session], items: list[Item]
 ) -> list[int | BeaconError]:
     with sessionmaker() as session:
-        results = ingest_many(session, items)
+        results = ingest_many(session, items, commit=True)
         session.commit()
     return results
 
@@ -139,6 +159,6 @@ def writer_of(extensions: dict) -> GroupWriter:
     writer = extensions.get("resonance.writer")
     if writer is None:
         writer = extensions.setdefault(
-            "resonance.writer", GroupWriter(extensions["resonance.sessionmaker"])
+            "resonance.writer", GroupWriter(extensions["resonance.engine"])
         )
     return writer
