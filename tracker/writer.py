@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from tracker.beacon import BeaconError
+from tracker.beacon import Batch, BeaconError, parse
 from tracker.ingest import RequestMeta, ingest_many
 
 MAX_GROUP = 64  # beacons per transaction; bounds memory and statement size
@@ -35,7 +35,7 @@ IDLE_SECONDS = 1.0  # an idle writer thread ends (tests create many apps)
 
 @dataclass(eq=False)
 class _Pending:
-    body: bytes
+    body: Batch
     meta: RequestMeta
     now: datetime
     done: threading.Event = field(default_factory=threading.Event)
@@ -56,8 +56,10 @@ class GroupWriter:
         """Store one beacon; return its event count once committed.
 
         Raises :class:`BeaconError` when refused, or the database's exception.
+        The body is validated here, in the request's thread, while the writer
+        is busy with the database.
         """
-        pending = _Pending(body, meta, now)
+        pending = _Pending(parse(body, now), meta, now)
         self._queue.put(pending)
         self._ensure_thread()
         pending.done.wait()
@@ -121,7 +123,7 @@ class GroupWriter:
             self._connection = None
 
 
-Item = tuple[bytes, RequestMeta, datetime]
+Item = tuple[bytes | Batch, RequestMeta, datetime]
 
 
 def store_group(
