@@ -18,6 +18,7 @@ groups grow with the load and a lone beacon is written at once.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,10 @@ from tracker.beacon import Batch, BeaconError, parse
 from tracker.ingest import RequestMeta, ingest_many
 
 MAX_GROUP = 64  # beacons per transaction; bounds memory and statement size
-IDLE_SECONDS = 1.0  # an idle writer thread ends (tests create many apps)
+IDLE_SECONDS = 1.0
+SWITCH_INTERVAL = (
+    0.0005  # seconds  # an idle writer thread ends (tests create many apps)
+)
 
 
 @dataclass(eq=False)
@@ -79,6 +83,12 @@ class GroupWriter:
                 self._thread.start()
 
     def _run(self) -> None:
+        # The writer gives the GIL up at every statement (SQLite releases it while
+        # it works, PostgreSQL while the answer travels) and then waits for it
+        # behind request threads for up to the switch interval (5 ms by default),
+        # which would be most of a group's time. A shorter interval keeps the one
+        # serial path of the process moving.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         while True:
             try:
                 first = self._queue.get(timeout=IDLE_SECONDS)
