@@ -4,10 +4,16 @@ For each store (SQLite, PostgreSQL) it starts the real app under gunicorn on
 127.0.0.1, drives ``POST /e`` with wrk using snippet-shaped batches (7 events, all
 ids unique), then does the same against a bare Flask app that answers 204 and does
 nothing, with identical gunicorn settings: that is the ceiling. It prints
-requests/s, events/s, p50/p99 latency, errors, the ratio to the bare app, and
-checks that the rows stored equal the 2xx responses times what each batch holds.
+requests/s, events/s, p50/p99 latency, errors, the ratio to the bare app, the
+largest RSS of any gunicorn worker under load, and checks that the rows stored
+equal the 2xx responses times what each batch holds.
 
-    python bench/ingest.py --duration 10 --workers 2
+    python bench/ingest.py --duration 10
+    python bench/ingest.py --duration 10 --instances 2 --stores postgresql
+
+``--instances 2`` runs two app instances on two ports over one database, each
+driven by its own wrk at the same time (and the bare app likewise): every event
+must still be stored exactly once.
 
 Loopback only, bounded in time. Absolute numbers are noisy on shared machines:
 read the ratios, which are measured in the same run.
@@ -308,9 +314,9 @@ def measure(store: str, args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--stores", default="sqlite,postgresql")
