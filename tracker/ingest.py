@@ -5,9 +5,11 @@ session, content item, page view, clicks, scroll, sections, attention and identi
 Everything a call writes happens in the caller's transaction, so a refused batch
 stores nothing; the caller commits before answering 2xx.
 
-Idempotency, because browsers and our own retry queue re-send: page views, clicks
-and identify calls are inserted ``ON CONFLICT DO NOTHING`` on their client event id;
-scroll and attention are cumulative and only ever raise a stored maximum.
+Idempotency, because browsers and our own retry queue re-send: a page view whose
+client event id is stored is not stored again (one stored by another process
+between the look-up and the insert fails the transaction, and the writer retries
+each batch alone), clicks and identify calls are inserted ``ON CONFLICT DO
+NOTHING`` on their event id, scroll and attention only ever raise a stored maximum.
 
 Set-based, because the collector's cost is the number of statements, not the rows:
 :func:`ingest_many` takes several batches (a group commit, see ``tracker.writer``)
@@ -16,8 +18,9 @@ Python (one ``SELECT`` finds the page views they refer to) and folds what each
 event does into the rows it touches: a new page view is inserted with its scroll
 depth and active time already raised, a section row gets its layout and attention
 at once, the 30-minute session rule is replayed in memory. The *write* then stores
-the whole group in about ten statements whatever its size, each row set sorted by
-key so that two processes lock rows in the same order. A batch refused in the plan
+the whole group in about ten statements whatever its size, sent in two pipelines
+(two round trips on PostgreSQL), each row set sorted by key so that two processes
+lock rows in the same order. A batch refused in the plan
 is left out of the write, so it stores nothing and takes no other batch down.
 
 Must not import: Flask, the dashboard.
