@@ -4,10 +4,16 @@ For each store (SQLite, PostgreSQL) it starts the real app under gunicorn on
 127.0.0.1, drives ``POST /e`` with wrk using snippet-shaped batches (7 events, all
 ids unique), then does the same against a bare Flask app that answers 204 and does
 nothing, with identical gunicorn settings: that is the ceiling. It prints
-requests/s, events/s, p50/p99 latency, errors, the ratio to the bare app, and
-checks that the rows stored equal the 2xx responses times what each batch holds.
+requests/s, events/s, p50/p99 latency, errors, the ratio to the bare app, the
+largest RSS of any gunicorn worker under load, and checks that the rows stored
+equal the 2xx responses times what each batch holds.
 
-    python bench/ingest.py --duration 10 --workers 2
+    python bench/ingest.py --duration 10
+    python bench/ingest.py --duration 10 --instances 2 --stores postgresql
+
+``--instances 2`` runs two app instances on two ports over one database, each
+driven by its own wrk at the same time (and the bare app likewise): every event
+must still be stored exactly once.
 
 Loopback only, bounded in time. Absolute numbers are noisy on shared machines:
 read the ratios, which are measured in the same run.
@@ -23,9 +29,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,6 +207,85 @@ def stored(url: str) -> tuple[int, int, int]:
     return counts
 
 
+def workers_of(server: subprocess.Popen) -> list[int]:
+    """The pids of a gunicorn master's worker processes."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server.pid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+
+class RssSampler(threading.Thread):
+    """The largest RSS of any gunicorn worker, sampled while wrk runs."""
+
+    def __init__(self, servers: list[subprocess.Popen]) -> None:
+        super().__init__(daemon=True)
+        self.servers = servers
+        self.peak = 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            for server in self.servers:
+                for pid in workers_of(server):
+                    self.peak = max(self.peak, rss_mb(pid))
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one app did under load: wrk's figures, 204s logged, peak worker RSS."""
+
+    run: Run
+    acknowledged: int
+    rss_mb: float
+
+
+def serve_and_drive(app: str, env: dict, args, tmp: Path, label: str) -> Served:
+    """Start ``args.instances`` gunicorns of ``app`` on their own ports, drive them
+    all at once (one wrk each), and stop them."""
+    ports = [free_port() for _ in range(args.instances)]
+    logs = [tmp / f"{label}-{n}.log" for n in range(args.instances)]
+    servers = [
+        gunicorn(app, port, args, env, log)
+        for port, log in zip(ports, logs, strict=True)
+    ]
+    sampler = RssSampler(servers)
+    try:
+        with ThreadPoolExecutor(len(ports)) as pool:
+            list(pool.map(lambda port: wrk(port, 1, args), ports))  # warm-up
+            sampler.start()
+            runs = list(pool.map(lambda port: wrk(port, args.duration, args), ports))
+    finally:
+        sampler.stop.set()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait()
+    acknowledged = sum(log.read_text().split().count("204") for log in logs)
+    run = Run(
+        requests=sum(r.requests for r in runs),
+        seconds=max(r.seconds for r in runs),
+        errors=sum(r.errors for r in runs),
+        p50_ms=max(r.p50_ms for r in runs),
+        p99_ms=max(r.p99_ms for r in runs),
+    )
+    return Served(run, acknowledged, sampler.peak)
+
+
 def measure(store: str, args) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rs-bench-"))
     url, cleanup = prepare(store, tmp)
@@ -211,33 +298,20 @@ def measure(store: str, args) -> None:
             # (its cost is measured) but never trips; "" measures without it.
             "RESONANCE_COLLECTOR_RATE_LIMIT": args.collector_limit,
         }
-        port = free_port()
-        log = tmp / "real.log"
-        real = gunicorn("wsgi:app", port, args, env, log)
-        try:
-            wrk(port, 1, args)  # warm-up: connections, caches
-            run = wrk(port, args.duration, args)
-        finally:
-            real.terminate()
-            real.wait()
-        acknowledged = log.read_text().split().count("204")
+        real = serve_and_drive("wsgi:app", env, args, tmp, "real")
         views, clicks, sections = stored(url)
-        port = free_port()
-        bare = gunicorn("bench.bare_app:app", port, args, {}, tmp / "bare.log")
-        try:
-            wrk(port, 1, args)
-            ceiling = wrk(port, args.duration, args)
-        finally:
-            bare.terminate()
-            bare.wait()
+        bare = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
+        run, acknowledged = real.run, real.acknowledged
         expected = (acknowledged, 3 * acknowledged, 3 * acknowledged)
         exact = (views, clicks, sections) == expected
         print(
             f"{store:<10} {run.rps:>8.0f} {run.rps * EVENTS_PER_BATCH:>9.0f} "
             f"{run.p50_ms:>7.1f} {run.p99_ms:>7.1f} {run.errors:>6} "
-            f"{ceiling.rps:>8.0f} {run.rps / ceiling.rps:>6.2f}  "
+            f"{bare.run.rps:>8.0f} {run.rps / bare.run.rps:>6.2f} "
+            f"{real.rss_mb:>7.0f}  "
             f"{'exact' if exact else 'MISMATCH'} ({views} page views, {clicks} clicks, "
-            f"{sections} sections for {acknowledged} acknowledged 204s)"
+            f"{sections} sections for {acknowledged} acknowledged 204s)",
+            flush=True,
         )
     finally:
         cleanup()
@@ -247,22 +321,29 @@ def measure(store: str, args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--collector-limit", default="1000000/second")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="app instances on their own ports over one database, driven at once",
+    )
     args = parser.parse_args()
     print(
-        f"{os.cpu_count()} cores; gunicorn {args.workers} × {args.worker_class} "
-        f"({args.threads} threads); wrk {args.connections} connections, "
-        f"{args.duration:g} s; {EVENTS_PER_BATCH} events per batch"
+        f"{os.cpu_count()} cores; {args.instances} instance(s) of gunicorn "
+        f"{args.workers} × {args.worker_class} ({args.threads} threads); "
+        f"wrk {args.connections} connections per instance, {args.duration:g} s; "
+        f"{EVENTS_PER_BATCH} events per batch"
     )
     print(
         f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'bare/s':>8} {'ratio':>6}  stored"
+        f"{'errors':>6} {'bare/s':>8} {'ratio':>6} {'RSS MB':>7}  stored"
     )
     for store in args.stores.split(","):
         measure(store, args)

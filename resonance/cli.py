@@ -107,10 +107,22 @@ def seed_demo_if_empty(
 
 @cli.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
-@click.option("--workers", default=2, show_default=True)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="processes; one writes SQLite best (bench/README.md)",
+)
+@click.option("--threads", default=16, show_default=True, help="per process")
 @click.option("--no-demo", is_flag=True, help="do not seed the demo on an empty db")
-def serve_command(bind: str, workers: int, no_demo: bool) -> None:
-    """Upgrade the schema, seed the demo on an empty database, run gunicorn."""
+def serve_command(bind: str, workers: int, threads: int, no_demo: bool) -> None:
+    """Upgrade the schema, seed the demo on an empty database, run gunicorn.
+
+    gthread workers with many threads: each process commits the beacons that
+    arrive together in one transaction (``tracker/writer.py``), so the more
+    requests a process holds at once, the fewer commits; bench/README.md has the
+    measurements behind the defaults.
+    """
     url = current_app.config["DATABASE_URL"]
     db.upgrade(url)
     if not no_demo:
@@ -131,8 +143,8 @@ def serve_command(bind: str, workers: int, no_demo: bool) -> None:
     )
     gunicorn = shutil.which("gunicorn") or "gunicorn"
     argv = [gunicorn, "wsgi:app", "--bind", bind, "--workers", str(workers)]
-    argv += ["--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
-    argv += ["--access-logformat", ACCESS_LOG_FORMAT]
+    argv += ["--worker-class", "gthread", "--threads", str(threads)]
+    argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     sys.stdout.flush()
     os.chdir(ROOT)  # where wsgi.py is
     os.execvp(argv[0], argv)

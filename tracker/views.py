@@ -9,6 +9,7 @@ blockers match words like "track" and "analytics".
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from resonance import limits
 from resonance.db import get_session
 from tracker import sites
 from tracker.beacon import BeaconError
-from tracker.ingest import RequestMeta, ingest
+from tracker.ingest import RequestMeta
 from tracker.urls import BadUrl
 from tracker.urls import origin as origin_of
+from tracker.writer import writer_of
 
 bp = Blueprint("tracker", __name__)
 
@@ -83,22 +85,21 @@ def site_config() -> Response:
 @bp.post("/e")
 @limits.collector
 def collect() -> Response:
-    """Store one batch; 204 once it is committed, a JSON 4xx when refused."""
+    """Store one batch; 204 once it is committed, a JSON 4xx when refused.
+
+    The batch is committed by the process's group-commit writer together with the
+    batches that arrived alongside it (``tracker.writer``)."""
     limit = current_app.config["MAX_BEACON_BYTES"]
     if (request.content_length or 0) > limit:
         return _cors(_error(413, f"body over {limit} bytes"))
     body = request.stream.read(limit + 1)
     if len(body) > limit:
         return _cors(_error(413, f"body over {limit} bytes"))
-    session = get_session()
     try:
-        ingest(session, body, _meta())
-        session.commit()
+        writer_of(current_app.extensions).submit(body, _meta(), datetime.now(UTC))
     except BeaconError as exc:
-        session.rollback()
         return _cors(_error(exc.status, exc.message))
     except OperationalError:
-        session.rollback()
         current_app.logger.exception("database unavailable")
         response = _error(503, "database unavailable, retry later")
         response.headers["Retry-After"] = "5"
