@@ -153,14 +153,19 @@ def median_ms(step: Callable[[], object], runs: int) -> float:
     return statistics.median(timings)
 
 
-def measure(target: Target, runs: int, explain: bool = False) -> dict[str, float]:
-    """Median milliseconds of every measurement on one database."""
+def measure(
+    target: Target, runs: int, explain: bool = False, only: str = ""
+) -> dict[str, float]:
+    """Median milliseconds of every measurement (whose name holds ``only``) on
+    one database."""
     app = create_app({"DATABASE_URL": target.url, "SECRET_KEY": "bench"})
     engine = app.extensions["resonance.engine"]
     results: dict[str, float] = {}
     with app.app_context(), Session(engine) as session:
         steps = measurements(app, session)
         for name, step in steps.items():
+            if only not in name:
+                continue
             if explain:
                 print_plans(session, name, step)
             results[name] = median_ms(step, runs)
@@ -184,7 +189,7 @@ def print_plans(session: Session, name: str, step: Callable[[], object]) -> None
     finally:
         event.remove(engine, "before_cursor_execute", record)
     sqlite = engine.dialect.name == "sqlite"
-    prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+    prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ANALYZE "
     print(f"### {name}")
     raw = session.connection().connection.driver_connection
     for statement, parameters in seen:
@@ -240,11 +245,12 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--db", type=parse_target, action="append", required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--only", default="", help="measurements whose name has this")
     args = parser.parse_args(argv)
     results = {}
     for target in args.db:
         print(f"{target.store} {target.size}: {row_counts(target.url)}", flush=True)
-        results[target] = measure(target, max(1, args.runs), args.explain)
+        results[target] = measure(target, max(1, args.runs), args.explain, args.only)
     report = table(results)
     print(report)
     return report
