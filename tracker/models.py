@@ -210,8 +210,9 @@ class PageView(Base):
         UniqueConstraint("site_id", "event_id"),
         # Serves per-content figures filtered by date.
         Index(None, "content_id", "viewed_at"),
-        # Serves a visitor's (a prospect's) reading history.
-        Index(None, "visitor_id", "viewed_at"),
+        # Serves a visitor's (a prospect's) reading history; with content_id it
+        # covers a lead's first view of each item (influence figures).
+        Index(None, "visitor_id", "viewed_at", "content_id"),
         # Serves site-wide lists and the live view.
         Index(None, "site_id", "viewed_at"),
     )
@@ -390,7 +391,11 @@ class Note(Base):
     """A note from sales on a content item ("prospect quoted this")."""
 
     __tablename__ = "notes"
-    __table_args__ = (Index(None, "content_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "content_id", "created_at"),
+        # Serves the notes about one prospect.
+        Index(None, "lead_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
