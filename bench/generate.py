@@ -429,6 +429,7 @@ def write_share(
     """Ingest the beacons of visitors ``k ≡ worker (mod workers)``; commit every
     :data:`BATCHES_PER_COMMIT` beacons. ``done`` (a shared counter) gets progress."""
     engine = make_engine(url)
+    sites.forget()
     pages = {i: site_pages(seed, i) for i in range(site_count)}
     tally, pending, batches = Tally(), 0, 0
     with Session(engine) as session:
@@ -497,6 +498,7 @@ def generate(
     """Migrate ``url``, create the sites and their catalog, write ``events``
     events through ingest and the CRM histories of the leads; the counts written."""
     upgrade(url)
+    sites.forget()  # the look-up cache is per process, not per database
     engine = make_engine(url)
     with Session(engine) as session:
         if sites.lookup(session, site_key(0)) is not None:
