@@ -200,9 +200,18 @@ def filtered_views(session: Session, flt: ContentFilter, content_id: int | None 
         PageView.active_ms,
         PageView.max_scroll_px,
         PageView.max_scroll_pct,
-    ).where(PageView.site_id == (site.id if site else None))
-    if content_id is not None:
-        stmt = stmt.where(PageView.content_id == content_id)
+    )
+    site_id = site.id if site else None
+    if content_id is None:
+        stmt = stmt.where(PageView.site_id == site_id)
+    else:
+        # The site is checked once on the content item, not on each page view:
+        # with both conditions on page views SQLite (no statistics) scanned the
+        # whole site's page views by (site_id, viewed_at) instead of the item's.
+        owner = select(Content.site_id).where(Content.id == content_id)
+        stmt = stmt.where(
+            PageView.content_id == content_id, owner.scalar_subquery() == site_id
+        )
     if flt.since:
         stmt = stmt.where(PageView.viewed_at >= flt.since)
     if flt.until:

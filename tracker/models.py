@@ -211,8 +211,9 @@ class PageView(Base):
         UniqueConstraint("site_id", "event_id"),
         # Serves per-content figures filtered by date.
         Index(None, "content_id", "viewed_at"),
-        # Serves a visitor's (a prospect's) reading history.
-        Index(None, "visitor_id", "viewed_at"),
+        # Serves a visitor's (a prospect's) reading history; with content_id it
+        # covers a lead's first view of each item (influence figures).
+        Index(None, "visitor_id", "viewed_at", "content_id"),
         # Serves site-wide lists and the live view.
         Index(None, "site_id", "viewed_at"),
     )
@@ -256,8 +257,9 @@ class Click(Base):
     __tablename__ = "clicks"
     __table_args__ = (
         UniqueConstraint("site_id", "event_id"),
-        # Serves click heatmaps and top elements of one content item.
-        Index(None, "content_id", "clicked_at"),
+        # Serves click heatmaps and top elements of one content item, in the
+        # page-view order their windows (rage clicks) and joins want.
+        Index(None, "content_id", "pageview_id", "clicked_at"),
         Index(None, "pageview_id"),
     )
 
@@ -391,7 +393,11 @@ class Note(Base):
     """A note from sales on a content item ("prospect quoted this")."""
 
     __tablename__ = "notes"
-    __table_args__ = (Index(None, "content_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "content_id", "created_at"),
+        # Serves the notes about one prospect.
+        Index(None, "lead_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))

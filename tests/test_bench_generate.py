@@ -1,0 +1,125 @@
+"""bench/generate.py writes exactly the events and rows it promises, through the
+real ingest, reproducibly, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from bench.generate import (
+    ITEMS_PER_SITE,
+    NOW,
+    SITE_NAMES,
+    generate,
+    origin,
+    replicate,
+    site_key,
+)
+from tests.conftest import count
+from tracker import sites
+from tracker.ingest import RequestMeta, ingest
+from tracker.models import (
+    Click,
+    Content,
+    ContentSection,
+    Identify,
+    Lead,
+    PageView,
+    StageChange,
+    Visitor,
+)
+
+
+@contextmanager
+def _session(url: str) -> Iterator[Session]:
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
+    lines: list[str] = []
+
+    tally = generate(database_url, 2_000, seed=3, log=lines.append)
+
+    with _session(database_url) as session:
+        assert tally.events == 2_000
+        assert count(session, PageView) == tally.pageviews > 0
+        assert count(session, Click) == tally.clicks > tally.pageviews
+        assert count(session, Visitor) == tally.visitors > 10
+        assert count(session, Identify) == tally.identifies > 0
+        assert count(session, StageChange) == tally.stage_changes >= tally.identifies
+        assert count(session, Content) == len(SITE_NAMES) * ITEMS_PER_SITE
+        assert count(session, ContentSection) > count(session, Content) * 3
+        assert session.scalar(select(func.count()).where(Click.dead.is_(True))) > 0
+        assert session.scalar(
+            select(func.count()).where(Lead.reached_sales_at.is_not(None))
+        )
+    assert lines[-1].startswith("done: 2000 events in ")
+
+
+def _digest(url: str) -> list[tuple]:
+    with _session(url) as session:
+        return session.execute(
+            select(
+                PageView.event_id,
+                Content.url,
+                PageView.viewed_at,
+                PageView.active_ms,
+                PageView.max_scroll_px,
+                func.count(Click.id),
+            )
+            .join(Content, Content.id == PageView.content_id)
+            .outerjoin(Click, Click.pageview_id == PageView.id)
+            .group_by(PageView.id, Content.url)
+            .order_by(PageView.event_id)
+        ).all()
+
+
+def test_same_seed_same_rows_whatever_the_number_of_workers(tmp_path):
+    one, two = (f"sqlite:///{tmp_path / name}" for name in ("one.db", "two.db"))
+
+    generate(one, 600, seed=5, workers=1, log=lambda _line: None)
+    generate(two, 600, seed=5, workers=2, log=lambda _line: None)
+
+    assert _digest(one) == _digest(two)
+    assert len(_digest(one)) > 40
+
+
+def test_replicated_data_is_k_times_as_big_and_ingest_still_writes(database_url):
+    tally = generate(database_url, 400, seed=2, log=lambda _line: None)
+
+    replicate(database_url, 3, log=lambda _line: None)
+
+    with _session(database_url) as session:
+        assert count(session, PageView) == 3 * tally.pageviews
+        assert count(session, Click) == 3 * tally.clicks
+        assert count(session, Lead) == count(session, Identify)
+        emails = session.scalars(select(Lead.email)).all()
+        assert len(set(emails)) == len(emails) == 3 * tally.identifies
+        # New rows still get fresh ids after the copies (PostgreSQL sequences).
+        sites.forget()
+        body = {
+            "s": site_key(0),
+            "v": "after-replication",
+            "e": [
+                {"t": "pv", "id": "pv-after-1", "p": "pv-after-1",
+                 "ts": int(NOW.timestamp() * 1000) - 60_000,
+                 "u": origin(0) + "/blog/0/new", "vw": 1440, "vh": 900, "dh": 2000},
+                {"t": "c", "id": "click-after-1", "p": "pv-after-1",
+                 "ts": int(NOW.timestamp() * 1000) - 50_000, "x": 10, "y": 10,
+                 "vw": 1440, "s": "#cta", "fx": 0.5, "fy": 0.5, "tg": "button",
+                 "in": True},
+            ],
+        }  # fmt: skip
+        meta = RequestMeta(ip="10.9.9.9", user_agent="Mozilla/5.0", origin=origin(0))
+        assert ingest(session, json.dumps(body).encode(), meta, NOW) == 2
+        session.commit()
+        assert count(session, PageView) == 3 * tally.pageviews + 1
