@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 from bench.generate import site_key  # noqa: E402
 from dashboard import queries, sales_queries  # noqa: E402
 from resonance import create_app  # noqa: E402
-from tracker.models import IdentityLink, Lead, PageView, Site  # noqa: E402
+from resonance.auth import users  # noqa: E402
+from tracker.models import IdentityLink, Lead, PageView, Site, User  # noqa: E402
 
 SITE = site_key(0)
 
@@ -84,13 +85,28 @@ def worst_cases(session: Session) -> tuple[int, int, int]:
     return site, content, lead
 
 
+def admin_client(app, session: Session):
+    """A test client logged in as the admin ``bench`` (created once per
+    database): the timed pages include the login check every request makes."""
+    user = session.scalar(select(User).where(User.username == "bench"))
+    if user is None:
+        user = users.create_user(
+            session, "bench", "admin", password=users.new_password()
+        )
+        session.commit()
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["uid"], cookie["nonce"] = user.id, user.session_nonce
+    return client
+
+
 def measurements(app, session: Session) -> dict[str, Callable[[], object]]:
     """Every timed step, by name: queries on ``session``, pages on a test client."""
     site, cid, lead_id = worst_cases(session)
     flt = queries.ContentFilter(site_key=SITE)
     info = queries.content_info(session, SITE, cid)
     width = queries.SNAPSHOT_WIDTHS["desktop"]
-    client = app.test_client()
+    client = admin_client(app, session)
 
     def page(path: str) -> Callable[[], object]:
         def get() -> object:
