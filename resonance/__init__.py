@@ -11,7 +11,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import config, db
+from resonance import config, db, security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Behind nginx: take the client address from X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
+    security_headers.init_app(app)
 
     from dashboard.sales_views import bp as sales_bp
     from dashboard.views import bp as dashboard_bp
