@@ -11,7 +11,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import config, db, security_headers
+from resonance import config, db, input_guard, security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
     security_headers.init_app(app)
+    input_guard.init_app(app)
 
     from dashboard.sales_views import bp as sales_bp
     from dashboard.views import bp as dashboard_bp
@@ -42,9 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def machine_errors(error: HTTPException):
-        """The collector and the CRM API answer every error in JSON; pages keep
-        Flask's HTML."""
-        if request.path == "/e" or request.path.startswith("/api/"):
+        """The collector, the CRM API and the pages' JSON twins (``?format=json``)
+        answer every error in JSON; pages keep Flask's HTML."""
+        json_twin = request.args.get("format") == "json"
+        if request.path == "/e" or request.path.startswith("/api/") or json_twin:
             response = jsonify(error=error.description)
             response.status_code = error.code or 500
             for name, value in error.get_headers():
