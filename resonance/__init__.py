@@ -36,9 +36,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from dashboard.views import bp as dashboard_bp
     from resonance.demo.pages import bp as demo_bp
     from tracker.api import bp as api_bp
+    from tracker.openapi import bp as openapi_bp
     from tracker.views import bp as tracker_bp
 
-    for blueprint in (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp):
+    blueprints = (tracker_bp, api_bp, openapi_bp, dashboard_bp, sales_bp, demo_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
