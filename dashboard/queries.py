@@ -402,10 +402,11 @@ def content_list(
         .order_by(totals.c.views.desc(), Content.url)
     )
     if flt.search and not group:
-        pattern = f"%{flt.search.lower()}%"
+        # A literal search: % _ and the escape character find themselves.
+        needle = flt.search.lower()
         stmt = stmt.where(
-            func.lower(Content.url).like(pattern)
-            | func.lower(Content.title).like(pattern)
+            func.lower(Content.url).contains(needle, autoescape=True)
+            | func.lower(Content.title).contains(needle, autoescape=True)
         )
     rows = [_content_row(row, rules) for row in session.execute(stmt)]
     if group:

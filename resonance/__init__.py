@@ -10,7 +10,16 @@ from pathlib import Path
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from resonance import auth, config, db, errors, limits, unavailable
+from resonance import (
+    auth,
+    config,
+    db,
+    errors,
+    input_guard,
+    limits,
+    security_headers,
+    unavailable,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Behind nginx: take the client address from X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
+    security_headers.init_app(app)
+    input_guard.init_app(app)
 
     from dashboard.realtime_views import bp as realtime_bp
     from dashboard.sales_views import bp as sales_bp
@@ -35,9 +46,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from dashboard.views import bp as dashboard_bp
     from resonance.demo.pages import bp as demo_bp
     from tracker.api import bp as api_bp
+    from tracker.openapi import bp as openapi_bp
     from tracker.views import bp as tracker_bp
 
-    blueprints = (tracker_bp, api_bp, dashboard_bp, sales_bp, demo_bp)
+    blueprints = (tracker_bp, api_bp, openapi_bp, dashboard_bp, sales_bp, demo_bp)
     for blueprint in (*blueprints, sites_bp, realtime_bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint

@@ -70,6 +70,8 @@ ACCESS: dict[str, Access] = {
     "api.post_stages": TOKEN,
     "api.post_merge": TOKEN,
     "api.get_lead": TOKEN,
+    # The wire formats' OpenAPI document: public like docs/, it holds no data.
+    "openapi.openapi_json": PUBLIC,
     # The shell.
     "static": PUBLIC,
     "health": PUBLIC,
