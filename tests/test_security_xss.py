@@ -15,6 +15,7 @@ step can be added there once.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import re
 import urllib.error
@@ -102,13 +103,48 @@ class Canary:
     pages: list[str] = field(default_factory=list)
 
 
-def canary_context(chromium, *, bypass_csp: bool):
-    """A browser context whose every page (and frame) carries the canary."""
+@dataclass(frozen=True)
+class SignedIn:
+    """An admin's session on the live server: its cookie and CSRF token."""
+
+    base: str
+    cookie: str  # "name=value"
+    csrf: str
+
+    def headers(self) -> dict[str, str]:
+        return {"Cookie": self.cookie}
+
+
+@pytest.fixture
+def admin(live_server, live_user) -> SignedIn:
+    """Log an admin in through the real login form (urllib, no browser)."""
+    user = live_user("admin")
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(live_server + "/login", timeout=15) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    fields = {"csrf_token": token, "username": user.username}
+    fields["password"] = user.password
+    with opener.open(live_server + "/login", urlencode(fields).encode(), 15):
+        pass
+    with opener.open(live_server + "/dash/", timeout=15) as response:
+        page = response.read().decode()
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
+    cookie = next(c for c in jar if c.name == "session")  # the CSRF secret added
+    return SignedIn(live_server, f"{cookie.name}={cookie.value}", csrf)
+
+
+def canary_context(chromium, admin: SignedIn, *, bypass_csp: bool):
+    """A browser context, logged in as ``admin``, whose every page (and frame)
+    carries the canary."""
     context = chromium.new_context(
         user_agent=BROWSER_UA,
         viewport={"width": 1280, "height": 900},
         bypass_csp=bypass_csp,
     )
+    name, _, value = admin.cookie.partition("=")
+    context.add_cookies([{"name": name, "value": value, "url": admin.base}])
     canary = Canary()
     context.expose_binding(
         "__xss_report", lambda source, value: canary.fired.append(f"{value}")
@@ -184,8 +220,10 @@ def _api(base: str, token: str, path: str, body: dict) -> dict:
     return json.loads(answer)
 
 
-def _note(base: str, lead_id: int, content_id: int, payload: str) -> None:
+def _note(admin: SignedIn, lead_id: int, content_id: int, payload: str) -> None:
+    base = admin.base
     form = {
+        "csrf_token": admin.csrf,
         "content_id": str(content_id),
         "author": payload,
         "body": payload,
@@ -198,6 +236,8 @@ def _note(base: str, lead_id: int, content_id: int, payload: str) -> None:
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
             "Origin": base,
+            "Referer": base + "/dash/",
+            **admin.headers(),
         },
         method="POST",
     )
@@ -243,7 +283,7 @@ def _reading(k: int, payload: str, with_utm: bool) -> list[dict]:
 
 
 @pytest.fixture
-def hostile(live_server, session, site) -> dict:
+def hostile(live_server, admin, session, site) -> dict:
     """Every payload in every field, through the collector, the CRM API and the
     note form of the live server; returns the ids the pages need."""
     for k, payload in enumerate(PAYLOADS):
@@ -302,7 +342,7 @@ def hostile(live_server, session, site) -> dict:
                 Content.site_id == site.id, Content.url.like(f"%/xss/{k}/%")
             )
         )
-        _note(live_server, leads[k]["id"], contents[k], PAYLOADS[k])
+        _note(admin, leads[k]["id"], contents[k], PAYLOADS[k])
     assert session.scalar(select(Site.id).where(Site.key == "xss0"))
     return {"leads": [lead["id"] for lead in leads], "contents": contents}
 
@@ -313,6 +353,7 @@ def _pages(base: str, data: dict) -> list[tuple[str, int, list[str]]]:
     everything = list(PAYLOADS)
     pages = [
         (base + "/dash/", 200, everything),
+        (base + "/dash/sites/", 200, everything),
         (dash + "/content", 200, everything),
         (dash + "/content?group=1", 200, everything),
         (dash + "/prospects", 200, everything),
@@ -324,6 +365,7 @@ def _pages(base: str, data: dict) -> list[tuple[str, int, list[str]]]:
         lead = f"{dash}/prospects/{data['leads'][k]}"
         query = urlencode({"q": payload})
         pages += [
+            (f"{base}/dash/sites/xss{k}/settings", 200, [payload]),
             (item, 200, [payload, f"{payload} two"]),
             (lead, 200, [payload, email_of(k)]),
             (f"{dash}/content?{query}", 200, []),
@@ -344,10 +386,10 @@ def _pages(base: str, data: dict) -> list[tuple[str, int, list[str]]]:
 
 
 def test_hostile_text_in_every_field_never_runs_on_any_dashboard_page(
-    hostile, live_server, chromium
+    hostile, live_server, admin, chromium
 ):
     pages = _pages(live_server, hostile)
-    context, canary = canary_context(chromium, bypass_csp=True)
+    context, canary = canary_context(chromium, admin, bypass_csp=True)
     shown = 0
     try:
         for url, status, texts in pages:
@@ -375,12 +417,12 @@ def test_hostile_text_in_every_field_never_runs_on_any_dashboard_page(
     assert len(canary.pages) == len(pages)
 
 
-def test_no_page_html_holds_a_payload_unescaped(hostile, live_server):
+def test_no_page_html_holds_a_payload_unescaped(hostile, live_server, admin):
     """The same pages as raw HTML: no payload with markup appears verbatim (the
     browser test above proves nothing runs; this one names the page and field)."""
     marked = [p for p in PAYLOADS if re.search(r"[<>\"']", p)]
     for url, status, _ in _pages(live_server, hostile):
-        code, body = _request(url, None, {}, method="GET")
+        code, body = _request(url, None, admin.headers(), method="GET")
         assert code == status, url
         html = body.decode()
         for payload in marked:
@@ -444,15 +486,15 @@ def test_collector_api_and_demo_get_nosniff_but_no_page_policy(client, site):
 
 
 @pytest.fixture
-def drawn(hostile, live_server) -> list[str]:
+def drawn(hostile, live_server, admin) -> list[str]:
     """Pages with Plotly figures: content pages (with a comparison), influence."""
     dash = live_server + "/dash/sites/blog"
     item = f"{dash}/content/{hostile['contents'][0]}"
     return [item, item + "?segment=all&compare=leads", dash + "/influence"]
 
 
-def test_plotly_figures_draw_under_the_csp_with_no_violation(drawn, chromium):
-    context, canary = canary_context(chromium, bypass_csp=False)
+def test_plotly_figures_draw_under_the_csp_with_no_violation(drawn, admin, chromium):
+    context, canary = canary_context(chromium, admin, bypass_csp=False)
     try:
         for url in drawn:
             page = open_dashboard(context, canary, url)
@@ -470,10 +512,10 @@ def test_plotly_figures_draw_under_the_csp_with_no_violation(drawn, chromium):
     assert canary.errors == [] and canary.fired == []
 
 
-def test_the_csp_refuses_a_script_that_escaping_let_through(drawn, chromium):
+def test_the_csp_refuses_a_script_that_escaping_let_through(drawn, admin, chromium):
     """Defence in depth: were a payload ever printed raw, the policy would still
     refuse it. The page's HTML is altered in flight to hold injected markup."""
-    context, canary = canary_context(chromium, bypass_csp=False)
+    context, canary = canary_context(chromium, admin, bypass_csp=False)
     injected = (
         "<script>window.__xss=1</script>"
         '<img src="data:," onerror="window.__xss=2">'
