@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what it needs (Debian's
-# Chromium, the package with its test extras), starts the local PostgreSQL if it is
-# installed but stopped, lints, then runs pytest. Extra arguments go to pytest.
+# Chromium, the package with its test extras), starts the local PostgreSQL and Redis
+# if they are installed but stopped, lints, then runs pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,12 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
   echo "== starting the local PostgreSQL cluster"
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -q && break; sleep 0.5; done
+fi
+
+if command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  echo "== starting a local Redis (rate-limit counters are tested against it)"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --logfile /tmp/resonance-test-redis.log || true
 fi
 
 echo "== ruff"
