@@ -10,6 +10,9 @@ when the database is back (see ``resonance.db.make_engine``).
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
 from flask import (
     Flask,
     Response,
@@ -28,7 +31,16 @@ RETRY_AFTER_S = 5
 MESSAGE = "database unavailable, retry later"
 # Connection refused, reset or timed out, statement or lock timeout (Operational),
 # a connection closed under the driver (Interface), no free pooled connection.
-UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+# The group-commit writer (tracker.writer) talks to the drivers directly, so their
+# own exception classes arrive here too, not wrapped by SQLAlchemy.
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 def register(app: Flask) -> None:
