@@ -270,7 +270,12 @@ def live_server(database_url: str, tmp_path) -> Iterator[str]:
     test that sees nothing arrive shows what the server said.
     """
     try:
-        with gunicorn(database_url, tmp_path / "gunicorn.log") as server:
+        # Like the ``app`` fixture: no collector rate limit (test_rate_limits.py
+        # proves it); schemathesis and the browser tests send in bursts.
+        unlimited = {"RESONANCE_COLLECTOR_RATE_LIMIT": "100000/second"}
+        with gunicorn(database_url, tmp_path / "gunicorn.log", settings=unlimited) as (
+            server
+        ):
             yield server.base
     except RuntimeError as exc:
         pytest.fail(str(exc))

@@ -206,6 +206,7 @@ def document() -> dict:
         "403": "the site is disabled, or the Origin is not one of its origins",
         "404": "unknown site key",
         "413": "body over RESONANCE_MAX_BEACON_BYTES",
+        "429": "rate limit of the site and client address; retry after Retry-After",
         "503": "database unavailable; retry after Retry-After seconds",
     }
     return {
@@ -233,6 +234,7 @@ def document() -> dict:
                         "200": _json(_ref("SiteConfig"), "the site's privacy mode"),
                         "400": _json(ERROR, "NUL in the query"),
                         "404": _json(ERROR, "unknown or disabled site"),
+                        "429": _json(ERROR, "rate limit of the site and address"),
                     },
                 },
                 "post": {
