@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from servers import free_port, gunicorn  # noqa: F401 - tests import free_port here
+from servers import NO_COLLECTOR_LIMIT, free_port, gunicorn  # noqa: F401 - tests import free_port here
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -120,9 +120,7 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
             "TESTING": True,
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
-            # Tests post batches far faster than browsers do; the collector's
-            # limit itself is proven in test_rate_limits.py with apps of its own.
-            "COLLECTOR_RATE_LIMIT": "100000/second",
+            "COLLECTOR_RATE_LIMIT": NO_COLLECTOR_LIMIT,
         }
     )
     yield app
@@ -270,12 +268,7 @@ def live_server(database_url: str, tmp_path) -> Iterator[str]:
     test that sees nothing arrive shows what the server said.
     """
     try:
-        # Like the ``app`` fixture: no collector rate limit (test_rate_limits.py
-        # proves it); schemathesis and the browser tests send in bursts.
-        unlimited = {"RESONANCE_COLLECTOR_RATE_LIMIT": "100000/second"}
-        with gunicorn(database_url, tmp_path / "gunicorn.log", settings=unlimited) as (
-            server
-        ):
+        with gunicorn(database_url, tmp_path / "gunicorn.log") as server:
             yield server.base
     except RuntimeError as exc:
         pytest.fail(str(exc))

@@ -19,6 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Tests post far faster than browsers; the collector's rate limit itself is
+# proven in test_rate_limits.py with apps of its own.
+NO_COLLECTOR_LIMIT = "100000/second"
+
 
 @dataclass
 class Gunicorn:
@@ -74,12 +78,14 @@ def gunicorn(
 ) -> Iterator[Gunicorn]:
     """Start gunicorn over ``database_url``, wait for /healthz, stop it at exit.
 
-    ``settings`` are extra environment variables (``RESONANCE_…`` config)."""
+    ``settings`` are extra environment variables (``RESONANCE_…`` config). The
+    collector's rate limit is lifted (see :data:`NO_COLLECTOR_LIMIT`)."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "RESONANCE_DEMO_SITE_KEY": "demo",
+        "RESONANCE_COLLECTOR_RATE_LIMIT": NO_COLLECTOR_LIMIT,
         **(settings or {}),
     }
     argv = [sys.executable, "-m", "gunicorn", "wsgi:app"]

@@ -38,10 +38,6 @@ from tracker.sites import create_site
 NO_HANG_S = 10
 CLIENT_TIMEOUT_S = 30
 
-# One test client sends far faster than a browser: the collector's per-client
-# rate limit is not what these tests are about.
-UNLIMITED = {"RESONANCE_COLLECTOR_RATE_LIMIT": "100000/second"}
-
 
 class CuttableProxy:
     """A TCP proxy on 127.0.0.1 to an upstream, that a test can cut and restore.
@@ -250,7 +246,7 @@ def test_database_cut_gives_fast_503_then_recovers_and_loses_nothing(
     stop = threading.Event()
     phases: list[tuple[str, int]] = []  # (phase, index of the first outcome in it)
 
-    with gunicorn(proxied, tmp_path / "gunicorn.log", settings=UNLIMITED) as server:
+    with gunicorn(proxied, tmp_path / "gunicorn.log") as server:
         sender = Sender(server.base, "cut")
 
         def send_until_stopped() -> None:
@@ -317,9 +313,7 @@ def _wait(predicate, timeout: float = 90.0) -> None:
 def test_reload_and_a_killed_worker_under_load_lose_no_accepted_event(
     database_url, blog, tmp_path
 ):
-    with gunicorn(
-        database_url, tmp_path / "gunicorn.log", settings=UNLIMITED
-    ) as server:
+    with gunicorn(database_url, tmp_path / "gunicorn.log") as server:
         senders = [Sender(server.base, f"t{n}x") for n in range(THREADS)]
 
         def load(sender: Sender) -> None:
