@@ -33,6 +33,7 @@ from collections.abc import Callable
 from flask import Flask, current_app, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
+from limits.storage import MemoryStorage
 
 from dashboard.args import machine_request
 
@@ -75,6 +76,32 @@ def login_username() -> str:
     return "user:" + (request.form.get("username") or "").strip().lower()[:64]
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' in-memory counters, with expired keys swept inline.
+
+    The stock storage starts a ``threading.Timer`` thread 10 ms after any hit to
+    drop expired keys: on a collector taking hundreds of beacons a second that is
+    a thread started every 10 ms, per worker, all competing for the GIL with the
+    requests (measured: 5 % of the worker's samples under load). Counters are
+    already checked for expiry when read, so sweeping the rest once a second, on
+    the request that finds it due, keeps memory bounded just the same.
+    """
+
+    STORAGE_SCHEME = ["resonance-memory"]
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, **options) -> None:
+        super().__init__(uri, **options)
+        self.timer.cancel()  # the stock storage starts one at once
+        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - the override
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
+
+
 def init_app(app: Flask) -> Limiter:
     """Create the app's limiter and wrap every marked view with its limits."""
     for key, value in DEFAULTS.items():
@@ -82,7 +109,7 @@ def init_app(app: Flask) -> Limiter:
     storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
     limiter = Limiter(
         client_address,
-        storage_uri=storage or "memory://",
+        storage_uri=storage or "resonance-memory://",
         key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
         strategy="fixed-window",
         swallow_errors=True,  # a broken counter store never fails a request
@@ -92,6 +119,10 @@ def init_app(app: Flask) -> Limiter:
     )
     app.config["RATELIMIT_ENABLED"] = bool(app.config["RATELIMIT_ENABLED"])
     limiter.init_app(app)
+    # Flask-Limiter also checks every request before it is routed, for default
+    # and application-wide limits. Resonance has none (the marked views carry
+    # their own), so that check only cost every beacon a second evaluation.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.extensions["resonance.limiter"] = limiter
     for endpoint, view in list(app.view_functions.items()):
         mark = getattr(view, _MARK, None)

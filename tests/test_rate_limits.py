@@ -169,3 +169,37 @@ def test_the_default_collector_limit_leaves_room_for_a_busy_office(database_url,
     assert app.config["COLLECTOR_RATE_LIMIT"] == "30/second;1200/minute"
     assert answers == {200}
     app.extensions["resonance.engine"].dispose()
+
+
+def test_memory_counters_start_no_thread_per_hit_and_still_expire(monkeypatch):
+    import threading
+    import time
+
+    from resonance.limits import SweptMemoryStorage
+
+    storage = SweptMemoryStorage("resonance-memory://")
+    started = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(
+        threading.Thread, "start", lambda self: started.append(self) or real_start(self)
+    )
+    for _ in range(500):
+        storage.incr("hot", expiry=0.05)
+    storage.incr("cold", expiry=0.05)
+    assert started == []
+    assert storage.get("hot") == 500
+
+    time.sleep(0.06)
+    storage._next_sweep = 0  # the sweep is due
+    storage.incr("other", expiry=60)
+    assert "cold" not in storage.storage  # expired keys are dropped, not kept
+    assert storage.get("hot") == 0
+
+
+def test_requests_are_not_checked_again_before_routing(database_url):
+    """Only the marked views carry limits: the library's before-request check
+    would evaluate every beacon a second time for nothing."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    limiter = app.extensions["resonance.limiter"]
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+    app.extensions["resonance.engine"].dispose()

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
 
 from resonance.auth import users
 from resonance.db import get_session
@@ -125,6 +126,13 @@ class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session; ``SESSION_COOKIE_SECURE = "auto"`` marks
     the cookie Secure when the request came over HTTPS (seen through ProxyFix
     when ``PROXY_COUNT`` is set)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """No cookie, nothing to verify: an empty session without building the
+        signing serializer (every beacon to the collector arrives without one)."""
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         setting = app.config["SESSION_COOKIE_SECURE"]
