@@ -218,11 +218,20 @@ def _density_trace(z: np.ndarray, bin_px: int, **kwargs) -> go.Heatmap:
 
 def _hover_trace(bins: Sequence[GridBinLike], bin_px: int, **kwargs) -> go.Scatter:
     """Invisible markers on the clicked bins, so hovering tells real counts
-    (the heat itself is smoothed)."""
+    (the heat itself is smoothed).
+
+    Arrays, not lists: Plotly validates a list element by element (0.3 s for
+    the ~20 k clicked bins of a busy page), a numpy array at once."""
+    half = bin_px / 2
     return go.Scatter(
-        x=[b.x_px + bin_px / 2 for b in bins],
-        y=[b.y_px + bin_px / 2 for b in bins],
-        customdata=[[b.clicks, b.visitors] for b in bins],
+        x=np.fromiter((b.x_px + half for b in bins), float, len(bins)),
+        y=np.fromiter((b.y_px + half for b in bins), float, len(bins)),
+        customdata=np.column_stack(
+            (
+                np.fromiter((b.clicks for b in bins), int, len(bins)),
+                np.fromiter((b.visitors for b in bins), int, len(bins)),
+            )
+        ),
         mode="markers",
         marker={"size": bin_px, "opacity": 0, "color": "#000"},
         hovertemplate="%{customdata[0]} clicks · %{customdata[1]} visitors"

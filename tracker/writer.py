@@ -31,10 +31,8 @@ from tracker.beacon import Batch, BeaconError, parse
 from tracker.ingest import RequestMeta, ingest_many
 
 MAX_GROUP = 64  # beacons per transaction; bounds memory and statement size
-IDLE_SECONDS = 1.0
-SWITCH_INTERVAL = (
-    0.0005  # seconds  # an idle writer thread ends (tests create many apps)
-)
+IDLE_SECONDS = 1.0  # an idle writer thread ends (tests create many apps)
+SWITCH_INTERVAL = 0.0005  # seconds; see GroupWriter._run
 
 
 @dataclass(eq=False)
