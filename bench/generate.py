@@ -624,6 +624,26 @@ def replicate(url: str, times: int, log=print) -> None:
     engine.dispose()
 
 
+def analyze(url: str) -> None:
+    """Give PostgreSQL's planner statistics of the tables just filled.
+
+    Autovacuum gathers them some minutes after a bulk load; timings taken before
+    it did measure plans made blind (the content list at 1 M events: 4.7 s
+    without, 0.36 s with). SQLite gets none: its planner chose a slower plan for
+    the content list with ``ANALYZE`` statistics (1.3 s against 0.46 s), and the
+    app never gathers them either.
+    """
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT"
+        ) as connection:
+            connection.execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def _progress_line(done: int, total: int, seconds: float) -> str:
     rate = done / seconds if seconds else 0.0
     eta = (total - done) / rate if rate else float("inf")
@@ -649,6 +669,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("set DATABASE_URL or pass --database-url")
     if args.replicate:
         replicate(args.database_url, args.replicate)
+        analyze(args.database_url)
         return
     if not 1 <= args.sites <= len(SITE_NAMES):
         parser.error(f"--sites must be 1 to {len(SITE_NAMES)}")
@@ -660,6 +681,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=max(1, args.workers),
         log=lambda line: print(line, flush=True),
     )
+    analyze(args.database_url)
 
 
 if __name__ == "__main__":
