@@ -105,24 +105,12 @@ def create_site(
     key: str | None = None,
     now: datetime | None = None,
 ) -> Site:
-    """Add a site; its key is random unless given. Does not commit."""
-    if privacy_mode not in PRIVACY_MODES:
-        raise ValueError(f"privacy mode must be one of {', '.join(PRIVACY_MODES)}")
-    if not name.strip():
-        raise ValueError("a site needs a name")
-    allowed = normalise_origins(origins)
-    site = Site(
-        key=key or secrets.token_urlsafe(9),
-        name=name.strip(),
-        allowed_origins=allowed,
-        privacy_mode=privacy_mode,
-        enabled=True,
-        created_at=(now or datetime.now(UTC)).replace(tzinfo=None),
+    """Add a site with its basic settings (the demo, tests, benchmarks): a short
+    call to :func:`add_site`, whose checks apply (SiteInvalid is a ValueError).
+    Does not commit."""
+    return add_site(
+        session, name=name, origins=origins, privacy_mode=privacy_mode, key=key, now=now
     )
-    session.add(site)
-    session.flush()
-    forget()
-    return site
 
 
 # --- editing settings ----------------------------------------------------------------
@@ -278,35 +266,37 @@ def add_site(
     reached_sales_stage: str | None = None,
     timezone: str | None = None,
     internal_domains: list[str] | None = None,
+    now: datetime | None = None,
 ) -> Site:
     """Add a site with all its settings checked first (the sites page and
     ``resonance site add``): SiteInvalid lists every bad field, nothing is
-    written then. Does not commit."""
+    written then. The key is random unless given. Does not commit."""
     errors: dict[str, str] = {}
-    for check in (
-        lambda: check_new_key(session, key) if key else None,
-        lambda: check_settings(
+    values: dict[str, object] = {}
+    try:
+        key = check_new_key(session, key) if key else secrets.token_urlsafe(9)
+    except SiteInvalid as exc:
+        errors |= exc.errors
+    try:
+        values = check_settings(
             name=name,
             origins=origins,
             privacy_mode=privacy_mode,
             reached_sales_stage=reached_sales_stage,
             timezone=timezone,
             internal_domains=internal_domains,
-        ),
-    ):
-        try:
-            check()
-        except SiteInvalid as exc:
-            errors |= exc.errors
+        )
+    except SiteInvalid as exc:
+        errors |= exc.errors
     if errors:
         raise SiteInvalid(errors)
-    site = create_site(
-        session, name, origins=origins, privacy_mode=privacy_mode, key=key
+    site = Site(
+        key=key,
+        enabled=True,
+        created_at=(now or datetime.now(UTC)).replace(tzinfo=None),
+        **values,
     )
-    return update_site(
-        session,
-        site,
-        reached_sales_stage=reached_sales_stage,
-        timezone=timezone,
-        internal_domains=internal_domains,
-    )
+    session.add(site)
+    session.flush()
+    forget()
+    return site
