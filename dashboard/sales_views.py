@@ -2,9 +2,8 @@
 
 Owns: request → :mod:`dashboard.sales_queries` → :mod:`dashboard.sales_figures` →
 template, or the same dataclasses as JSON (``?format=json``); the prospect's CSV
-export; the note form (post, then redirect). Every route is on one blueprint, so
-a login check can wrap them all with ``bp.before_request`` later; until then a
-note's author is a form field.
+export; the note form (post, then redirect). A note's author is the user who is
+logged in, never a form field (a colleague's name cannot be borrowed).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from flask import (
 from dashboard import sales_figures, sales_queries
 from dashboard.args import day_arg
 from dashboard.args import reads_json as wants_json
+from resonance.auth.session import current_user
 from resonance.db import get_session
 from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
@@ -212,10 +212,7 @@ def _note_fields() -> dict[str, str]:
         data = data if isinstance(data, dict) else {}
     else:
         data = request.form
-    return {
-        key: str(data.get(key) or "")
-        for key in ("content_id", "author", "body", "section")
-    }
+    return {key: str(data.get(key) or "") for key in ("content_id", "body", "section")}
 
 
 def _same_origin() -> bool:
@@ -250,7 +247,7 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response | str:
             site,
             content_id,
             lead.lead_id,
-            author=fields["author"],
+            author=current_user().username,
             body=fields["body"],
             section=fields["section"],
             now=datetime.now(UTC),

@@ -365,12 +365,12 @@ def test_another_sites_ids_under_a_granted_site_are_404(login_as, two_sites):
         (
             client_sales,
             f"{base}/prospects/{other['lead']}/notes",
-            {"content_id": blog["content"], "author": "S", "body": "x"},
+            {"content_id": blog["content"], "body": "x"},
         ),
         (
             client_sales,
             f"{base}/prospects/{blog['lead']}/notes",
-            {"content_id": other["content"], "author": "S", "body": "x"},
+            {"content_id": other["content"], "body": "x"},
         ),
     ]
     for who, url, data in writes:

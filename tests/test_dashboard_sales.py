@@ -401,7 +401,6 @@ def test_note_is_added_then_shown_escaped(client, session, leads):
         client,
         ada,
         content_id=pricing,
-        author="Sam",
         section="FAQ",
         body="<script>alert(1)</script> quoted the annual plan",
     )
@@ -413,15 +412,35 @@ def test_note_is_added_then_shown_escaped(client, session, leads):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; quoted the annual plan" in html
     notes = _json(client, f"/prospects/{ada}")["notes"]
     noted = next(n for n in notes if n["content_id"] == pricing)
+    body = "<script>alert(1)</script> quoted the annual plan"
     assert [(n["author"], n["section"], n["body"]) for n in noted["notes"]] == [
-        ("Sam", "FAQ", "<script>alert(1)</script> quoted the annual plan")
+        (client.user.username, "FAQ", body)
     ]
+
+
+def test_a_note_is_signed_by_the_user_logged_in_whatever_the_form_says(
+    login_as, session, leads
+):
+    sales = login_as("sales", sites=["blog"])
+    guide = _content_id(session, GUIDE)
+
+    response = sales.post(
+        f"/dash/sites/blog/prospects/{leads[ADA]}/notes",
+        json={"content_id": guide, "author": "The CEO", "body": "borrowed name"},
+        headers=csrf_headers(sales),
+    )
+
+    assert response.status_code == 201
+    note = session.scalars(select(Note)).one()
+    assert note.author == sales.user.username != "The CEO"
+    page = sales.get(f"/dash/sites/blog/prospects/{leads[ADA]}").get_data(as_text=True)
+    assert 'name="author"' not in page  # no field to fill in
 
 
 def test_note_json_post_answers_201(client, session, leads):
     response = client.post(
         f"/dash/sites/blog/prospects/{leads[BOB]}/notes",
-        json={"content_id": _content_id(session, GUIDE), "author": "Sam", "body": "ok"},
+        json={"content_id": _content_id(session, GUIDE), "body": "ok"},
         headers=csrf_headers(client),
     )
 
@@ -432,10 +451,9 @@ def test_note_json_post_answers_201(client, session, leads):
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"author": "Sam", "body": "   "}, "body"),
-        ({"author": "Sam", "body": "x" * 2001}, "body"),
-        ({"author": "", "body": "fine"}, "author"),
-        ({"author": "Sam", "body": "fine", "section": "s" * 201}, "section"),
+        ({"body": "   "}, "body"),
+        ({"body": "x" * 2001}, "body"),
+        ({"body": "fine", "section": "s" * 201}, "section"),
     ],
 )
 def test_invalid_note_is_a_400_with_the_field_named(
@@ -454,12 +472,12 @@ def test_invalid_note_is_a_400_with_the_field_named(
 def test_invalid_note_form_shows_the_error_by_the_field(client, session, leads):
     docs = _content_id(session, DOCS)
 
-    response = _note(client, leads[ADA], content_id=docs, author="Sam <b>", body="")
+    response = _note(client, leads[ADA], content_id=docs, section="FAQ <b>", body="")
 
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert f'id="err-body-{docs}">Write the note.</span>' in html
-    assert 'value="Sam &lt;b&gt;"' in html  # what was typed is kept, escaped
+    assert 'value="FAQ &lt;b&gt;"' in html  # what was typed is kept, escaped
 
 
 def test_note_about_a_lead_or_content_of_another_site_is_a_404(
@@ -467,8 +485,8 @@ def test_note_about_a_lead_or_content_of_another_site_is_a_404(
 ):
     guide = _content_id(session, GUIDE)
 
-    other_lead = _note(client, other_site_lead, content_id=guide, author="S", body="x")
-    missing_content = _note(client, leads[ADA], content_id=999999, author="S", body="x")
+    other_lead = _note(client, other_site_lead, content_id=guide, body="x")
+    missing_content = _note(client, leads[ADA], content_id=999999, body="x")
 
     assert (other_lead.status_code, missing_content.status_code) == (404, 404)
     assert count(session, Note) == 0
@@ -477,7 +495,7 @@ def test_note_about_a_lead_or_content_of_another_site_is_a_404(
 def test_note_from_another_origin_is_refused(client, session, leads):
     response = client.post(
         f"/dash/sites/blog/prospects/{leads[ADA]}/notes",
-        data={"content_id": _content_id(session, GUIDE), "author": "S", "body": "x"},
+        data={"content_id": _content_id(session, GUIDE), "body": "x"},
         headers={"Origin": "https://evil.example", **csrf_headers(client)},
     )
 

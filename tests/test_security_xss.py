@@ -74,7 +74,7 @@ FIELDS = {
         "identify e-mail",
     ),
     "crm api": ("lead name", "company", "owner", "stage raw value"),
-    "note form": ("note author", "note body", "note section"),
+    "note form": ("note body", "note section"),
     "admin": ("site name", "content group name"),
     "query string": ("content search q", "prospect search q", "since (400 page)"),
 }
@@ -225,7 +225,6 @@ def _note(admin: SignedIn, lead_id: int, content_id: int, payload: str) -> None:
     form = {
         "csrf_token": admin.csrf,
         "content_id": str(content_id),
-        "author": payload,
         "body": payload,
         "section": payload,
     }
