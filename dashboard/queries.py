@@ -155,6 +155,11 @@ def recent_views(
 SEGMENT_PATTERN = re.compile(r"(all|leads|sales|stage:[A-Za-z0-9_-]{1,16})\Z")
 
 
+def site_timezone(session: Session, site_key: str) -> str | None:
+    """The IANA zone a site's days and times are shown in (None: no such site)."""
+    return session.scalar(select(Site.timezone).where(Site.key == site_key))
+
+
 def valid_segment(segment: str) -> bool:
     """Whether ``segment`` is ``all``, ``leads``, ``sales`` or ``stage:<name>``."""
     return bool(SEGMENT_PATTERN.match(segment))

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
 from dashboard import realtime_queries
-from dashboard.localtime import iso_utc, local_time
+from dashboard.localtime import in_zone, iso_utc, local_time
 from resonance.auth.session import visible_sites
 from resonance.db import get_session
 from tracker.models import Site
@@ -22,6 +22,7 @@ from tracker.models import Site
 bp = Blueprint("realtime", __name__, url_prefix="/dash")
 
 bp.app_template_filter("local_time")(local_time)
+bp.app_template_filter("in_zone")(in_zone)
 
 
 def now_utc() -> datetime:

@@ -27,7 +27,7 @@ from flask import (
     url_for,
 )
 
-from dashboard import sales_figures, sales_queries
+from dashboard import queries, sales_figures, sales_queries
 from dashboard.args import day_arg
 from dashboard.args import reads_json as wants_json
 from resonance.auth.session import current_user
@@ -65,7 +65,10 @@ def _status(response: Response, code: int) -> Response:
 
 @bp.context_processor
 def _template_globals() -> dict:
-    return {"plotly_version": plotly.__version__}
+    """Every sales page shows its times in the site's zone, named."""
+    site_key = (request.view_args or {}).get("site_key")
+    zone = queries.site_timezone(get_session(), site_key) if site_key else None
+    return {"plotly_version": plotly.__version__, "zone": zone or "UTC"}
 
 
 # --- prospect search ---------------------------------------------------------------
@@ -285,7 +288,9 @@ def influence(site_key: str) -> Response | str:
     sort = request.args.get("sort") or "influence"
     if sort not in sales_queries.SORTS:
         return _bad_request(f"sort must be one of {', '.join(sales_queries.SORTS)}")
-    since, until = day_arg("since"), day_arg("until", next_day=True)
+    zone = queries.site_timezone(get_session(), site_key)
+    since = day_arg("since", zone=zone)
+    until = day_arg("until", next_day=True, zone=zone)
     report = sales_queries.content_influence(get_session(), site, since, until, sort)
     if wants_json():
         return jsonify(site=site_key, **asdict(report))

@@ -74,7 +74,7 @@ def content_filter(site_key: str) -> queries.ContentFilter:
     internal = request.args.get("internal") or "include"
     if internal not in ("include", "exclude"):
         abort(400, "internal must be include or exclude")
-    zone = get_session().scalar(select(Site.timezone).where(Site.key == site_key))
+    zone = queries.site_timezone(get_session(), site_key)
     return queries.ContentFilter(
         site_key=site_key,
         since=day_arg("since", zone=zone),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from conftest import count, csrf_headers, post_batch
@@ -24,7 +24,7 @@ from test_dashboard_influence import (
     ms,
     seed_sales_readings,
 )
-from werkzeug.http import http_date
+from werkzeug.http import http_date, parse_date
 
 from dashboard.sales_views import csv_cell
 from tracker import crm
@@ -514,3 +514,28 @@ def test_add_note_trims_and_refuses_blank_fields(session, leads, site):
 
     assert (note.author, note.body, note.section) == ("Sam", "hello", None)
     assert set(refused.value.errors) == {"author", "body"}
+
+
+def test_sales_pages_show_times_and_read_days_in_the_sites_zone(
+    client, session, leads, site
+):
+    """Tokyo is UTC+9 all year: every time on the prospect pages moves by nine
+    hours, is named, and the influence page's days are Tokyo days."""
+    from tracker.sites import update_site
+
+    ada = leads[ADA]
+    utc = _json(client, "/prospects")["prospects"]
+    seen = next(p for p in utc if p["lead_id"] == ada)["last_seen_at"]
+    update_site(session, site, timezone="Asia/Tokyo")
+    session.commit()
+
+    listing = client.get("/dash/sites/blog/prospects").get_data(as_text=True)
+    page = client.get(f"/dash/sites/blog/prospects/{ada}").get_data(as_text=True)
+    influence = client.get("/dash/sites/blog/influence").get_data(as_text=True)
+
+    tokyo = parse_date(seen) + timedelta(hours=9)
+    assert "Last seen (Asia/Tokyo)" in listing
+    assert tokyo.strftime("%Y-%m-%d %H:%M") in listing
+    assert " UTC" not in page
+    assert "Asia/Tokyo" in page
+    assert "days in Asia/Tokyo" in influence
