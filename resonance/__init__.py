@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from dashboard.realtime_views import bp as realtime_bp
     from dashboard.sales_views import bp as sales_bp
     from dashboard.sites_views import bp as sites_bp
+    from dashboard.users_views import bp as users_bp
     from dashboard.views import bp as dashboard_bp
     from resonance.demo.pages import bp as demo_bp
     from tracker.api import bp as api_bp
@@ -50,7 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.views import bp as tracker_bp
 
     blueprints = (tracker_bp, api_bp, openapi_bp, dashboard_bp, sales_bp, demo_bp)
-    for blueprint in (*blueprints, sites_bp, realtime_bp):
+    for blueprint in (*blueprints, sites_bp, realtime_bp, users_bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint
     limits.init_app(app)  # wraps the marked views: after every blueprint

@@ -57,6 +57,7 @@ PAGES: dict[str, str | Callable[..., str]] = {
     "overview": "/dash/",
     "sites": "/dash/sites/",
     "site-settings": "/dash/sites/demo/settings",
+    "users": "/dash/users/",
     "content-list": "/dash/sites/demo/content",
     "content-page": _first_content,
     "prospects": "/dash/sites/demo/prospects",
@@ -81,6 +82,7 @@ def serving(database_url: str, visitors: int, days: int) -> Iterator[tuple[str, 
     """The real app over a freshly seeded database, on a free local port: its
     base URL and the password of its one admin, ``docs``."""
     from resonance.auth import users
+    from resonance.auth.cli import create_demo_logins
     from resonance.cli import seed_demo_if_empty
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "screenshots"})
@@ -90,6 +92,9 @@ def serving(database_url: str, visitors: int, days: int) -> Iterator[tuple[str, 
         db.upgrade(database_url)
         # The traffic's URLs on this server: a live visit joins the same pages.
         seed_demo_if_empty(visitors=visitors, days=days, origin=base)
+        # The demo's one login per role, as `resonance serve` makes them, so the
+        # users page shows what a team looks like.
+        create_demo_logins(app.config["DEMO_SITE_KEY"])
         password = users.new_password()
         users.create_user(db.get_session(), "docs", "admin", password=password)
         db.get_session().commit()

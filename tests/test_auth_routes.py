@@ -54,6 +54,9 @@ def _routes() -> list[tuple[str, str, str]]:
 ROUTES = _routes()
 
 
+SAMPLE_USER = "sample-user"
+
+
 @dataclass(frozen=True)
 class SiteData:
     """Ids of one site's objects, for URLs that take them."""
@@ -91,10 +94,11 @@ def test_the_table_names_no_endpoint_that_does_not_exist():
 
 
 @pytest.fixture
-def world(app, anon_client, session, site, tmp_path) -> dict[str, SiteData]:
+def world(app, anon_client, session, site, tmp_path, make_user) -> dict[str, SiteData]:
     """The blog and another site, each with a content item, a snapshot (and its
-    PNG), and a lead."""
+    PNG), and a lead; and a user for the users page's URLs."""
     app.instance_path = str(tmp_path)
+    make_user("marketer", sites=["blog"], username=SAMPLE_USER)
     (tmp_path / "snapshots").mkdir()
     create_site(
         session, "Other", origins=[OTHER_ORIGIN], privacy_mode="always", key="other"
@@ -136,6 +140,7 @@ def _url(app, endpoint: str, rule: str, world: dict[str, SiteData]) -> str:
         "key": blog.email,
         "slug": ARTICLES[0].slug,
         "filename": "demo.css" if endpoint == "demo.static" else "css/dashboard.css",
+        "username": SAMPLE_USER,
     }
     arguments = next(r.arguments for r in app.url_map.iter_rules(endpoint))
     unknown = set(arguments) - set(samples)

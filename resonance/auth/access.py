@@ -97,6 +97,12 @@ ACCESS: dict[str, Access] = {
     "sites.site_settings": ADMIN,
     "sites.install_check": ADMIN,
     "realtime.realtime": EVERYONE,
+    # Who may log in: an admin's (resonance/auth/users.py has the rules).
+    "users.user_list": ADMIN,
+    "users.user_add": ADMIN,
+    "users.user_password": ADMIN,
+    "users.user_enabled": ADMIN,
+    "users.user_sites": ADMIN,
 }
 
 
