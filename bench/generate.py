@@ -382,8 +382,12 @@ def stage_history(
     session: Session, visitor: Visitor, site_id: int, email: str, first: datetime
 ) -> int:
     """A CRM profile and stage history for an identified visitor (through
-    ``tracker.crm``, as the CRM API would); the number of stage changes."""
-    rng = visitor.rng
+    ``tracker.crm``, as the CRM API would); the number of stage changes.
+
+    Its own random stream: it runs when the visitor's beacons are flushed, which
+    may fall between two of that visitor's beacons depending on how visitors are
+    split over workers, so sharing the beacons' stream made rows differ by W."""
+    rng = random.Random(f"{visitor.seed}:crm:{visitor.k}")
     lead = crm.upsert_lead(
         session,
         site_id,
