@@ -65,10 +65,14 @@ def _status(response: Response, code: int) -> Response:
 
 @bp.context_processor
 def _template_globals() -> dict:
-    """Every sales page shows its times in the site's zone, named."""
-    site_key = (request.view_args or {}).get("site_key")
-    zone = queries.site_timezone(get_session(), site_key) if site_key else None
-    return {"plotly_version": plotly.__version__, "zone": zone or "UTC"}
+    return {"plotly_version": plotly.__version__}
+
+
+def _zone(site_key: str) -> str:
+    """The zone the site's pages show times in and read days in (named on the
+    page). Asked by each view, not a context processor: an error page rendered
+    for a hostile URL must not query with it."""
+    return queries.site_timezone(get_session(), site_key) or "UTC"
 
 
 # --- prospect search ---------------------------------------------------------------
@@ -83,7 +87,11 @@ def prospects(site_key: str) -> Response | str:
     if wants_json():
         return jsonify(site=site_key, q=query, prospects=[asdict(r) for r in rows])
     return render_template(
-        "dashboard/prospects.html", site_key=site_key, q=query, rows=rows
+        "dashboard/prospects.html",
+        site_key=site_key,
+        q=query,
+        rows=rows,
+        zone=_zone(site_key),
     )
 
 
@@ -135,6 +143,7 @@ def _render_prospect(
         lead=lead,
         note_errors=note_errors or {},
         note_values=note_values or {},
+        zone=_zone(site_key),
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -288,7 +297,7 @@ def influence(site_key: str) -> Response | str:
     sort = request.args.get("sort") or "influence"
     if sort not in sales_queries.SORTS:
         return _bad_request(f"sort must be one of {', '.join(sales_queries.SORTS)}")
-    zone = queries.site_timezone(get_session(), site_key)
+    zone = _zone(site_key)
     since = day_arg("since", zone=zone)
     until = day_arg("until", next_day=True, zone=zone)
     report = sales_queries.content_influence(get_session(), site, since, until, sort)
@@ -311,4 +320,5 @@ def influence(site_key: str) -> Response | str:
         figure=json.loads(figure.to_json()),
         args={k: v for k, v in request.args.items() if k in ("since", "until") and v},
         sorts=sales_queries.SORTS,
+        zone=zone,
     )

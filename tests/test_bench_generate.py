@@ -47,10 +47,11 @@ def _session(url: str) -> Iterator[Session]:
 def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
     lines: list[str] = []
 
-    tally = generate(database_url, 2_000, seed=3, log=lines.append)
+    # Enough for a dozen leads: a quarter of them reach sales.
+    tally = generate(database_url, 4_000, seed=3, log=lines.append)
 
     with _session(database_url) as session:
-        assert tally.events == 2_000
+        assert tally.events == 4_000
         assert count(session, PageView) == tally.pageviews > 0
         assert count(session, Click) == tally.clicks > tally.pageviews
         assert count(session, Visitor) == tally.visitors > 10
@@ -62,7 +63,7 @@ def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
         assert session.scalar(
             select(func.count()).where(Lead.reached_sales_at.is_not(None))
         )
-    assert lines[-1].startswith("done: 2000 events in ")
+    assert lines[-1].startswith("done: 4000 events in ")
 
 
 def _digest(url: str) -> list[tuple]:
