@@ -5,8 +5,9 @@ For each store (SQLite, PostgreSQL) it starts the real app under gunicorn on
 ids unique), then does the same against a bare Flask app that answers 204 and does
 nothing, with identical gunicorn settings: that is the ceiling. It prints
 requests/s, events/s, p50/p99 latency, errors, the ratio to the bare app, the
-largest RSS of any gunicorn worker under load, and checks that the rows stored
-equal the 2xx responses times what each batch holds.
+largest RSS of any gunicorn worker under load, the workers' CPU time per request
+of both apps (``CPU ms`` and ``bare ms``), and checks that the rows stored equal
+the 2xx responses times what each batch holds.
 
     python bench/ingest.py --duration 10
     python bench/ingest.py --duration 10 --instances 2 --stores postgresql
@@ -245,13 +246,31 @@ class RssSampler(threading.Thread):
                     self.peak = max(self.peak, rss_mb(pid))
 
 
+def cpu_seconds(servers: list[subprocess.Popen]) -> float:
+    """User + system CPU time so far of every gunicorn worker of ``servers``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for server in servers:
+        for pid in workers_of(server):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+            except OSError:
+                continue
+            utime, stime = fields.split()[11:13]
+            total += (int(utime) + int(stime)) / ticks
+    return total
+
+
 @dataclass(frozen=True)
 class Served:
-    """What one app did under load: wrk's figures, 204s logged, peak worker RSS."""
+    """What one app did under load: wrk's figures, 204s logged, peak worker RSS,
+    and the workers' CPU time per request (the figure that says where a
+    CPU-bound server's throughput goes)."""
 
     run: Run
     acknowledged: int
     rss_mb: float
+    cpu_ms: float
 
 
 def serve_and_drive(app: str, env: dict, args, tmp: Path, label: str) -> Served:
@@ -268,7 +287,9 @@ def serve_and_drive(app: str, env: dict, args, tmp: Path, label: str) -> Served:
         with ThreadPoolExecutor(len(ports)) as pool:
             list(pool.map(lambda port: wrk(port, 1, args), ports))  # warm-up
             sampler.start()
+            cpu_before = cpu_seconds(servers)
             runs = list(pool.map(lambda port: wrk(port, args.duration, args), ports))
+            cpu = cpu_seconds(servers) - cpu_before
     finally:
         sampler.stop.set()
         for server in servers:
@@ -283,7 +304,7 @@ def serve_and_drive(app: str, env: dict, args, tmp: Path, label: str) -> Served:
         p50_ms=max(r.p50_ms for r in runs),
         p99_ms=max(r.p99_ms for r in runs),
     )
-    return Served(run, acknowledged, sampler.peak)
+    return Served(run, acknowledged, sampler.peak, 1000 * cpu / max(1, run.requests))
 
 
 def measure(store: str, args) -> None:
@@ -308,7 +329,7 @@ def measure(store: str, args) -> None:
             f"{store:<10} {run.rps:>8.0f} {run.rps * EVENTS_PER_BATCH:>9.0f} "
             f"{run.p50_ms:>7.1f} {run.p99_ms:>7.1f} {run.errors:>6} "
             f"{bare.run.rps:>8.0f} {run.rps / bare.run.rps:>6.2f} "
-            f"{real.rss_mb:>7.0f}  "
+            f"{real.rss_mb:>7.0f} {real.cpu_ms:>7.2f} {bare.cpu_ms:>7.2f}  "
             f"{'exact' if exact else 'MISMATCH'} ({views} page views, {clicks} clicks, "
             f"{sections} sections for {acknowledged} acknowledged 204s)",
             flush=True,
@@ -343,7 +364,8 @@ def main() -> None:
     )
     print(
         f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'bare/s':>8} {'ratio':>6} {'RSS MB':>7}  stored"
+        f"{'errors':>6} {'bare/s':>8} {'ratio':>6} {'RSS MB':>7} {'CPU ms':>7} "
+        f"{'bare ms':>7}  stored"
     )
     for store in args.stores.split(","):
         measure(store, args)

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what it needs (Debian's
-# Chromium, the package with its test extras), starts the local PostgreSQL and Redis
+# Chromium and wrk, the package with its test extras), starts the local PostgreSQL and Redis
 # if they are installed but stopped, lints, then runs pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing Debian's chromium (browser tests drive it with Playwright)"
+# Debian packages the tests drive: chromium (browser tests, through Playwright)
+# and wrk (the ingest benchmark's smoke run).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing Debian's ${missing[*]}"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 echo "== installing resonance with its test dependencies"

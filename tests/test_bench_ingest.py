@@ -1,0 +1,43 @@
+"""Smoke run of bench/ingest.py: one second of wrk per app and store, so the
+benchmark never rots. Not a timed test: it checks that the run completes, that
+nothing failed, and that every acknowledged batch was stored exactly once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_ingest_benchmark_runs_and_counts_every_event_exactly_once():
+    if not shutil.which("wrk"):
+        if os.environ.get("CI"):
+            pytest.fail("CI needs wrk: scripts/test.sh installs Debian's package")
+        pytest.skip("wrk is not installed")
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--duration", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {
+        line.split()[0]: line.split()
+        for line in result.stdout.splitlines()
+        if line.startswith(("sqlite ", "postgresql "))
+    }
+    assert set(rows) == {"sqlite", "postgresql"}, result.stdout
+    for store, fields in rows.items():
+        # store req/s events/s p50 p99 errors bare/s ratio RSS CPU-ms bare-ms stored
+        assert fields[5] == "0", (store, fields)  # no wrk errors
+        assert float(fields[7]) > 0 and float(fields[9]) > float(fields[10]) > 0
+        assert fields[11] == "exact", (store, " ".join(fields))
