@@ -208,15 +208,21 @@ def stored(url: str) -> tuple[int, int, int]:
     return counts
 
 
+def proc_stat(stat: Path) -> list[str] | None:
+    """The fields of a ``/proc/<pid>/stat`` after the command name (field 3 of
+    proc(5) first), or None once the process is gone."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def workers_of(server: subprocess.Popen) -> list[int]:
     """The pids of a gunicorn master's worker processes."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == server.pid:
+        fields = proc_stat(stat)
+        if fields and int(fields[1]) == server.pid:
             pids.append(int(stat.parent.name))
     return pids
 
@@ -252,12 +258,9 @@ def cpu_seconds(servers: list[subprocess.Popen]) -> float:
     total = 0.0
     for server in servers:
         for pid in workers_of(server):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
-            except OSError:
-                continue
-            utime, stime = fields.split()[11:13]
-            total += (int(utime) + int(stime)) / ticks
+            if fields := proc_stat(Path(f"/proc/{pid}/stat")):
+                utime, stime = fields[11:13]
+                total += (int(utime) + int(stime)) / ticks
     return total
 
 

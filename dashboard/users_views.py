@@ -27,14 +27,13 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
 from dashboard.args import wants_json
 from dashboard.localtime import iso_utc
 from resonance.auth import users
 from resonance.auth.session import current_user
 from resonance.db import get_session
-from tracker.models import ROLES, Site
+from tracker.models import ROLES
 
 bp = Blueprint("users", __name__, url_prefix="/dash/users")
 
@@ -67,21 +66,25 @@ def user_list() -> Response | str:
 def user_add() -> tuple[str, int]:
     """Add a user with a generated password, shown once in the answer."""
     form = {
-        "username": (request.form.get("username") or "").strip().lower()[:64],
+        "username": request.form.get("username") or "",
         "role": request.form.get("role") or "",
+        "sites": request.form.getlist("sites"),
     }
-    sites = request.form.getlist("sites")
     password = users.new_password()
     session = get_session()
     try:
-        users.create_user(
-            session, form["username"], form["role"], password=password, sites=sites
+        user = users.create_user(
+            session,
+            form["username"],
+            form["role"],
+            password=password,
+            sites=form["sites"],
         )
     except users.UserError as exc:
         session.rollback()
-        return _page(error=str(exc), form=form | {"sites": sites}), 400
+        return _page(error=str(exc), form=form), 400
     session.commit()
-    return _page(shown=(form["username"], password)), 201
+    return _page(shown=(user.username, password)), 201
 
 
 @bp.post("/<username>/password")
@@ -143,7 +146,7 @@ def _page(
     return render_template(
         "dashboard/users.html",
         users=users.list_users(session),
-        site_keys=tuple(session.scalars(select(Site.key).order_by(Site.key))),
+        site_keys=users.all_site_keys(session),
         roles=ROLES,
         role_help=ROLE_HELP,
         me=current_user().username,

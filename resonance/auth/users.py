@@ -178,9 +178,14 @@ def site_keys(session: Session, user: User) -> tuple[str, ...]:
     return tuple(session.scalars(query))
 
 
+def all_site_keys(session: Session) -> tuple[str, ...]:
+    """Every site's key, sorted: what an admin sees, and what may be granted."""
+    return tuple(session.scalars(select(Site.key).order_by(Site.key)))
+
+
 def list_users(session: Session) -> list[UserInfo]:
     """Every user with the sites granted (an admin: every site), by name."""
-    every_site = tuple(session.scalars(select(Site.key).order_by(Site.key)))
+    every_site = all_site_keys(session)
     granted: dict[int, list[str]] = {}
     grants = session.execute(
         select(UserSite.user_id, Site.key)
