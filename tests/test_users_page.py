@@ -141,3 +141,12 @@ def test_the_json_twin_lists_users_without_any_secret(client, make_user, site):
     sam = next(u for u in listed if u["username"] == "sam")
     assert (sam["role"], sam["enabled"], sam["sites"]) == ("sales", True, ["blog"])
     assert not {"password_hash", "session_nonce"} & set(sam)
+
+
+def test_a_username_over_64_characters_is_refused_not_cut(client, session, site):
+    before = count(session, User)
+
+    response = _post(client, URL, {"username": "a" * 65, "role": "sales"})
+
+    assert response.status_code == 400
+    assert count(session, User) == before
