@@ -33,9 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_url_path="/static",
     )
     config.configure(app, test_config)
-    if proxies := int(app.config["PROXY_COUNT"]):
-        # Behind nginx: take the client address from X-Forwarded-For.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
     security_headers.init_app(app)
     input_guard.init_app(app)
@@ -58,6 +55,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     unavailable.register(app)
 
     errors.register(app)  # JSON for /e, /api and ?format=json; pages otherwise
+
+    from tracker import collector
+
+    collector.init_app(app)  # POST /e, before Flask: after the limiter
+    if proxies := int(app.config["PROXY_COUNT"]):
+        # Behind nginx: take the client address from X-Forwarded-For (outermost,
+        # so that the collector sees it too).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.get("/healthz")
     def health():

@@ -26,14 +26,16 @@ joined by ``;``; an empty value turns that limit off):
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
 
 from flask import Flask, current_app, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 from dashboard.args import machine_request
 
@@ -45,6 +47,7 @@ DEFAULTS = {
     "RATELIMIT_ENABLED": True,
 }
 _MARK = "_resonance_rate_limit"
+log = logging.getLogger(__name__)
 
 
 def collector(view: Callable) -> Callable:
@@ -102,6 +105,62 @@ class SweptMemoryStorage(MemoryStorage):
             self._MemoryStorage__expire_events()
 
 
+class CollectorLimit:
+    """The collector's limit for ``POST /e``, which is served before Flask
+    (``tracker.collector``): the same rule, counted in the limiter's storage.
+
+    Like Flask-Limiter's ``in_memory_fallback``: when the storage (Redis) fails,
+    counting goes on in this process's memory for ``RETRY_STORAGE_S``, then the
+    storage is tried again. A broken counter store never fails a beacon.
+    """
+
+    RETRY_STORAGE_S = 10.0
+
+    def __init__(self, limiter: Limiter, rule: str, prefix: str) -> None:
+        self._items: list[RateLimitItem] = parse_many(rule)
+        self._prefix = prefix
+        self._shared = FixedWindowRateLimiter(limiter.storage)
+        self._local = FixedWindowRateLimiter(SweptMemoryStorage())
+        self._shared_after = 0.0  # monotonic time from which to use storage again
+
+    def refuse(self, site: str, client: str) -> tuple[int, str] | None:
+        """Count a beacon; None when allowed, else the seconds until it would be
+        and the rule it broke."""
+        key = f"{site[:200]}|{client}"
+        for item in self._items:
+            strategy = self._strategy()
+            try:
+                allowed = strategy.hit(item, self._prefix, "collect", key)
+            except Exception:  # noqa: BLE001 - swallowed, like swallow_errors
+                log.warning("rate-limit storage failed; counting in memory")
+                self._shared_after = time.monotonic() + self.RETRY_STORAGE_S
+                strategy = self._local
+                allowed = strategy.hit(item, self._prefix, "collect", key)
+            if not allowed:
+                stats = strategy.get_window_stats(item, self._prefix, "collect", key)
+                return max(1, math.ceil(stats.reset_time - time.time())), str(item)
+        return None
+
+    def _strategy(self) -> FixedWindowRateLimiter:
+        if time.monotonic() < self._shared_after:
+            return self._local
+        return self._shared
+
+
+def collector_limit(app: Flask) -> CollectorLimit | None:
+    """The app's limit for ``POST /e``, or None when limits are off."""
+    rule = app.config["COLLECTOR_RATE_LIMIT"]
+    if not rule or not app.config["RATELIMIT_ENABLED"]:
+        return None
+    limiter: Limiter = app.extensions["resonance.limiter"]
+    return CollectorLimit(limiter, rule, app.config["RATELIMIT_KEY_PREFIX"])
+
+
+def too_many_message(rule: str, retry: int) -> str:
+    """The 429's message, for Flask views and ``POST /e`` alike."""
+    return f"too many requests ({rule}); retry in {retry} s"
+
+
 def init_app(app: Flask) -> Limiter:
     """Create the app's limiter and wrap every marked view with its limits."""
     for key, value in DEFAULTS.items():
@@ -153,7 +212,7 @@ def too_many_requests(error: RateLimitExceeded):
     """429 with ``Retry-After``: JSON for the collector, the API and scripts;
     the login page again for a person."""
     retry = retry_after()
-    message = f"too many requests ({error.description}); retry in {retry} s"
+    message = too_many_message(error.description, retry)
     if machine_request():
         response = jsonify(error=message, retry_after=retry)
         response.status_code = 429

@@ -45,6 +45,11 @@ from flask import Flask, Response, g, request
 from plotly.offline import get_plotlyjs
 
 NONCE_BYTES = 18
+# Every response, including those of ``POST /e`` (tracker/collector.py).
+EVERY_RESPONSE = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
 # Paths that get the page policy: the dashboard (pages and their JSON twins).
 POLICY_PREFIXES = ("/dash", "/login")
 
@@ -89,8 +94,8 @@ def policy(nonce: str) -> str:
 
 def _secure(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in EVERY_RESPONSE:
+        headers.setdefault(name, value)
     if request.path.startswith(POLICY_PREFIXES):
         headers["Content-Security-Policy"] = policy(csp_nonce())
         headers["X-Frame-Options"] = "DENY"

@@ -51,7 +51,7 @@ def register(app: Flask) -> None:
 
 def database_unavailable(error: Exception) -> Response:
     """503 + Retry-After: JSON for machines, the error page for people."""
-    current_app.logger.warning("database unavailable: %s", _first_line(error))
+    current_app.logger.warning("database unavailable: %s", first_line(error))
     # The page's nav asks who is logged in, which needs the database: show it
     # as to nobody rather than fail again while rendering.
     g.user = None
@@ -64,6 +64,6 @@ def database_unavailable(error: Exception) -> Response:
     return response
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     """The driver's message without SQLAlchemy's multi-line statement dump."""
     return str(error).strip().splitlines()[0][:200] if str(error) else repr(error)

@@ -8,10 +8,11 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from tests.conftest import BROWSER_UA, ORIGIN, count, post_batch
 from tests.factories import NOW_MS, attention, batch, click, layout, pv, scroll
+from tracker import inbox
 from tracker.beacon import BeaconError
 from tracker.ingest import RequestMeta, ingest_many
 from tracker.models import Click, PageSection, PageView, Site, Visitor, VisitSession
@@ -149,7 +150,8 @@ def test_a_group_failing_in_the_database_is_stored_batch_by_batch(app, session, 
 def test_concurrent_requests_are_each_answered_after_their_commit(
     client, session, site
 ):
-    """Requests arriving together share transactions; every 204 is stored."""
+    """Requests arriving together share transactions; every 204 is committed
+    before it is answered (stored, or in the inbox), and stored once drained."""
     statuses: list[int] = []
 
     def send(n: int) -> None:
@@ -164,4 +166,7 @@ def test_concurrent_requests_are_each_answered_after_their_commit(
     for thread in threads:
         thread.join()
     assert statuses == [204] * 24
+    committed = "SELECT (SELECT count(*) FROM pageviews) + (SELECT count(*) FROM inbox)"
+    assert session.execute(text(committed)).scalar() == 24
+    inbox.drain_all(client.application.extensions["resonance.sessionmaker"])
     assert count(session, PageView) == 24

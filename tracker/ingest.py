@@ -76,6 +76,10 @@ from tracker.urls import (
 SESSION_GAP = timedelta(minutes=30)
 
 
+class UnknownPageView(BeaconError):
+    """A batch refers to a page view that is not stored (nor in the batch)."""
+
+
 @dataclass(frozen=True)
 class RequestMeta:
     """Facts of the HTTP request that carried a beacon (the IP is never stored)."""
@@ -84,6 +88,9 @@ class RequestMeta:
     user_agent: str
     origin: str | None = None
     privacy_signal: bool = False
+    # The visitor uid, worked out when a beacon is put in the inbox (which keeps
+    # no IP); None: work it out from the fields above.
+    uid: str | None = None
 
 
 def device_class(viewport_width: int) -> str:
@@ -162,6 +169,32 @@ def ingest_many(
         results.append(item)
     plan.write(commit)
     return results
+
+
+def admit(
+    session: Session, batch: Batch, meta: RequestMeta, now: datetime
+) -> RequestMeta:
+    """Check a beacon as far as it can be without the stored page views, for the
+    inbox: its site, origin and page views. Returns the request facts to keep with
+    it: the visitor uid instead of the IP. Raises :class:`BeaconError`."""
+    site = _site_for(session, batch, meta)
+    if is_bot(meta.user_agent):
+        return RequestMeta(
+            ip="", user_agent=meta.user_agent, origin=meta.origin, uid=""
+        )
+    for index, event in enumerate(batch.e):
+        if isinstance(event, PageViewEvent):
+            _page_url(index, event)
+    uid = visitor_uid(
+        session,
+        site,
+        batch.v,
+        ip=meta.ip,
+        user_agent=meta.user_agent,
+        privacy_signal=meta.privacy_signal,
+        now=naive_utc(now),
+    )
+    return RequestMeta(ip="", user_agent=meta.user_agent, origin=meta.origin, uid=uid)
 
 
 def record_bot(
@@ -300,16 +333,8 @@ class _Plan:
         """Parse a body (unless parsed already) and check its site; a bot's beacon
         is recorded apart (0)."""
         batch = body if isinstance(body, Batch) else parse(body, now)
-        now = _naive(now)
-        site = sites.lookup(self.session, batch.s)
-        if site is None:
-            raise BeaconError(404, f"unknown site key {batch.s!r}")
-        if not site.enabled:
-            raise BeaconError(403, "this site is disabled")
-        if not site.allows_origin(meta.origin):
-            raise BeaconError(
-                403, f"origin {meta.origin!r} is not allowed for this site"
-            )
+        now = naive_utc(now)
+        site = _site_for(self.session, batch, meta)
         if is_bot(meta.user_agent):
             record_bot(self.session, site.id, batch, meta.user_agent, now)
             return 0
@@ -339,7 +364,7 @@ class _Plan:
         """Validate one batch against what is stored and what the group adds, and
         fold it into the group's rows."""
         site, batch, meta, now = checked.site, checked.batch, checked.meta, checked.now
-        uid = visitor_uid(
+        uid = meta.uid or visitor_uid(
             self.session,
             site,
             batch.v,
@@ -359,17 +384,10 @@ class _Plan:
         for index, event in enumerate(batch.e):
             if not isinstance(event, PageViewEvent):
                 continue
-            if event.id != event.p:
-                raise BeaconError(
-                    400, f"e[{index}].p: a page view's p must equal its id"
-                )
+            url = _page_url(index, event)
             key = (site_id, event.id)
             if key in self.views or key in new:
                 continue  # re-sent: stored once
-            try:
-                url = _clean_url(event.u)
-            except BadUrl as exc:
-                raise BeaconError(400, f"e[{index}].u: {exc}") from None
             new[key] = self._view_row(site_id, event, url, _at(event.ts, now))
         return new
 
@@ -402,7 +420,9 @@ class _Plan:
         for index, event in enumerate(batch.e):
             key = (site_id, event.p)
             if key not in self.views and key not in new:
-                raise BeaconError(400, f"e[{index}].p: unknown page view {event.p!r}")
+                raise UnknownPageView(
+                    400, f"e[{index}].p: unknown page view {event.p!r}"
+                )
 
     def _accept(
         self, site_id: int, uid: str, batch: Batch, new: dict, now: datetime
@@ -858,6 +878,28 @@ def put_identify(
 # --- small helpers --------------------------------------------------------------
 
 
+def _site_for(session: Session, batch: Batch, meta: RequestMeta) -> sites.SiteInfo:
+    """The batch's site, known, enabled and open to the page's origin."""
+    site = sites.lookup(session, batch.s)
+    if site is None:
+        raise BeaconError(404, f"unknown site key {batch.s!r}")
+    if not site.enabled:
+        raise BeaconError(403, "this site is disabled")
+    if not site.allows_origin(meta.origin):
+        raise BeaconError(403, f"origin {meta.origin!r} is not allowed for this site")
+    return site
+
+
+def _page_url(index: int, event: PageViewEvent) -> str:
+    """The page view's cleaned URL; refuses a page view that is not its own."""
+    if event.id != event.p:
+        raise BeaconError(400, f"e[{index}].p: a page view's p must equal its id")
+    try:
+        return _clean_url(event.u)
+    except BadUrl as exc:
+        raise BeaconError(400, f"e[{index}].u: {exc}") from None
+
+
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -867,7 +909,8 @@ def _at(ts_ms: int, now: datetime) -> datetime:
     return at if at < now else now
 
 
-def _naive(moment: datetime) -> datetime:
+def naive_utc(moment: datetime) -> datetime:
+    """``moment`` as the naive UTC the tables hold."""
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
@@ -887,6 +930,7 @@ def _clean_or_none(url: str | None) -> str | None:
 __all__ = [
     "BeaconError",
     "RequestMeta",
+    "admit",
     "device_class",
     "ingest",
     "ingest_many",

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -457,6 +458,26 @@ class BotHit(Base):
     seen_at: Mapped[datetime]
     user_agent: Mapped[str] = mapped_column(String(256))
     url: Mapped[str | None] = mapped_column(String(URL_LEN))
+
+
+class InboxBeacon(Base):
+    """A beacon accepted under load: committed here before its 204, stored into
+    the event tables moments later by the drain (``tracker.inbox``).
+
+    Holds the validated body and the visitor uid worked out when it arrived, never
+    the client's IP. ``error`` is set on a beacon the drain refused (its page view
+    unknown, its site removed meanwhile): kept for the operator, not retried.
+    """
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime]
+    body: Mapped[str] = mapped_column(Text)
+    uid: Mapped[str] = mapped_column(String(80))
+    user_agent: Mapped[str] = mapped_column(String(512))
+    origin: Mapped[str | None] = mapped_column(String(URL_LEN))
+    error: Mapped[str | None] = mapped_column(String(500))
 
 
 ROLES = ("admin", "marketer", "sales")

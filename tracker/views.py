@@ -1,29 +1,22 @@
-"""The collector's HTTP endpoints: ``GET /r.js``, ``/r2.js``, ``GET /e``, ``POST /e``.
+"""The collector's Flask endpoints: ``GET /r.js``, ``/r2.js`` and ``GET /e``.
 
-Owns: bytes in, status out. Reads the request facts ingest needs (never storing the
-IP), maps :class:`BeaconError` to a JSON 4xx, commits before answering 204, and
-sets CORS headers for allowed origins. Paths are short and neutral because content
-blockers match words like "track" and "analytics".
+Owns: serving the snippet files and a site's privacy mode. ``POST /e``, the
+beacons themselves, is answered before Flask (``tracker.collector``). Paths are
+short and neutral because content blockers match words like "track" and
+"analytics".
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy.exc import OperationalError
+from flask import Blueprint, Response, jsonify, request
 
 from resonance import limits
 from resonance.db import get_session
 from tracker import sites
-from tracker.beacon import BeaconError
-from tracker.ingest import RequestMeta
-from tracker.urls import BadUrl
-from tracker.urls import origin as origin_of
-from tracker.writer import writer_of
 
 bp = Blueprint("tracker", __name__)
 
@@ -79,68 +72,6 @@ def site_config() -> Response:
         response.cache_control.max_age = 300
         response.cache_control.public = True
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-@bp.post("/e")
-@limits.collector
-def collect() -> Response:
-    """Store one batch; 204 once it is committed, a JSON 4xx when refused.
-
-    The batch is committed by the process's group-commit writer together with the
-    batches that arrived alongside it (``tracker.writer``)."""
-    limit = current_app.config["MAX_BEACON_BYTES"]
-    if (request.content_length or 0) > limit:
-        return _cors(_error(413, f"body over {limit} bytes"))
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        return _cors(_error(413, f"body over {limit} bytes"))
-    try:
-        writer_of(current_app.extensions).submit(body, _meta(), datetime.now(UTC))
-    except BeaconError as exc:
-        return _cors(_error(exc.status, exc.message))
-    except OperationalError:
-        current_app.logger.exception("database unavailable")
-        response = _error(503, "database unavailable, retry later")
-        response.headers["Retry-After"] = "5"
-        return _cors(response)
-    return _cors(Response(status=204))
-
-
-def _meta() -> RequestMeta:
-    """The request facts ingest needs; same-origin pages send no foreign Origin."""
-    origin = request.headers.get("Origin")
-    if origin and _own_origin() == origin.lower():
-        origin = None  # a page served by Resonance itself (the demo site)
-    return RequestMeta(
-        ip=request.remote_addr or "",
-        user_agent=request.headers.get("User-Agent", "")[:512],
-        origin=origin,
-        privacy_signal=request.headers.get("Sec-GPC") == "1"
-        or request.headers.get("DNT") == "1",
-    )
-
-
-def _own_origin() -> str | None:
-    """This server's origin, or None when the Host header is nonsense."""
-    return _origin_of_host(request.scheme, request.host)
-
-
-@lru_cache(maxsize=64)
-def _origin_of_host(scheme: str, host: str) -> str | None:
-    """Memoised: every beacon asks, for the same few hosts (werkzeug's
-    ``host_url`` alone costs more than the rest of the request's checks)."""
-    try:
-        return origin_of(f"{scheme}://{host}/")
-    except BadUrl:
-        return None
-
-
-def _cors(response: Response) -> Response:
-    """Echo an Origin back so fetch() fallbacks may read the answer."""
-    if origin := request.headers.get("Origin"):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
     return response
 
 

@@ -13,13 +13,27 @@ alone in its own transaction, so one bad batch cannot take the others down.
 
 There is no added wait: while a group is being written the next one gathers, so
 groups grow with the load and a lone beacon is written at once.
+
+Under load the writer falls behind, and groups grow: from ``inbox_from`` beacons
+(``INBOX_FROM_GROUP``, 4; 0 turns this off) a group is committed to the inbox
+instead (``tracker.inbox``: one statement, whatever the group holds) and
+answered, and while anything of this process waits there every new group goes
+there too, so beacons are stored in the order they arrived. The writer stores
+the inbox's beacons whenever no beacon has arrived for ``DRAIN_IDLE_S``, and a
+chunk at least every ``DRAIN_EVERY_S`` however busy it is, so the dashboards
+lag a burst by seconds, not by the length of the burst. With no load a beacon is
+stored at once, as before. A beacon whose page view is unknown while others wait
+in the inbox (sent to another process, say) waits there too instead of being
+refused.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,16 +41,24 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from tracker import inbox
 from tracker.beacon import Batch, BeaconError, parse
-from tracker.ingest import RequestMeta, ingest_many
+from tracker.ingest import RequestMeta, UnknownPageView, admit, ingest_many
 
 MAX_GROUP = 64  # beacons per transaction; bounds memory and statement size
 IDLE_SECONDS = 1.0  # an idle writer thread ends (tests create many apps)
 SWITCH_INTERVAL = 0.0005  # seconds; see GroupWriter._run
+INBOX_FROM = 4  # beacons in a group from which it goes to the inbox
+DRAIN_IDLE_S = 0.02  # no beacon for this long: store a chunk of the inbox
+DRAIN_EVERY_S = 0.5  # and under sustained load, a chunk at least this often
+RETRY_DRAIN_S = 5.0  # after a failed drain (the database away)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
 class _Pending:
+    raw: bytes
     body: Batch
     meta: RequestMeta
     now: datetime
@@ -47,12 +69,15 @@ class _Pending:
 class GroupWriter:
     """Stores beacons through one writer thread per process."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, inbox_from: int = INBOX_FROM) -> None:
         self._engine = engine
+        self._inbox_from = inbox_from
         self._connection: Connection | None = None
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._backlog = False  # beacons of this process may wait in the inbox
+        self._next_drain = 0.0  # time.monotonic() of the next forced drain
 
     def submit(self, body: bytes, meta: RequestMeta, now: datetime) -> int:
         """Store one beacon; return its event count once committed.
@@ -61,7 +86,7 @@ class GroupWriter:
         The body is validated here, in the request's thread, while the writer
         is busy with the database.
         """
-        pending = _Pending(parse(body, now), meta, now)
+        pending = _Pending(body, parse(body, now), meta, now)
         self._queue.put(pending)
         self._ensure_thread()
         pending.done.wait()
@@ -87,10 +112,17 @@ class GroupWriter:
         # which would be most of a group's time. A shorter interval keeps the one
         # serial path of the process moving.
         sys.setswitchinterval(SWITCH_INTERVAL)
+        # Beacons another process left in the inbox (it stopped) are drained too.
+        self._backlog = bool(self._inbox_from) and self._inbox_waits()
         while True:
             try:
-                first = self._queue.get(timeout=IDLE_SECONDS)
+                first = self._queue.get(
+                    timeout=DRAIN_IDLE_S if self._backlog else IDLE_SECONDS
+                )
             except queue.Empty:
+                if self._backlog:
+                    self._drain()
+                    continue
                 with self._lock:
                     if self._queue.empty():
                         self._thread = None
@@ -103,10 +135,72 @@ class GroupWriter:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write(group)
+            if self._backlog or 0 < self._inbox_from <= len(group):
+                self._answer(group, self._put(group))
+            else:
+                self._write(group)
+            if self._backlog and time.monotonic() >= self._next_drain:
+                self._drain()
 
     def _write(self, group: list[_Pending]) -> None:
+        """Store the group's events now; a beacon whose page view is unknown
+        waits in the inbox if others do (its page view may be among them)."""
         results = store_group(self._session, [(p.body, p.meta, p.now) for p in group])
+        early = [i for i, r in enumerate(results) if isinstance(r, UnknownPageView)]
+        if early and self._inbox_from and self._inbox_waits():
+            for index, result in zip(
+                early, self._put([group[i] for i in early]), strict=True
+            ):
+                results[index] = result
+        self._answer(group, results)
+
+    def _put(self, group: list[_Pending]) -> list[int | BaseException]:
+        """Commit the group to the inbox: per beacon, its event count (accepted)
+        or why it is refused (what can be checked before its events are)."""
+        results: list[int | BaseException] = []
+        admitted = []
+        try:
+            with self._session() as session:
+                for p in group:
+                    try:
+                        admitted.append(
+                            (p.raw, admit(session, p.body, p.meta, p.now), p.now)
+                        )
+                        results.append(len(p.body.e))
+                    except BeaconError as exc:
+                        results.append(exc)
+                if admitted:
+                    inbox.put(session, admitted)
+                session.commit()
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
+            return [exc] * len(group)
+        if admitted and not self._backlog:
+            self._backlog = True
+            self._next_drain = time.monotonic() + DRAIN_EVERY_S
+        return results
+
+    def _drain(self) -> None:
+        """Store a chunk of the inbox; done when it is empty."""
+        self._next_drain = time.monotonic() + DRAIN_EVERY_S
+        try:
+            taken = inbox.drain(self._session)
+        except Exception:
+            log.exception("storing the inbox failed; retrying in %s s", RETRY_DRAIN_S)
+            self._next_drain = time.monotonic() + RETRY_DRAIN_S
+            return
+        if taken == 0:
+            self._backlog = False
+
+    def _inbox_waits(self) -> bool:
+        try:
+            with self._session() as session:
+                return inbox.has_waiting(session)
+        except Exception:
+            log.exception("the inbox could not be read")
+            return False
+
+    @staticmethod
+    def _answer(group: list[_Pending], results: list[int | BaseException]) -> None:
         for pending, result in zip(group, results, strict=True):
             pending.result = result
             pending.done.set()
@@ -164,11 +258,12 @@ def _transaction(
     return results
 
 
-def writer_of(extensions: dict) -> GroupWriter:
+def writer_of(extensions: dict, inbox_from: int = INBOX_FROM) -> GroupWriter:
     """The app's writer (an app lives in one process), created on first use."""
     writer = extensions.get("resonance.writer")
     if writer is None:
         writer = extensions.setdefault(
-            "resonance.writer", GroupWriter(extensions["resonance.engine"])
+            "resonance.writer",
+            GroupWriter(extensions["resonance.engine"], inbox_from),
         )
     return writer

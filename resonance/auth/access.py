@@ -60,7 +60,8 @@ ADMIN = roles("admin")
 # endpoint → access. A trailing ".*" covers a whole blueprint (only for blueprints
 # that are public by nature).
 ACCESS: dict[str, Access] = {
-    # The snippet and the collector: loaded by pages of other sites.
+    # The snippet and the collector's site lookup: loaded by pages of other
+    # sites (POST /e is answered before Flask: tracker/collector.py).
     "tracker.snippet": PUBLIC,
     "tracker.snippet_extension": PUBLIC,
     "tracker.site_config": PUBLIC,

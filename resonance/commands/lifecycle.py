@@ -1,7 +1,9 @@
-"""Data lifecycle commands: erase a person, purge old raw events, roll days up.
+"""Data lifecycle commands: erase a person, purge old raw events, roll days up,
+store the beacons waiting in the inbox.
 
-Thin wrappers: the work is in ``tracker.lifecycle`` and ``tracker.rollups``. Each
-command commits once, so an erasure or a purge is all or nothing.
+Thin wrappers: the work is in ``tracker.lifecycle``, ``tracker.rollups`` and
+``tracker.inbox``. Each command commits once, so an erasure or a purge is all or
+nothing.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from resonance import db
-from tracker import lifecycle, rollups
+from tracker import inbox, lifecycle, rollups
 from tracker.models import Site
 
 
@@ -72,8 +75,10 @@ def erase_command(
     Removes the lead (and leads merged with it), the browsers linked to it with
     their page views, clicks, sections and identify calls, stage history and
     notes. Leaves an audit row with the SHA-256 of the key and the counts.
+    Beacons waiting in the inbox are stored first, so that they are erased too.
     """
     with _database_errors():
+        inbox.drain_all(current_app.extensions["resonance.sessionmaker"])
         session = _maintenance_session()
         site_id = None
         if site_key is not None:
@@ -98,6 +103,29 @@ def erase_command(
         click.echo("no lead matched; the request is logged", err=True)
     counts = ", ".join(f"{table} {n}" for table, n in result.removed.items() if n)
     click.echo(f"erasure {result.erasure_id}: removed {counts or 'nothing'}")
+
+
+@click.command("drain")
+@click.option("--status", is_flag=True, help="only say what waits, store nothing")
+@with_appcontext
+def drain_command(status: bool) -> None:
+    """Store the beacons waiting in the inbox now.
+
+    The collector stores them itself when it has time; this is for a deployment
+    being stopped, or to see what waits (--status): beacons to store, the oldest,
+    and beacons set aside because they could not be stored.
+    """
+    sessions = current_app.extensions["resonance.sessionmaker"]
+    with _database_errors():
+        stored = 0 if status else inbox.drain_all(sessions)
+        with sessions() as session:
+            left = inbox.waiting(session)
+    if not status:
+        click.echo(f"stored {stored} beacons")
+    oldest = (
+        f", the oldest from {left.oldest:%Y-%m-%d %H:%M:%S} UTC" if left.oldest else ""
+    )
+    click.echo(f"waiting: {left.beacons} beacons{oldest}; set aside: {left.refused}")
 
 
 @click.command("purge")
@@ -140,4 +168,9 @@ def rollup_command() -> None:
     click.echo(f"rolled up {written} content-days")
 
 
-commands: list[click.Command] = [erase_command, purge_command, rollup_command]
+commands: list[click.Command] = [
+    erase_command,
+    drain_command,
+    purge_command,
+    rollup_command,
+]
