@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from resonance.db import upgrade  # noqa: E402
+from tracker.inbox import waiting  # noqa: E402
 from tracker.models import Click, PageSection, PageView  # noqa: E402
 from tracker.sites import create_site  # noqa: E402
 
@@ -274,11 +275,36 @@ class Served:
     acknowledged: int
     rss_mb: float
     cpu_ms: float
+    drain_s: float = 0.0  # after wrk stopped, until the inbox was empty
 
 
-def serve_and_drive(app: str, env: dict, args, tmp: Path, label: str) -> Served:
+def wait_drained(url: str, timeout: float = 900) -> float:
+    """Seconds until the collectors have stored every beacon they committed to
+    the inbox (they do it themselves once the load stops); fails on a beacon
+    set aside, which would be an event accepted and not stored."""
+    engine = create_engine(url)
+    start = time.monotonic()
+    try:
+        while True:
+            with Session(engine) as session:
+                left = waiting(session)
+            if left.refused:
+                raise AssertionError(f"{left.refused} beacons could not be stored")
+            if not left.beacons:
+                return time.monotonic() - start
+            if time.monotonic() - start > timeout:
+                raise AssertionError(f"{left.beacons} beacons still waiting")
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
+def serve_and_drive(
+    app: str, env: dict, args, tmp: Path, label: str, url: str | None = None
+) -> Served:
     """Start ``args.instances`` gunicorns of ``app`` on their own ports, drive them
-    all at once (one wrk each), and stop them."""
+    all at once (one wrk each), wait until they have stored what waits in the
+    inbox of ``url`` (the real app), and stop them."""
     ports = [free_port() for _ in range(args.instances)]
     logs = [tmp / f"{label}-{n}.log" for n in range(args.instances)]
     servers = [
@@ -293,6 +319,7 @@ def serve_and_drive(app: str, env: dict, args, tmp: Path, label: str) -> Served:
             cpu_before = cpu_seconds(servers)
             runs = list(pool.map(lambda port: wrk(port, args.duration, args), ports))
             cpu = cpu_seconds(servers) - cpu_before
+        drain_s = wait_drained(url) if url else 0.0
     finally:
         sampler.stop.set()
         for server in servers:
@@ -307,7 +334,8 @@ def serve_and_drive(app: str, env: dict, args, tmp: Path, label: str) -> Served:
         p50_ms=max(r.p50_ms for r in runs),
         p99_ms=max(r.p99_ms for r in runs),
     )
-    return Served(run, acknowledged, sampler.peak, 1000 * cpu / max(1, run.requests))
+    cpu_ms = 1000 * cpu / max(1, run.requests)
+    return Served(run, acknowledged, sampler.peak, cpu_ms, drain_s)
 
 
 def measure(store: str, args) -> None:
@@ -322,17 +350,20 @@ def measure(store: str, args) -> None:
             # (its cost is measured) but never trips; "" measures without it.
             "RESONANCE_COLLECTOR_RATE_LIMIT": args.collector_limit,
         }
-        real = serve_and_drive("wsgi:app", env, args, tmp, "real")
+        real = serve_and_drive("wsgi:app", env, args, tmp, "real", url)
         views, clicks, sections = stored(url)
         bare = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
         run, acknowledged = real.run, real.acknowledged
         expected = (acknowledged, 3 * acknowledged, 3 * acknowledged)
+        # Beacons stored per second from the first until the last was stored.
+        sustained = acknowledged / (run.seconds + real.drain_s)
         exact = (views, clicks, sections) == expected
         print(
             f"{store:<10} {run.rps:>8.0f} {run.rps * EVENTS_PER_BATCH:>9.0f} "
             f"{run.p50_ms:>7.1f} {run.p99_ms:>7.1f} {run.errors:>6} "
             f"{bare.run.rps:>8.0f} {run.rps / bare.run.rps:>6.2f} "
-            f"{real.rss_mb:>7.0f} {real.cpu_ms:>7.2f} {bare.cpu_ms:>7.2f}  "
+            f"{real.rss_mb:>7.0f} {real.cpu_ms:>7.2f} {bare.cpu_ms:>7.2f} "
+            f"{real.drain_s:>7.1f} {sustained / bare.run.rps:>9.2f}  "
             f"{'exact' if exact else 'MISMATCH'} ({views} page views, {clicks} clicks, "
             f"{sections} sections for {acknowledged} acknowledged 204s)",
             flush=True,
@@ -368,7 +399,7 @@ def main() -> None:
     print(
         f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'errors':>6} {'bare/s':>8} {'ratio':>6} {'RSS MB':>7} {'CPU ms':>7} "
-        f"{'bare ms':>7}  stored"
+        f"{'bare ms':>7} {'drain s':>7} {'sustained':>9}  stored"
     )
     for store in args.stores.split(","):
         measure(store, args)

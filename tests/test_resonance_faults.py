@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, func, make_url, select
 from sqlalchemy.orm import Session
 
 from resonance import create_app
+from tracker.inbox import waiting
 from tracker.models import Click, PageView
 from tracker.sites import create_site
 
@@ -207,6 +208,15 @@ def _get(base: str, path: str) -> SimpleNamespace:
         connection.close()
 
 
+def _inbox_empty(database_url: str) -> bool:
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        left = waiting(session)
+    engine.dispose()
+    assert not left.refused
+    return left.beacons == 0
+
+
 def _stored(database_url: str, pv_ids: set[str]) -> tuple[Counter, int]:
     """How many times each page view id is stored, and the clicks of those views
     (read straight from the database, not through any proxy)."""
@@ -341,6 +351,8 @@ def test_reload_and_a_killed_worker_under_load_lose_no_accepted_event(
         after = Sender(server.base, "after")
         final = after.post(*after.new_batch())
         after.close()
+        # What the killed worker committed to the inbox, the survivors store.
+        _wait(lambda: _inbox_empty(database_url))
 
     outcomes = [o for s in senders for o in s.outcomes]
     statuses = Counter(o.status for o in outcomes)

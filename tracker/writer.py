@@ -123,6 +123,9 @@ class GroupWriter:
                 if self._backlog:
                     self._drain()
                     continue
+                if self._inbox_from and self._inbox_waits():
+                    self._backlog = True  # left by a process that stopped
+                    continue
                 with self._lock:
                     if self._queue.empty():
                         self._thread = None
