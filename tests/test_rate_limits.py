@@ -203,3 +203,28 @@ def test_requests_are_not_checked_again_before_routing(database_url):
     limiter = app.extensions["resonance.limiter"]
     assert limiter._check_request_limit not in app.before_request_funcs[None]
     app.extensions["resonance.engine"].dispose()
+
+
+def test_behind_a_proxy_the_beacon_limit_counts_each_forwarded_client(
+    database_url, site
+):
+    """POST /e is answered before Flask, inside ProxyFix: the address it counts
+    is the client's, not the proxy's."""
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "PROXY_COUNT": 1,
+            "COLLECTOR_RATE_LIMIT": "1/minute",
+        }
+    )
+    try:
+        answers = []
+        for address in ("203.0.113.1", "203.0.113.2", "203.0.113.1"):
+            client = app.test_client()
+            client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+            answers.append(post_batch(client, batch(pv())).status_code)
+    finally:
+        app.extensions["resonance.engine"].dispose()
+
+    assert answers == [204, 204, 429]

@@ -370,3 +370,32 @@ def test_clicks_on_custom_elements_with_dots_are_kept(client, session, site):
 
     assert response.status_code == 204
     assert session.scalar(select(Click.tag)) == "my-app.card_x"
+
+
+def test_beacon_answers_carry_cors_and_the_headers_every_answer_carries(client, site):
+    """POST /e is answered before Flask: it still gets what Flask's hooks add."""
+    stored = post_batch(client, batch(pv()))
+    refused = post_batch(client, batch(pv(), s="nosuchsite"))
+
+    assert stored.status_code == 204
+    assert refused.status_code == 404
+    assert refused.mimetype == "application/json"
+    assert refused.json == {"error": "unknown site key 'nosuchsite'"}
+    for answer in (stored, refused):
+        assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+        assert answer.headers["Vary"] == "Origin"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_flask_view_of_post_e_answers_like_the_collector(app, session, site):
+    """The URL map offers POST /e (Allow, OPTIONS) and its view is the same
+    collector, for whoever calls the Flask app past the WSGI handler."""
+    beacon = json.dumps(batch(pv("pvviaview01"))).encode()
+    headers = {"Origin": ORIGIN, "User-Agent": BROWSER_UA}
+    with app.test_request_context("/e", method="POST", data=beacon, headers=headers):
+        answer = app.view_functions["tracker.collect"]()
+
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert session.scalars(select(PageView.event_id)).all() == ["pvviaview01"]

@@ -198,8 +198,8 @@ class GroupWriter:
         try:
             with self._session() as session:
                 return inbox.has_waiting(session)
-        except Exception:
-            log.exception("the inbox could not be read")
+        except Exception as exc:  # noqa: BLE001 - the database away: next time
+            log.warning("the inbox could not be read: %s", str(exc).splitlines()[0])
             return False
 
     @staticmethod
