@@ -275,3 +275,18 @@ def test_one_process_drains_at_a_time(app, site, database_url):
         assert inbox.drain(sessions) == 1
     finally:
         other.dispose()
+
+
+def test_purge_deletes_set_aside_beacons_older_than_its_window(
+    app, site, session, runner
+):
+    put_waiting(app, batch(click("pvneverseen")), batch(click("pvneverseen")))
+    drain(app)
+    old, recent = session.scalars(select(InboxBeacon).order_by(InboxBeacon.id))
+    old.received_at = datetime(2020, 1, 1)
+    session.commit()
+
+    result = runner.invoke(cli, ["purge", "--older-than", "13m"])
+
+    assert result.exit_code == 0, result.output
+    assert session.scalars(select(InboxBeacon.id)).all() == [recent.id]

@@ -23,6 +23,7 @@ with ``error`` set, for ``resonance drain --status``; it is not retried.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from tracker.models import InboxBeacon
 
 CHUNK = 64  # beacons per drain transaction, as in a group commit
 LOCK_KEY = 0x7265736F  # PostgreSQL advisory lock: one drainer at a time
+LOCK_WAIT_S = 0.02  # drain_all, while another process drains
 # Errors that storing the beacon will always hit, unlike an outage: the beacon
 # is set aside rather than retried forever.
 PERMANENT = (
@@ -111,11 +113,18 @@ def drain(sessions: Sessions, limit: int = CHUNK) -> int | None:
 
 
 def drain_all(sessions: Sessions) -> int:
-    """Store everything waiting (the CLI, erasure, tests); how many beacons."""
+    """Store everything waiting (the CLI, erasure, tests); how many beacons this
+    call stored. Waits its turn while another process drains, so that when it
+    returns, everything committed to the inbox before the call is stored."""
     total = 0
-    while taken := drain(sessions):
-        total += taken
-    return total
+    while True:
+        taken = drain(sessions)
+        if taken is None:
+            time.sleep(LOCK_WAIT_S)
+        elif taken == 0:
+            return total
+        else:
+            total += taken
 
 
 def waiting(session: Session) -> Waiting:

@@ -30,6 +30,7 @@ from tracker.models import (
     Identify,
     IdentityConflict,
     IdentityLink,
+    InboxBeacon,
     Lead,
     Note,
     PageSection,
@@ -240,6 +241,10 @@ def purge(session: Session, older_than: str, now: datetime) -> dict[str, int]:
             ~exists().where(PageView.session_id == VisitSession.id),
         ),
         "bot_hits": delete(BotHit).where(BotHit.seen_at < keep_from),
+        # Beacons the inbox could not store: kept for the operator, not for ever.
+        "inbox": delete(InboxBeacon).where(
+            InboxBeacon.error.is_not(None), InboxBeacon.received_at < keep_from
+        ),
         "identity_conflicts": delete(IdentityConflict).where(
             IdentityConflict.seen_at < keep_from
         ),
