@@ -311,6 +311,15 @@ def serve_and_drive(
         gunicorn(app, port, args, env, log)
         for port, log in zip(ports, logs, strict=True)
     ]
+    drainer = None
+    if url and args.drainer:  # one for every instance, like a queue worker
+        drainer = subprocess.Popen(
+            [sys.executable, "-c", "from resonance.cli import cli; cli()"]
+            + ["drain", "--follow"],
+            cwd=ROOT,
+            env=os.environ | env,
+            stdout=subprocess.DEVNULL,
+        )
     sampler = RssSampler(servers)
     try:
         with ThreadPoolExecutor(len(ports)) as pool:
@@ -322,6 +331,9 @@ def serve_and_drive(
         drain_s = wait_drained(url) if url else 0.0
     finally:
         sampler.stop.set()
+        if drainer is not None:
+            drainer.terminate()
+            drainer.wait()
         for server in servers:
             server.terminate()
         for server in servers:
@@ -350,6 +362,12 @@ def measure(store: str, args) -> None:
             # (its cost is measured) but never trips; "" measures without it.
             "RESONANCE_COLLECTOR_RATE_LIMIT": args.collector_limit,
         }
+        if args.drainer:
+            # Workers only append; a `resonance drain --follow` stores.
+            env |= {
+                "RESONANCE_INBOX_FROM_GROUP": "1",
+                "RESONANCE_DRAIN_IN_WORKERS": "false",
+            }
         real = serve_and_drive("wsgi:app", env, args, tmp, "real", url)
         views, clicks, sections = stored(url)
         bare = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
@@ -384,6 +402,11 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--collector-limit", default="1000000/second")
     parser.add_argument(
+        "--drainer",
+        action="store_true",
+        help="workers only append to the inbox; a resonance drain --follow stores",
+    )
+    parser.add_argument(
         "--instances",
         type=int,
         default=1,
@@ -395,6 +418,7 @@ def main() -> None:
         f"{args.workers} × {args.worker_class} ({args.threads} threads); "
         f"wrk {args.connections} connections per instance, {args.duration:g} s; "
         f"{EVENTS_PER_BATCH} events per batch"
+        + ("; a drain process stores the inbox" if args.drainer else "")
     )
     print(
         f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "

@@ -9,6 +9,9 @@ shared ``app`` sends a lone beacon straight to the event tables, as in productio
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -290,3 +293,47 @@ def test_purge_deletes_set_aside_beacons_older_than_its_window(
 
     assert result.exit_code == 0, result.output
     assert session.scalars(select(InboxBeacon.id)).all() == [recent.id]
+
+
+def test_a_drain_process_stores_what_workers_only_append(database_url, site, session):
+    """``DRAIN_IN_WORKERS=false``: the workers append every beacon and leave the
+    inbox alone; ``resonance drain --follow`` stores it, until SIGTERM."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "COLLECTOR_RATE_LIMIT": NO_COLLECTOR_LIMIT,
+            "INBOX_FROM_GROUP": 1,
+            "DRAIN_IN_WORKERS": False,
+        }
+    )
+    try:
+        assert (
+            post_batch(app.test_client(), batch(pv("pvappended1"))).status_code == 204
+        )
+        time.sleep(1.5)  # past the writer's idle drain and its idle check
+        assert count(session, InboxBeacon) == 1
+
+        drainer = subprocess.Popen(
+            [sys.executable, "-c", "from resonance.cli import cli; cli()"]
+            + ["drain", "--follow"],
+            env=os.environ | {"DATABASE_URL": database_url, "SECRET_KEY": "t"},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_until(lambda: count(session, PageView) == 1, seconds=30)
+            assert (
+                post_batch(app.test_client(), batch(pv("pvappended2"))).status_code
+                == 204
+            )
+            wait_until(lambda: count(session, PageView) == 2)
+        finally:
+            drainer.terminate()
+            output, _ = drainer.communicate(timeout=30)
+        assert drainer.returncode == 0
+        assert "stopped" in output
+        assert count(session, InboxBeacon) == 0
+    finally:
+        app.extensions["resonance.engine"].dispose()

@@ -61,6 +61,7 @@ class Collector:
         self.max_bytes: int = app.config["MAX_BEACON_BYTES"]
         self.limit = limits.collector_limit(app)
         self.inbox_from: int = app.config["INBOX_FROM_GROUP"]
+        self.drains: bool = app.config["DRAIN_IN_WORKERS"]
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable:
         if environ.get("PATH_INFO") != "/e" or environ["REQUEST_METHOD"] != "POST":
@@ -112,12 +113,13 @@ class Collector:
 
     def writer(self):
         """The app's writer, made on the first beacon (after the engine)."""
-        return writer_of(self.app.extensions, self.inbox_from)
+        return writer_of(self.app.extensions, self.inbox_from, self.drains)
 
 
 def init_app(app: Flask) -> None:
     """Serve ``POST /e`` before Flask (after the limiter is made: it counts)."""
     app.config.setdefault("INBOX_FROM_GROUP", INBOX_FROM)
+    app.config.setdefault("DRAIN_IN_WORKERS", True)
     collector = Collector(app, app.wsgi_app)
     app.wsgi_app = collector
     app.add_url_rule("/e", "tracker.collect", collector.view, methods=["POST"])

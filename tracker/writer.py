@@ -22,7 +22,9 @@ there too, so beacons are stored in the order they arrived. The writer stores
 the inbox's beacons whenever no beacon has arrived for ``DRAIN_IDLE_S``, and a
 chunk at least every ``DRAIN_EVERY_S`` however busy it is, so the dashboards
 lag a burst by seconds, not by the length of the burst. With no load a beacon is
-stored at once, as before. A beacon whose page view is unknown while others wait
+stored at once, as before. With ``DRAIN_IN_WORKERS`` false the writer leaves
+the inbox to a ``resonance drain --follow`` process (another core). A beacon
+whose page view is unknown while others wait
 in the inbox (sent to another process, say) waits there too instead of being
 refused.
 """
@@ -69,9 +71,12 @@ class _Pending:
 class GroupWriter:
     """Stores beacons through one writer thread per process."""
 
-    def __init__(self, engine: Engine, inbox_from: int = INBOX_FROM) -> None:
+    def __init__(
+        self, engine: Engine, inbox_from: int = INBOX_FROM, drains: bool = True
+    ) -> None:
         self._engine = engine
         self._inbox_from = inbox_from
+        self._drains = drains  # False: a `resonance drain --follow` stores the inbox
         self._connection: Connection | None = None
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -113,7 +118,7 @@ class GroupWriter:
         # serial path of the process moving.
         sys.setswitchinterval(SWITCH_INTERVAL)
         # Beacons another process left in the inbox (it stopped) are drained too.
-        self._backlog = bool(self._inbox_from) and self._inbox_waits()
+        self._backlog = self._drains and bool(self._inbox_from) and self._inbox_waits()
         while True:
             try:
                 first = self._queue.get(
@@ -123,7 +128,7 @@ class GroupWriter:
                 if self._backlog:
                     self._drain()
                     continue
-                if self._inbox_from and self._inbox_waits():
+                if self._drains and self._inbox_from and self._inbox_waits():
                     self._backlog = True  # left by a process that stopped
                     continue
                 with self._lock:
@@ -177,7 +182,7 @@ class GroupWriter:
                 session.commit()
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
             return [exc] * len(group)
-        if admitted and not self._backlog:
+        if admitted and self._drains and not self._backlog:
             self._backlog = True
             self._next_drain = time.monotonic() + DRAIN_EVERY_S
         return results
@@ -261,12 +266,14 @@ def _transaction(
     return results
 
 
-def writer_of(extensions: dict, inbox_from: int = INBOX_FROM) -> GroupWriter:
+def writer_of(
+    extensions: dict, inbox_from: int = INBOX_FROM, drains: bool = True
+) -> GroupWriter:
     """The app's writer (an app lives in one process), created on first use."""
     writer = extensions.get("resonance.writer")
     if writer is None:
         writer = extensions.setdefault(
             "resonance.writer",
-            GroupWriter(extensions["resonance.engine"], inbox_from),
+            GroupWriter(extensions["resonance.engine"], inbox_from, drains),
         )
     return writer

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -21,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from resonance import db
+from resonance.unavailable import RETRY_AFTER_S, UNAVAILABLE, first_line
 from tracker import inbox, lifecycle, rollups
 from tracker.models import Site
 
@@ -107,15 +110,21 @@ def erase_command(
 
 @click.command("drain")
 @click.option("--status", is_flag=True, help="only say what waits, store nothing")
+@click.option("--follow", is_flag=True, help="keep storing what arrives, until stopped")
 @with_appcontext
-def drain_command(status: bool) -> None:
+def drain_command(status: bool, follow: bool) -> None:
     """Store the beacons waiting in the inbox now.
 
     The collector stores them itself when it has time; this is for a deployment
     being stopped, or to see what waits (--status): beacons to store, the oldest,
-    and beacons set aside because they could not be stored.
+    and beacons set aside because they could not be stored. With --follow it is
+    the process that stores the inbox on its own core, for workers run with
+    RESONANCE_DRAIN_IN_WORKERS=false (and RESONANCE_INBOX_FROM_GROUP=1).
     """
     sessions = current_app.extensions["resonance.sessionmaker"]
+    if follow:
+        _follow(sessions)
+        return
     with _database_errors():
         stored = 0 if status else inbox.drain_all(sessions)
         with sessions() as session:
@@ -126,6 +135,26 @@ def drain_command(status: bool) -> None:
         f", the oldest from {left.oldest:%Y-%m-%d %H:%M:%S} UTC" if left.oldest else ""
     )
     click.echo(f"waiting: {left.beacons} beacons{oldest}; set aside: {left.refused}")
+
+
+def _follow(sessions, idle_s: float = 0.05) -> None:
+    """Store the inbox as it fills, until interrupted (SIGINT or SIGTERM: a
+    drain cut short is rolled back, its beacons still wait)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        while True:
+            try:
+                stored = inbox.drain_all(sessions)
+            except (OperationalError, *UNAVAILABLE) as exc:
+                click.echo(
+                    f"the database is away ({first_line(exc)}); retrying", err=True
+                )
+                stored = 0
+                time.sleep(RETRY_AFTER_S)
+            if not stored:
+                time.sleep(idle_s)
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 @click.command("purge")
