@@ -15,14 +15,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_ingest_benchmark_runs_and_counts_every_event_exactly_once():
+@pytest.mark.parametrize(
+    "options",
+    [[], ["--drainer"]],
+    ids=["in-worker drain", "drain process"],
+)
+def test_ingest_benchmark_runs_and_counts_every_event_exactly_once(options):
     if not shutil.which("wrk"):
         if os.environ.get("CI"):
             pytest.fail("CI needs wrk: scripts/test.sh installs Debian's package")
         pytest.skip("wrk is not installed")
 
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--duration", "1"],
+        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--duration", "1"]
+        + options,
         capture_output=True,
         text=True,
         timeout=300,
