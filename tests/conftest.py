@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from resonance import create_app, db
 from resonance.auth.users import create_user, hash_password
-from tracker import sites
+from tracker import sites, writer
 from tracker.identity import forget_salts
 from tracker.models import Base, Site, User
 from tracker.sites import create_site
@@ -102,6 +102,7 @@ def _empty_postgres(url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """The URL of an empty, migrated database, once per backend."""
+    writer.stop_all()  # an earlier test's writer must not refill the caches
     sites.forget()
     forget_salts()
     if request.param == "sqlite":

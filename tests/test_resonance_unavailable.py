@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from resonance import create_app
 from resonance.cli import cli
+from tracker import sites
 from tracker.models import Click, PageView, RollupState
 
 # The waits are bounded by the engine's timeouts (a few seconds); this bound only
@@ -24,7 +25,9 @@ NO_HANG_S = 20
 @pytest.fixture(params=["sqlite", "postgresql"])
 def unreachable_app(request, tmp_path):
     """The app over a database that cannot be reached: a SQLite file in a folder
-    that does not exist, or a PostgreSQL port nobody listens on."""
+    that does not exist, or a PostgreSQL port nobody listens on. The site cache
+    is emptied: an earlier test's "blog" would answer GET /e without a query."""
+    sites.forget()
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'missing' / 'resonance.db'}"
     else:

@@ -170,3 +170,19 @@ def test_concurrent_requests_are_each_answered_after_their_commit(
     assert session.execute(text(committed)).scalar() == 24
     inbox.drain_all(client.application.extensions["resonance.sessionmaker"])
     assert count(session, PageView) == 24
+
+
+def test_a_stopped_writer_ends_its_thread_and_a_new_beacon_starts_another(
+    client, session, site
+):
+    app = client.application
+    assert post_batch(client, batch(pv("pvbeforestop"))).status_code == 204
+    writer = app.extensions["resonance.writer"]
+    thread = writer._thread
+    assert thread is not None and thread.is_alive()
+
+    writer.stop()
+
+    assert not thread.is_alive()
+    assert post_batch(client, batch(pv("pvafterstop1"))).status_code == 204
+    assert count(session, PageView) == 2

@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
+from http import HTTPStatus
 
 from flask import Flask, Response
 from flask import request as flask_request
@@ -40,17 +41,6 @@ from tracker.writer import INBOX_FROM, writer_of
 StartResponse = Callable[..., object]
 Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
 
-_STATUS = {
-    204: "204 No Content",
-    400: "400 Bad Request",
-    403: "403 Forbidden",
-    404: "404 Not Found",
-    413: "413 Content Too Large",
-    429: "429 Too Many Requests",
-    500: "500 Internal Server Error",
-    503: "503 Service Unavailable",
-}
-
 
 class Collector:
     """WSGI middleware: ``POST /e`` here, every other request to ``inner``."""
@@ -67,7 +57,7 @@ class Collector:
         if environ.get("PATH_INFO") != "/e" or environ["REQUEST_METHOD"] != "POST":
             return self.inner(environ, start_response)
         status, headers, body = self.respond(Request(environ))
-        start_response(_STATUS[status], headers)
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [body]
 
     def view(self) -> Response:

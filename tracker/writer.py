@@ -36,6 +36,7 @@ import queue
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,9 +79,10 @@ class GroupWriter:
         self._inbox_from = inbox_from
         self._drains = drains  # False: a `resonance drain --follow` stores the inbox
         self._connection: Connection | None = None
-        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._backlog = False  # beacons of this process may wait in the inbox
         self._next_drain = 0.0  # time.monotonic() of the next forced drain
 
@@ -120,10 +122,14 @@ class GroupWriter:
         # Beacons another process left in the inbox (it stopped) are drained too.
         self._backlog = self._drains and bool(self._inbox_from) and self._inbox_waits()
         while True:
+            if self._stopping.is_set() and self._end_if_idle():
+                return
             try:
                 first = self._queue.get(
                     timeout=DRAIN_IDLE_S if self._backlog else IDLE_SECONDS
                 )
+                if first is None:  # stop() waking the thread
+                    continue
             except queue.Empty:
                 if self._backlog:
                     self._drain()
@@ -131,24 +137,47 @@ class GroupWriter:
                 if self._drains and self._inbox_from and self._inbox_waits():
                     self._backlog = True  # left by a process that stopped
                     continue
-                with self._lock:
-                    if self._queue.empty():
-                        self._thread = None
-                        self._close()
-                        return
+                if self._end_if_idle():
+                    return
                 continue
             group = [first]
             while len(group) < MAX_GROUP:
                 try:
-                    group.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is not None:
+                    group.append(item)
             if self._backlog or 0 < self._inbox_from <= len(group):
                 self._answer(group, self._put(group))
             else:
                 self._write(group)
             if self._backlog and time.monotonic() >= self._next_drain:
                 self._drain()
+
+    def _end_if_idle(self) -> bool:
+        """End the thread unless a beacon waits; under the lock that
+        _ensure_thread takes, so a beacon queued meanwhile gets a writer."""
+        with self._lock:
+            if not self._queue.empty():
+                return False
+            self._thread = None
+            self._close()
+            return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the writer thread once the beacons it holds are answered, without
+        storing the inbox (it waits for the next writer). For an app going away
+        while its process goes on: tests build many apps, and a writer of the
+        last one must not work while the next one is set up."""
+        with self._lock:
+            thread = self._thread
+        if thread is None:
+            return
+        self._stopping.set()
+        self._queue.put(None)
+        thread.join(timeout)
+        self._stopping.clear()
 
     def _write(self, group: list[_Pending]) -> None:
         """Store the group's events now; a beacon whose page view is unknown
@@ -266,6 +295,9 @@ def _transaction(
     return results
 
 
+_writers: weakref.WeakSet[GroupWriter] = weakref.WeakSet()
+
+
 def writer_of(
     extensions: dict, inbox_from: int = INBOX_FROM, drains: bool = True
 ) -> GroupWriter:
@@ -276,4 +308,11 @@ def writer_of(
             "resonance.writer",
             GroupWriter(extensions["resonance.engine"], inbox_from, drains),
         )
+        _writers.add(writer)
     return writer
+
+
+def stop_all() -> None:
+    """Stop the writer threads of every app of this process (see stop)."""
+    for writer in list(_writers):
+        writer.stop()
