@@ -178,22 +178,12 @@ def admit(
     inbox: its site, origin and page views. Returns the request facts to keep with
     it: the visitor uid instead of the IP. Raises :class:`BeaconError`."""
     site = _site_for(session, batch, meta)
-    if is_bot(meta.user_agent):
-        return RequestMeta(
-            ip="", user_agent=meta.user_agent, origin=meta.origin, uid=""
-        )
-    for index, event in enumerate(batch.e):
-        if isinstance(event, PageViewEvent):
-            _page_url(index, event)
-    uid = visitor_uid(
-        session,
-        site,
-        batch.v,
-        ip=meta.ip,
-        user_agent=meta.user_agent,
-        privacy_signal=meta.privacy_signal,
-        now=naive_utc(now),
-    )
+    uid = ""  # a bot's beacon is recorded apart: no visitor
+    if not is_bot(meta.user_agent):
+        for index, event in enumerate(batch.e):
+            if isinstance(event, PageViewEvent):
+                _page_url(index, event)
+        uid = _uid(session, site, batch, meta, naive_utc(now))
     return RequestMeta(ip="", user_agent=meta.user_agent, origin=meta.origin, uid=uid)
 
 
@@ -364,15 +354,7 @@ class _Plan:
         """Validate one batch against what is stored and what the group adds, and
         fold it into the group's rows."""
         site, batch, meta, now = checked.site, checked.batch, checked.meta, checked.now
-        uid = meta.uid or visitor_uid(
-            self.session,
-            site,
-            batch.v,
-            ip=meta.ip,
-            user_agent=meta.user_agent,
-            privacy_signal=meta.privacy_signal,
-            now=now,
-        )
+        uid = _uid(self.session, site, batch, meta, now)
         new = self._new_views(site.id, batch, now)
         self._check_references(site.id, batch, new)
         self._accept(site.id, uid, batch, new, now)
@@ -888,6 +870,25 @@ def _site_for(session: Session, batch: Batch, meta: RequestMeta) -> sites.SiteIn
     if not site.allows_origin(meta.origin):
         raise BeaconError(403, f"origin {meta.origin!r} is not allowed for this site")
     return site
+
+
+def _uid(
+    session: Session,
+    site: sites.SiteInfo,
+    batch: Batch,
+    meta: RequestMeta,
+    now: datetime,
+) -> str:
+    """The batch's visitor uid: the one worked out on arrival, if any."""
+    return meta.uid or visitor_uid(
+        session,
+        site,
+        batch.v,
+        ip=meta.ip,
+        user_agent=meta.user_agent,
+        privacy_signal=meta.privacy_signal,
+        now=now,
+    )
 
 
 def _page_url(index: int, event: PageViewEvent) -> str:
