@@ -24,9 +24,8 @@ chunk at least every ``DRAIN_EVERY_S`` however busy it is, so the dashboards
 lag a burst by seconds, not by the length of the burst. With no load a beacon is
 stored at once, as before. With ``DRAIN_IN_WORKERS`` false the writer leaves
 the inbox to a ``resonance drain --follow`` process (another core). A beacon
-whose page view is unknown while others wait
-in the inbox (sent to another process, say) waits there too instead of being
-refused.
+whose page view is unknown while others wait in the inbox (sent to another
+process, say) waits there too instead of being refused.
 """
 
 from __future__ import annotations
@@ -85,6 +84,7 @@ class GroupWriter:
         self._stopping = threading.Event()
         self._backlog = False  # beacons of this process may wait in the inbox
         self._next_drain = 0.0  # time.monotonic() of the next forced drain
+        self._drain_after = 0.0  # no drain before (after one failed)
 
     def submit(self, body: bytes, meta: RequestMeta, now: datetime) -> int:
         """Store one beacon; return its event count once committed.
@@ -218,12 +218,15 @@ class GroupWriter:
 
     def _drain(self) -> None:
         """Store a chunk of the inbox; done when it is empty."""
-        self._next_drain = time.monotonic() + DRAIN_EVERY_S
+        now = time.monotonic()
+        if now < self._drain_after:
+            return  # the last one failed: the database gets its time
+        self._next_drain = now + DRAIN_EVERY_S
         try:
             taken = inbox.drain(self._session)
         except Exception:
             log.exception("storing the inbox failed; retrying in %s s", RETRY_DRAIN_S)
-            self._next_drain = time.monotonic() + RETRY_DRAIN_S
+            self._drain_after = time.monotonic() + RETRY_DRAIN_S
             return
         if taken == 0:
             self._backlog = False
