@@ -44,17 +44,23 @@ from tracker.sites import create_site
 CLIENT_IP = "198.51.100.23"
 
 
-@pytest.fixture
-def inbox_app(database_url: str) -> Iterator[Flask]:
-    app = create_app(
+def appending_app(database_url: str, **config) -> Flask:
+    """An app whose writer sends every beacon through the inbox."""
+    return create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
             "COLLECTOR_RATE_LIMIT": NO_COLLECTOR_LIMIT,
             "INBOX_FROM_GROUP": 1,
+            **config,
         }
     )
+
+
+@pytest.fixture
+def inbox_app(database_url: str) -> Iterator[Flask]:
+    app = appending_app(database_url)
     yield app
     app.extensions["resonance.engine"].dispose()
 
@@ -298,16 +304,7 @@ def test_purge_deletes_set_aside_beacons_older_than_its_window(
 def test_a_drain_process_stores_what_workers_only_append(database_url, site, session):
     """``DRAIN_IN_WORKERS=false``: the workers append every beacon and leave the
     inbox alone; ``resonance drain --follow`` stores it, until SIGTERM."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "COLLECTOR_RATE_LIMIT": NO_COLLECTOR_LIMIT,
-            "INBOX_FROM_GROUP": 1,
-            "DRAIN_IN_WORKERS": False,
-        }
-    )
+    app = appending_app(database_url, DRAIN_IN_WORKERS=False)
     try:
         assert (
             post_batch(app.test_client(), batch(pv("pvappended1"))).status_code == 204
