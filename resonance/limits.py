@@ -71,7 +71,12 @@ def site_and_client() -> str:
     """The collector's key: which site the beacon is for, and from whom."""
     site = request.args.get("s") if request.method == "GET" else None
     site = site or request.headers.get("Origin") or "-"
-    return f"{site[:200]}|{client_address()}"
+    return collector_key(site, client_address())
+
+
+def collector_key(site: str, client: str) -> str:
+    """The collector's counter key, for Flask's ``GET /e`` and ``POST /e``."""
+    return f"{site[:200]}|{client}"
 
 
 def login_username() -> str:
@@ -126,7 +131,7 @@ class CollectorLimit:
     def refuse(self, site: str, client: str) -> tuple[int, str] | None:
         """Count a beacon; None when allowed, else the seconds until it would be
         and the rule it broke."""
-        key = f"{site[:200]}|{client}"
+        key = collector_key(site, client)
         for item in self._items:
             strategy = self._strategy()
             try:

@@ -145,7 +145,7 @@ def _follow(sessions, idle_s: float = 0.05) -> None:
         while True:
             try:
                 stored = inbox.drain_all(sessions)
-            except (OperationalError, *UNAVAILABLE) as exc:
+            except UNAVAILABLE as exc:
                 click.echo(
                     f"the database is away ({first_line(exc)}); retrying", err=True
                 )
