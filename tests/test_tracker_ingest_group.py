@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, text
 
 from tests.conftest import BROWSER_UA, ORIGIN, count, post_batch
 from tests.factories import NOW_MS, attention, batch, click, layout, pv, scroll
-from tracker import inbox
+from tracker import inbox, ingest
 from tracker.beacon import BeaconError
 from tracker.ingest import RequestMeta, ingest_many
 from tracker.models import Click, PageSection, PageView, Site, Visitor, VisitSession
@@ -145,6 +145,35 @@ def test_a_group_failing_in_the_database_is_stored_batch_by_batch(app, session, 
     assert isinstance(results[1], Exception)
     assert not isinstance(results[1], BeaconError)
     assert session.scalars(select(PageView.event_id)).all() == ["pvkept00001"]
+
+
+def test_a_lone_beacon_whose_page_view_another_process_stores_meanwhile_is_stored_once(
+    app, session, site, monkeypatch
+):
+    """The snippet sends a batch again while the first is on its way (a page
+    going away): another process commits the same page view between this
+    transaction's reads and its writes. The constraint fails; the second try
+    finds the page view, so the request is answered, not failed with a 500."""
+    sessionmaker = app.extensions["resonance.sessionmaker"]
+    view = pv("pvracing001")
+    beacon = body(view, click(view["id"]))
+    write = ingest._Plan.write
+    raced: list[list] = []
+
+    def write_after_the_other_process(plan, commit: bool = False) -> None:
+        if not raced:  # (the other process's own write goes straight through)
+            raced.append([])
+            with sessionmaker() as other:
+                raced[0] = ingest_many(other, [(beacon, META, NOW)])
+                other.commit()
+        write(plan, commit)
+
+    monkeypatch.setattr(ingest._Plan, "write", write_after_the_other_process)
+    assert store_group(sessionmaker, [(beacon, META, NOW)]) == [2]
+    assert raced == [[2]]
+    assert count(session, PageView) == 1
+    assert count(session, Click) == 1
+    assert session.scalar(select(VisitSession.pageviews)) == 1
 
 
 def test_concurrent_requests_are_each_answered_after_their_commit(

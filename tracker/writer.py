@@ -272,11 +272,17 @@ def store_group(
     sessionmaker: Callable[[], Session], items: list[Item]
 ) -> list[int | BaseException]:
     """Store beacons in one transaction, else each alone; per beacon, its event
-    count or the exception to answer (a :class:`BeaconError` or the database's)."""
+    count or the exception to answer (a :class:`BeaconError` or the database's).
+
+    A lone beacon is tried again only after a constraint failed: its page view
+    stored meanwhile by another process (the same batch sent twice at once, as
+    the snippet does when a page goes away) is found by the second try. An
+    outage is not tried again here: the request is answered 503 at once.
+    """
     try:
         return _transaction(sessionmaker, items)
     except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-        if len(items) == 1:
+        if len(items) == 1 and not isinstance(exc, inbox.PERMANENT):
             return [exc]
     return [_alone(sessionmaker, item) for item in items]
 
