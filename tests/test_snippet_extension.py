@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,11 +59,13 @@ class Gate:
     """A proxy in front of the collector. ``state``: "open" forwards everything;
     "503" answers every ``POST /e`` with 503 (with CORS headers, as the collector
     does when its database is down); "reset" closes those connections unanswered
-    (a network error). It counts every batch posted to it."""
+    (a network error). ``hold``: the next so many batches are forwarded a
+    second late, as on a slow network path. It counts every batch posted to it."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.state = "open"
+        self.hold = 0  # the next this many batches are forwarded a second late
         self.posted: list[dict] = []
         self.lock = threading.Lock()
         self.server, self.url = serve(self.handler())
@@ -82,6 +85,9 @@ class Gate:
                 with gate.lock:
                     gate.posted.append(json.loads(body))
                     state = gate.state
+                    held, gate.hold = gate.hold > 0, max(gate.hold - 1, 0)
+                if held:  # slow on the way: batches sent after it overtake it
+                    time.sleep(1.0)
                 if state == "reset":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -329,7 +335,7 @@ def test_two_browsers_identifying_as_one_email_share_one_lead(customer, session)
             and count(session, PageView) == 3
         )
 
-    assert wait_for(done), "the beacons did not arrive"
+    assert wait_for(done), site.gate.posted
     lead = session.scalars(select(Lead)).one()
     assert lead.email == "ada@example.com"
     assert len(visitor_ids(session, lead)) == 2  # one per browser
@@ -338,6 +344,36 @@ def test_two_browsers_identifying_as_one_email_share_one_lead(customer, session)
     )
     assert count(session, IdentityConflict) == 0
     assert count(session, Visitor) == 2
+
+
+def test_identify_just_before_leaving_arrives_though_its_page_view_is_slow(
+    customer, session
+):
+    """The page view's batch is slow on the way; as the page goes away the
+    batches behind it go joined with it, so none arrives before its page view
+    (the collector would refuse it) and the identify is not lost."""
+    site = customer()
+    page = site.open(site.context(), "/long.html")
+    site.gate.hold = 1
+    identify(page, "ada@example.com")  # goes with the page view: held
+    page.wait_for_timeout(100)
+    identify(page, "ada@example.com")  # queued behind it
+    page.mouse.wheel(0, 1500)
+    page.wait_for_timeout(300)
+    leave(page)
+
+    assert wait_for(lambda: count(session, Identify) == 2), [
+        [e["t"] for e in b["e"]] for b in site.gate.posted
+    ]
+    view = session.scalars(select(PageView)).one()
+    assert view.max_scroll_px > 800  # the last batch's scroll depth
+    lead = session.scalars(select(Lead)).one()
+    assert page_views_of(session, lead) == [site.origin + "/long.html"]
+    # The joined body went while the first was held, and repeated it.
+    sent = [[e["t"] for e in batch["e"]] for batch in site.gate.posted]
+    assert sent[0][0] == "pv" and sent[0][-1] == "id"
+    assert sent[-1][: len(sent[0]) + 1] == [*sent[0], "id"]
+    assert count(session, PageView) == 1
 
 
 def test_shared_browser_gets_a_new_visitor_id_for_a_second_person(customer, session):

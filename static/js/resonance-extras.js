@@ -28,7 +28,9 @@
  *    answered for good (stored, or refused with a 4xx). Batches go one at a
  *    time, oldest first; after a network error or a 5xx the oldest is tried
  *    again on the next flush, and all of them on the next page load and when
- *    the page is hidden or goes away. The answer to a batch sent as the page goes
+ *    the page is hidden or goes away (then joined into one body where the
+ *    collector's limits allow, so that none overtakes the batch of its page
+ *    view on the way). The answer to a batch sent as the page goes
  *    away may never be seen: the next page load sends it again, and event ids
  *    make that harmless (the collector stores page views, clicks and identify
  *    once per id; scroll and attention are cumulative maxima). Kept in
@@ -44,6 +46,8 @@ const ENDPOINT = new URL('/e', import.meta.url).href;
 const VERDICT_MS = 1e3;
 const MAX_BATCHES = 20;
 const MAX_CHARS = 64e3;
+const MAX_EVENTS = 500; // the collector's limits for one batch (its default
+const MAX_BYTES = 60e3; // RESONANCE_MAX_BEACON_BYTES is 65,536)
 
 // Wrap a callback so that nothing it throws reaches the host page.
 const guard =
@@ -102,14 +106,15 @@ export default (queue, flush, flags, store, randomId) => {
       () => false
     );
 
-  const attempt = (body) => {
+  // body: what to send; parts: the batches of the outbox it holds.
+  const attempt = (body, parts = [body]) => {
     if (inFlight.has(body)) return;
     inFlight.add(body);
     post(body).then(
       guard((done) => {
         inFlight.delete(body);
         if (done) {
-          outbox = outbox.filter((other) => other != body);
+          outbox = outbox.filter((other) => !parts.includes(other));
           save();
           drain();
         }
@@ -121,6 +126,40 @@ export default (queue, flush, flags, store, randomId) => {
   // batch of the page view it refers to (the collector would refuse it).
   const drain = () => {
     if (!inFlight.size && outbox[0]) attempt(outbox[0]);
+  };
+
+  // The outbox as few bodies as the collector takes, in order: consecutive
+  // batches of one visitor (a batch naming a previous id, o, starts a body)
+  // under MAX_EVENTS events and MAX_BYTES bytes. A batch that does not parse
+  // (storage is the host page's too) goes as it is.
+  const joined = () => {
+    const bodies = [];
+    let last;
+    for (const body of outbox) {
+      const bytes = new Blob([body]).size;
+      try {
+        const { e, o, ...head } = JSON.parse(body);
+        const key = JSON.stringify(head);
+        if (
+          !o &&
+          last?.key == key &&
+          last.e.length + e.length <= MAX_EVENTS &&
+          last.bytes + bytes <= MAX_BYTES
+        ) {
+          last.e.push(...e);
+          last.parts.push(body);
+          last.bytes += bytes;
+          continue;
+        }
+        bodies.push((last = { key, head: { ...head, o }, e: [...e], parts: [body], bytes }));
+      } catch {
+        bodies.push((last = { parts: [body] }));
+      }
+    }
+    return bodies.map(({ head, e, parts }) => [
+      head ? JSON.stringify({ ...head, e }) : parts[0],
+      parts,
+    ]);
   };
 
   // ---- shared browsers --------------------------------------------------------
@@ -230,12 +269,17 @@ export default (queue, flush, flags, store, randomId) => {
   const failed = () => waiting.forEach((click) => (click.event.er = true));
 
   // The page may be gone any moment (the core has just flushed): the clicks
-  // waiting go with what is known, and everything goes now, not one at a time.
+  // waiting go with what is known, and everything goes now, not one at a time:
+  // joined, the batches in flight too (their answer may never be seen; event
+  // ids make the repeat harmless). Sent apart they could overtake each other on
+  // the way to the collector's processes, and a batch that arrives before the
+  // batch of its page view is refused: an identify just before the visitor
+  // leaves would be lost.
   const leave = (event) => {
     if (document.hidden || event.type == 'pagehide') {
       waiting.forEach((click) => queue.push(...release(click)));
       flush();
-      outbox.map(attempt);
+      joined().map(([body, parts]) => attempt(body, parts));
     }
   };
 
