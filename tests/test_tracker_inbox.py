@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from resonance import create_app
 from resonance.cli import cli
+from resonance.db import write_turn
 from tests.conftest import BROWSER_UA, NO_COLLECTOR_LIMIT, ORIGIN, count, post_batch
 from tests.factories import attention, batch, click, identify, layout, pv, scroll
 from tracker import inbox
@@ -284,6 +285,27 @@ def test_one_process_drains_at_a_time(app, site, database_url):
         assert inbox.drain(sessions) == 1
     finally:
         other.dispose()
+
+
+def test_sqlite_writers_queue_for_their_turn_and_postgresql_writers_do_not(
+    app, site, database_url
+):
+    """SQLite: while one writer holds its turn (the lock file beside the
+    database) a drain waits for it, without any SQLite lock being held, and
+    goes on once the turn ends. PostgreSQL: taking a turn never waits."""
+    put_waiting(app, batch(pv("pvturn00001")))
+    sessions = app.extensions["resonance.sessionmaker"]
+    with ThreadPoolExecutor(1) as pool:
+        with sessions() as holder, write_turn(holder):
+            waiting = pool.submit(inbox.drain, sessions)
+            if database_url.startswith("sqlite"):
+                time.sleep(0.3)
+                assert not waiting.done()
+            else:
+                assert waiting.result(timeout=5) == 1
+        assert waiting.result(timeout=5) == 1
+    with sessions() as session:
+        assert count(session, PageView) == 1
 
 
 def test_purge_deletes_set_aside_beacons_older_than_its_window(

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from resonance.db import write_turn
 from tracker.beacon import BeaconError
 from tracker.dialect import RawSql
 from tracker.ingest import RequestMeta, ingest_many, naive_utc
@@ -92,7 +93,7 @@ def drain(sessions: Sessions, limit: int = CHUNK) -> int | None:
     it (a constraint nobody expected), each is stored alone and one that fails
     again is set aside. An outage propagates: nothing is lost, the caller retries.
     """
-    with sessions() as session:
+    with sessions() as session, write_turn(session):
         sql = RawSql(session)
         if not _lock(sql):
             return None
@@ -189,7 +190,7 @@ def _store(session: Session, sql: RawSql, rows: list[tuple]) -> None:
 
 def _drain_one(sessions: Sessions, id_: int) -> None:
     """Store one beacon alone; set it aside if the database refuses it again."""
-    with sessions() as session:
+    with sessions() as session, write_turn(session):
         sql = RawSql(session)
         try:
             if _lock(sql) and (rows := _take(sql, "?", [id_])):

@@ -43,6 +43,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from resonance.db import write_turn
 from tracker import inbox
 from tracker.beacon import Batch, BeaconError, parse
 from tracker.ingest import RequestMeta, UnknownPageView, admit, ingest_many
@@ -208,7 +209,7 @@ class GroupWriter:
         results: list[int | BaseException] = []
         admitted = []
         try:
-            with self._session() as session:
+            with self._session() as session, write_turn(session):
                 for p in group:
                     try:
                         admitted.append(
@@ -309,7 +310,7 @@ def _alone(sessionmaker: Callable[[], Session], item: Item) -> int | BaseExcepti
 def _transaction(
     sessionmaker: Callable[[], Session], items: list[Item]
 ) -> list[int | BeaconError]:
-    with sessionmaker() as session:
+    with sessionmaker() as session, write_turn(session):
         results = ingest_many(session, items, commit=True)
         session.commit()
     return results
