@@ -278,12 +278,26 @@ class Served:
     drain_s: float = 0.0  # after wrk stopped, until the inbox was empty
 
 
-def wait_drained(url: str, timeout: float = 900) -> float:
-    """Seconds until the collectors have stored every beacon they committed to
-    the inbox (they do it themselves once the load stops); fails on a beacon
-    set aside, which would be an event accepted and not stored."""
+def wait_answered(logs: list[Path], quiet_s: float = 0.25) -> None:
+    """Until the servers have answered every request wrk left in flight: their
+    access logs have not grown for ``quiet_s``. (A beacon is committed before it
+    is answered; one still on its way when the inbox is first seen empty would
+    otherwise be missed by the count, and left in the inbox.)"""
+    sizes = None
+    while True:
+        now = [log.stat().st_size if log.exists() else 0 for log in logs]
+        if now == sizes:
+            return
+        sizes = now
+        time.sleep(quiet_s)
+
+
+def wait_drained(url: str, start: float, timeout: float = 900) -> float:
+    """Seconds from ``start`` (time.monotonic(), when wrk stopped) until the
+    collectors have stored every beacon they committed to the inbox (they do it
+    themselves once the load stops); fails on a beacon set aside, which would be
+    an event accepted and not stored."""
     engine = create_engine(url)
-    start = time.monotonic()
     try:
         while True:
             with Session(engine) as session:
@@ -328,7 +342,9 @@ def serve_and_drive(
             cpu_before = cpu_seconds(servers)
             runs = list(pool.map(lambda port: wrk(port, args.duration, args), ports))
             cpu = cpu_seconds(servers) - cpu_before
-        drain_s = wait_drained(url) if url else 0.0
+        stopped = time.monotonic()
+        wait_answered(logs)
+        drain_s = wait_drained(url, stopped) if url else 0.0
     finally:
         sampler.stop.set()
         if drainer is not None:
