@@ -200,6 +200,13 @@ def csrf_token(client: FlaskClient) -> str:
     return found.group(1)
 
 
+def form_csrf_token(html: str) -> str:
+    """The CSRF token a page's form posts back in its hidden ``csrf_token`` field."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a csrf_token field"
+    return found.group(1)
+
+
 def csrf_headers(client: FlaskClient) -> dict[str, str]:
     """Headers for a POST as the dashboard's own pages make it."""
     return {"X-CSRFToken": csrf_token(client)}

@@ -3,7 +3,6 @@ rate limits, and that no page shows another site's data, even by guessed ids."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +10,7 @@ from conftest import (
     ORIGIN,
     TEST_PASSWORD,
     csrf_headers,
+    form_csrf_token,
     log_in,
     post_batch,
 )
@@ -28,8 +28,7 @@ OTHER_ORIGIN = "https://other.example"
 
 
 def _form_token(client, url: str = "/login") -> str:
-    html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return form_csrf_token(client.get(url).get_data(as_text=True))
 
 
 def _login(client, username: str, password: str = TEST_PASSWORD, **extra):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, form_csrf_token
 from sqlalchemy import select
 
 from resonance.auth.users import UserError, check_login, create_user
@@ -21,7 +21,7 @@ def _printed_password(output: str) -> str:
 def _can_log_in(app, username: str, password: str) -> bool:
     client = app.test_client()
     html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = form_csrf_token(html)
     response = client.post(
         "/login",
         data={"csrf_token": token, "username": username, "password": password},

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 import pytest
-from conftest import BROWSER_UA, ORIGIN
+from conftest import BROWSER_UA, ORIGIN, form_csrf_token
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
 from sqlalchemy import select
 
@@ -123,7 +123,7 @@ def admin(live_server, live_user) -> SignedIn:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     with opener.open(live_server + "/login", timeout=15) as response:
         form = response.read().decode()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    token = form_csrf_token(form)
     fields = {"csrf_token": token, "username": user.username}
     fields["password"] = user.password
     with opener.open(live_server + "/login", urlencode(fields).encode(), 15):
