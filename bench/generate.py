@@ -346,7 +346,6 @@ def _pageview_events(
             "ts": t + 500,
             "d": depth,
             "dh": page.doc_h,
-            "f": round(depth / page.doc_h, 4),
         },  # fmt: skip
         {"t": "a", "id": next(ids), "p": pv, "ts": t + 600, "ms": active, "a": share},
     ]

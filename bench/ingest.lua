@@ -33,7 +33,7 @@ function request()
     '{"t":"c","id":"c1%s","p":"%s","ts":%d,"x":300,"y":420,"vw":1440,"s":"#cta","fx":0.25,"fy":0.5,"tg":"a","tx":"Book a demo","h":"https://bench.example.com/demo","in":true},' ..
     '{"t":"c","id":"c2%s","p":"%s","ts":%d,"x":640,"y":1220,"vw":1440,"s":"main>p:nth-of-type(3)","fx":0.4,"fy":0.2,"tg":"p","tx":"Some text","in":false},' ..
     '{"t":"c","id":"c3%s","p":"%s","ts":%d,"x":700,"y":2400,"vw":1440,"s":"#pricing-link","fx":0.5,"fy":0.5,"tg":"a","tx":"Pricing","h":"https://bench.example.com/pricing","in":true},' ..
-    '{"t":"s","id":"s1%s","p":"%s","ts":%d,"d":3100,"dh":4200,"f":0.738},' ..
+    '{"t":"s","id":"s1%s","p":"%s","ts":%d,"d":3100,"dh":4200},' ..
     '{"t":"l","id":"l1%s","p":"%s","ts":%d,"sec":[[1,"Title",0,900],[2,"Why",900,1500],[2,"How",2400,1800]]},' ..
     '{"t":"a","id":"a1%s","p":"%s","ts":%d,"ms":42000,"a":[[0,12000],[1,20000],[2,10000]]}' ..
     ']}',

@@ -65,7 +65,6 @@ def scroll(pid: str, depth: int, height: int = 3000, **fields) -> dict:
         "ts": NOW_MS + 2000,
         "d": depth,
         "dh": height,
-        "f": round(min(depth / height, 1), 3),
     }
     return event | fields
 

@@ -65,7 +65,7 @@ MIN_TS = 946_684_800_000  # year 2000
 EVENT_KEYS: dict[str, tuple[set[str], set[str]]] = {  # required, optional
     "pv": ({"u", "ti", "vw", "vh", "dh"}, {"r"}),
     "c": ({"x", "y", "vw", "s", "fx", "fy", "tg", "in"}, {"tx", "h"}),
-    "s": ({"d", "dh", "f"}, set()),
+    "s": ({"d", "dh"}, {"f"}),
     "l": ({"sec"}, set()),
     "a": ({"ms", "a"}, set()),
     "id": ({"em"}, set()),
@@ -158,7 +158,7 @@ def _scroll(e: dict) -> list[str]:
     ok = (
         is_int(e.get("d"), 0, 1_000_000)
         and is_int(e.get("dh"), 0, 1_000_000)
-        and is_number(e.get("f"), 0, 1)
+        and ("f" not in e or is_number(e["f"], 0, 1))  # optional since 2026-12
     )
     return [] if ok else ["s fields"]
 

@@ -134,6 +134,22 @@ def test_scroll_keeps_the_deepest_point_whatever_the_order(client, session, site
     assert (stored.max_scroll_px, stored.max_scroll_pct) == (2400, 80.0)
 
 
+def test_scroll_percentage_is_computed_from_depth_and_height_not_taken_from_f(
+    client, session, site
+):
+    # Snippets before 2026-12 sent f = d / dh; it is accepted and never trusted.
+    view = pv(vh=900, dh=3000)
+    post_batch(client, batch(view, scroll(view["p"], 1500, 3000, f=1.0)))
+    other = pv(vh=900, dh=3000)
+    post_batch(client, batch(other, scroll(other["p"], 4000, 3200)))
+
+    stored = session.scalars(select(PageView).order_by(PageView.id)).all()
+    assert [(v.max_scroll_px, v.max_scroll_pct) for v in stored] == [
+        (1500, 50.0),
+        (4000, 100.0),
+    ]
+
+
 def test_attention_is_cumulative_per_section(client, session, site):
     view = pv()
     pid = view["p"]

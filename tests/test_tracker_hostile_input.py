@@ -54,7 +54,7 @@ CASES: list[tuple[str, object, int, str]] = [
     (
         "NaN",
         b'{"s":"blog","e":[{"t":"s","id":"abcdefgh","p":"abcdefgh","ts":1,'
-        b'"d":1,"dh":1,"f":NaN}]}',
+        b'"d":NaN,"dh":1}]}',
         400,
         "",
     ),

@@ -94,7 +94,9 @@ class ScrollEvent(_Event):
     t: Literal["s"]
     d: Px
     dh: Px
-    f: Fraction
+    # d / dh as the snippet computed it until 2026-12: accepted, not used (the
+    # collector computes the fraction itself from d and dh).
+    f: Fraction | None = None
 
 
 Section = tuple[

@@ -438,7 +438,7 @@ class _Plan:
             if isinstance(event, ClickEvent):
                 self.clicks.setdefault((site_id, event.id), (event, view, at))
             elif isinstance(event, ScrollEvent):
-                view.raise_scroll(event.d, float(event.f) * 100)
+                view.raise_scroll(event.d, _pct(event.d, event.dh))
             elif isinstance(event, LayoutEvent):
                 self._layout(view, event)
             elif isinstance(event, AttentionEvent):

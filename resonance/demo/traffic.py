@@ -1133,7 +1133,6 @@ def _pagehide_events(
         "p": pv_id,
         "d": depth,
         "dh": reading.dh,
-        "f": round(min(1.0, depth / reading.dh), 4),
     }
     attention = {
         "t": "a",

@@ -22,13 +22,15 @@
  *           i 1 for a visitor marked internal, e events (oldest first)
  *   event   t type, id event id, ts Date.now(), p page-view id (= id on pv)
  *   pv      u URL (no fragment, only utm_* query keys), r referrer (optional),
- *           ti title, vw vh viewport, dh document height
+ *           ti title, vw vh viewport, dh document height (these three read
+ *           when the batch is sent, not at start)
  *   c       x y page coordinates, vw viewport width, s CSS selector (#id, else a
  *           tag[data-x="..."] hook, else a tag:nth-of-type(n) path from the
  *           nearest such anchor; at most 512 chars), fx fy click position in the
- *           element's box (0..1), tg tag, tx text (optional), h link href
- *           (optional), in interactive element
- *   s       d deepest scrollY + innerHeight, dh document height, f d / dh
+ *           element's box (0..1), tg tag, tx text ("" for a form field), h
+ *           link href (optional), in interactive element
+ *   s       d deepest scrollY + innerHeight, dh document height (the
+ *           collector computes d / dh)
  *   l       sec [[level, heading, top, height], ...] of the h1-h3 sections
  *   a       ms active ms, a [[section index, active ms], ...] (cumulative)
  *   id      em e-mail address
@@ -38,8 +40,9 @@
  * adds rs_who and rs_retry.
  *
  * It must never break or slow down the host page: every entry point catches its
- * own errors, nothing heavy runs at load, and layout is read at most once a
- * second (plus once per click and per page view).
+ * own errors, nothing heavy runs at load (not even a layout read: the page's
+ * first layout would land in the snippet's task), and layout is read at most
+ * once a second (plus once per click and per batch holding a page view).
  *
  * Left out to stay within the size budget: waiting for the load event before
  * the section layout, a Math.random fallback for ids (crypto.getRandomValues is
@@ -89,6 +92,9 @@
     // The element's text content, whitespace collapsed, cut to max chars.
     const text = (el, max) => el.textContent.replace(/\s+/g, ' ').trim().slice(0, max);
 
+    // Both read layout (as do scrollY, innerWidth and innerHeight), so none of
+    // them is read at start: the page's first layout, 20-90 ms on a long page,
+    // would land in the snippet's task and make it a long task.
     const docHeight = () => px(doc.documentElement.scrollHeight);
     const viewBottom = () => scrollY + innerHeight;
     // The URL without fragment, and with only the utm_* query keys.
@@ -111,7 +117,7 @@
     let ticks = 0;
     // The current page view: its id, cleaned URL and path, the deepest point
     // seen and its active ms (and the values last sent), its section layout
-    // (null until laid out) and the active ms per section index (sparse).
+    // (0 until laid out) and the active ms per section index (sparse).
     let pageId, pageUrl, pagePath, depth, sentDepth, activeMs, sentMs;
     let sections, sectionMs;
 
@@ -154,8 +160,7 @@
       if (depth > sentDepth)
         enqueue('s', {
           d: px((sentDepth = depth)),
-          dh: docHeight(),
-          f: frac(depth / docHeight()),
+          dh: docHeight(), // (the collector computes the fraction d / dh)
         });
       if (activeMs > sentMs)
         enqueue('a', {
@@ -221,18 +226,21 @@
       pageId = randomId();
       pageUrl = cleanUrl();
       pagePath = loc.pathname;
-      depth = viewBottom();
-      sentDepth = activeMs = sentMs = idleTicks = 0; // arriving counts as activity
-      sections = null;
+      // The deepest point starts at 0, not at the fold: the collector takes the
+      // fold from the page view, and reading scrollY here would lay out.
+      depth = sentDepth = activeMs = sentMs = idleTicks = 0; // arriving counts as activity
+      sections = 0; // laid out on the next tick
       sectionMs = [];
       enqueue('pv', {
         id: pageId,
         u: pageUrl,
         r: referrer.slice(0, 2e3) || undefined,
         ti: doc.title.slice(0, 1024),
-        vw: innerWidth,
-        vh: innerHeight,
-        dh: docHeight(),
+        // The viewport and document sizes are read when the batch is sent
+        // (JSON.stringify calls toJSON), not at start: see docHeight.
+        toJSON() {
+          return { ...this, vw: innerWidth, vh: innerHeight, dh: docHeight() };
+        },
       });
     };
 
@@ -292,7 +300,7 @@
         fy: keyboard ? 0.5 : frac((event.clientY - box.y) / box.height),
         tg: el.localName.toLowerCase().slice(0, 16),
         // Never what someone typed into a form field.
-        tx: (!el.matches('input,select,textarea') && text(el, 60)) || undefined,
+        tx: el.matches('input,select,textarea') ? '' : text(el, 60),
         h: el.href?.slice?.(0, 2e3) || undefined, // (an SVG link's href is no string)
         in: !!hit,
       });
@@ -303,7 +311,8 @@
     // One listener for everything, on window in the capture phase: it sees
     // clicks and submits before the host can stop them. Passive in effect: it
     // never cancels an event, and browsers make wheel listeners on window
-    // passive by default. (No touchstart: pointerdown covers touches.)
+    // passive by default. (No touchstart or pointerdown: a touch moves the
+    // pointer, scrolls or clicks.)
     const onEvent = guard((event) => {
       const type = event.type;
       // A scroll, pointer, key or wheel event (or a click, a navigation...)
@@ -312,13 +321,15 @@
       if (type == 'scroll') depth = Math.max(depth, viewBottom()); // cheap: numbers
       if (type == 'click') onClick(event);
       // Single-page apps: a new URL is a new page view (for replaceState only a
-      // new path). The last scroll and attention of the page left go first.
+      // new path). The page left goes at once, its last scroll and attention
+      // included, before its sizes (read when sent) are those of the next page.
       if (
         type == 'replaceState'
           ? loc.pathname != pagePath
           : /tate$/.test(type) && cleanUrl() != pageUrl // pushState, popstate
       ) {
         progress();
+        flush();
         startPage(pageUrl);
       }
       // visibilitychange to hidden, pagehide: the page may be gone any moment.
@@ -327,7 +338,7 @@
         flush();
       }
     });
-    'click scroll pointerdown pointermove keydown wheel popstate visibilitychange pagehide'
+    'click scroll pointermove keydown wheel popstate visibilitychange pagehide'
       .split(' ')
       .map((type) => addEventListener(type, onEvent, true));
     // history.pushState and replaceState are reported as events of their own.
