@@ -1,9 +1,11 @@
 """Live queries: what is happening on a site right now, and whether its tag works.
 
 Owns: the real-time panel's counts (visitors and page views in the last minutes,
-the pages read most in that window) and the installation check's latest page
-views. SQL aggregates over the ``(site_id, viewed_at)`` index, frozen dataclasses
-out; polled every few seconds, so each is one or two small indexed queries.
+the pages read most in that window, and for an admin what the collector's inbox
+still holds: counts lag those beacons by seconds under load) and the
+installation check's latest page views. SQL aggregates over the
+``(site_id, viewed_at)`` index, frozen dataclasses out; polled every few
+seconds, so each is one or two small indexed queries.
 Must not import Flask or plotly.
 """
 
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tracker import inbox
 from tracker.models import Content, PageView, Site
 
 WINDOW_MINUTES = 30
@@ -47,8 +50,18 @@ class PageNow:
 
 
 @dataclass(frozen=True)
+class Storing:
+    """Beacons committed to the collector's inbox and not yet in the counts
+    (every site's: the inbox is the collector's, not a site's)."""
+
+    beacons: int
+    behind_s: float  # age of the oldest, in seconds (0 when none waits)
+
+
+@dataclass(frozen=True)
 class Realtime:
-    """The panel: totals, per site, and the top pages, since ``since`` (UTC)."""
+    """The panel: totals, per site, and the top pages, since ``since`` (UTC);
+    ``storing`` only when asked for (admins)."""
 
     since: datetime
     minutes: int
@@ -56,6 +69,7 @@ class Realtime:
     pageviews: int
     sites: list[SiteNow]
     top_pages: list[PageNow]
+    storing: Storing | None = None
 
 
 def realtime(
@@ -63,9 +77,11 @@ def realtime(
     now: datetime,
     site_keys: Sequence[str] | None = None,
     minutes: int = WINDOW_MINUTES,
+    storing: bool = False,
 ) -> Realtime:
     """Visitors and page views in the ``minutes`` before ``now`` (naive UTC), for
-    the sites ``site_keys`` (None: every site), and the pages read most then."""
+    the sites ``site_keys`` (None: every site), and the pages read most then;
+    with ``storing``, what the inbox holds too."""
     since = now - timedelta(minutes=minutes)
     recent = PageView.viewed_at >= since
     scope = [recent]
@@ -84,7 +100,14 @@ def realtime(
         visitors=totals[1],
         sites=_per_site(session, recent, site_keys),
         top_pages=_top_pages(session, scope),
+        storing=_storing(session, now) if storing else None,
     )
+
+
+def _storing(session: Session, now: datetime) -> Storing:
+    waiting = inbox.waiting(session)
+    behind = (now - waiting.oldest).total_seconds() if waiting.oldest else 0.0
+    return Storing(waiting.beacons, round(max(behind, 0.0), 1))
 
 
 def _per_site(

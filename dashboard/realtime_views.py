@@ -8,6 +8,7 @@ indexed query is simpler to run behind any proxy and cheap at this rate.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -36,12 +37,13 @@ def realtime() -> Response:
     site_key = request.args.get("site") or None
     session = get_session()
     keys = visible_sites()
+    admin = keys is None
     if site_key:
         known = session.scalar(select(Site.id).where(Site.key == site_key))
         if known is None or (keys is not None and site_key not in keys):
             return not_found()  # another user's site looks like no site at all
         keys = (site_key,)
-    now = realtime_queries.realtime(session, now_utc(), keys)
+    now = realtime_queries.realtime(session, now_utc(), keys, storing=admin)
     response = jsonify(payload(now))
     response.cache_control.no_store = True
     return response
@@ -61,6 +63,8 @@ def payload(now: realtime_queries.Realtime) -> dict:
         "since": iso_utc(now.since),
         "visitors": now.visitors,
         "pageviews": now.pageviews,
+        # Admins only (None otherwise): beacons committed, not yet counted.
+        "storing": asdict(now.storing) if now.storing else None,
         "sites": [
             {
                 "key": s.key,

@@ -46,7 +46,9 @@ def overview() -> Response | str:
     keys = visible_sites()
     summaries = queries.site_summaries(session, site_keys=keys)
     recent = queries.recent_views(session, site_keys=keys)
-    live = realtime_queries.realtime(session, realtime_views.now_utc(), site_keys=keys)
+    live = realtime_queries.realtime(
+        session, realtime_views.now_utc(), site_keys=keys, storing=keys is None
+    )
     if wants_json():
         return jsonify(
             sites=[asdict(s) for s in summaries],

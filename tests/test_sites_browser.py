@@ -133,6 +133,9 @@ def test_a_site_added_on_the_sites_page_goes_live_with_the_copied_tag(
     assert counted, overview.inner_text("#realtime")
     assert overview.inner_text("[data-rt=visitors]") == "1"
     assert "Pricing that sales trusts" in overview.inner_text("[data-rt-top]")
+    # An admin's panel has the inbox line, hidden while nothing waits there.
+    assert overview.locator("[data-rt-storing]").count() == 1
+    assert overview.locator("[data-rt-storing]").is_hidden()
     overview.screenshot(path=str(SHOTS / "overview-realtime.png"), full_page=True)
 
     assert form.errors == [] and overview.errors == []

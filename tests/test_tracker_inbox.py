@@ -356,3 +356,30 @@ def test_a_drain_process_stores_what_workers_only_append(database_url, site, ses
         assert count(session, InboxBeacon) == 0
     finally:
         app.extensions["resonance.engine"].dispose()
+
+
+def test_the_realtime_panel_shows_admins_what_waits_in_the_inbox(
+    database_url, site, session, client, login_as
+):
+    """Under load the counts lag the inbox by seconds: an admin sees how many
+    beacons are committed and not yet counted, and how old the oldest is."""
+    app = appending_app(database_url, DRAIN_IN_WORKERS=False)
+    try:
+        for pid in ("pvwaiting01", "pvwaiting02"):
+            assert post_batch(app.test_client(), batch(pv(pid))).status_code == 204
+        marketer = login_as("marketer", sites=["blog"])
+
+        admin_json = client.get("/dash/realtime").get_json()
+        marketer_json = marketer.get("/dash/realtime").get_json()
+        html = client.get("/dash/").get_data(as_text=True)
+        drain(app)
+        drained = client.get("/dash/realtime").get_json()
+    finally:
+        app.extensions["resonance.engine"].dispose()
+
+    assert admin_json["storing"]["beacons"] == 2
+    assert 0 <= admin_json["storing"]["behind_s"] < 60
+    assert (admin_json["pageviews"], drained["pageviews"]) == (0, 2)
+    assert drained["storing"] == {"beacons": 0, "behind_s": 0.0}
+    assert marketer_json["storing"] is None
+    assert "<strong data-rt-storing-beacons>2 beacons</strong>" in html

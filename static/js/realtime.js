@@ -21,6 +21,14 @@
         }
       });
     });
+    var storing = panel.querySelector("[data-rt-storing]");
+    if (storing && data.storing) {
+      storing.hidden = data.storing.beacons === 0;
+      storing.querySelector("[data-rt-storing-beacons]").textContent =
+        plural(data.storing.beacons, "beacon");
+      storing.querySelector("[data-rt-storing-behind]").textContent =
+        String(data.storing.behind_s);
+    }
     var list = panel.querySelector("[data-rt-top]");
     list.textContent = "";
     data.top_pages.forEach(function (page) {
