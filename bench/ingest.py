@@ -292,6 +292,20 @@ def wait_answered(logs: list[Path], quiet_s: float = 0.25) -> None:
         time.sleep(quiet_s)
 
 
+def analyze(url: str) -> None:
+    """Statistics for the tables the warm-up filled (PostgreSQL), as autovacuum
+    keeps them on a live installation: on a schema created seconds before, plans
+    cached while a table was nearly empty scan it as it grows."""
+    if not url.startswith("postgresql"):
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 def wait_drained(url: str, start: float, timeout: float = 900) -> float:
     """Seconds from ``start`` (time.monotonic(), when wrk stopped) until the
     collectors have stored every beacon they committed to the inbox (they do it
@@ -338,6 +352,8 @@ def serve_and_drive(
     try:
         with ThreadPoolExecutor(len(ports)) as pool:
             list(pool.map(lambda port: wrk(port, 1, args), ports))  # warm-up
+            if url and args.analyze:
+                analyze(url)
             sampler.start()
             cpu_before = cpu_seconds(servers)
             runs = list(pool.map(lambda port: wrk(port, args.duration, args), ports))
@@ -421,6 +437,11 @@ def main() -> None:
         "--drainer",
         action="store_true",
         help="workers only append to the inbox; a resonance drain --follow stores",
+    )
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE the PostgreSQL tables after the warm-up (as autovacuum would)",
     )
     parser.add_argument(
         "--instances",
