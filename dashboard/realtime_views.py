@@ -37,16 +37,21 @@ def realtime() -> Response:
     site_key = request.args.get("site") or None
     session = get_session()
     keys = visible_sites()
-    admin = keys is None
     if site_key:
         known = session.scalar(select(Site.id).where(Site.key == site_key))
         if known is None or (keys is not None and site_key not in keys):
             return not_found()  # another user's site looks like no site at all
         keys = (site_key,)
-    now = realtime_queries.realtime(session, now_utc(), keys, storing=admin)
+    now = realtime_queries.realtime(session, now_utc(), keys, storing=shows_inbox())
     response = jsonify(payload(now))
     response.cache_control.no_store = True
     return response
+
+
+def shows_inbox() -> bool:
+    """Whether the panel shows what waits in the collector's inbox: to admins
+    only, since the inbox holds every site's beacons."""
+    return visible_sites() is None
 
 
 def not_found() -> Response:

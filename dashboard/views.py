@@ -47,7 +47,10 @@ def overview() -> Response | str:
     summaries = queries.site_summaries(session, site_keys=keys)
     recent = queries.recent_views(session, site_keys=keys)
     live = realtime_queries.realtime(
-        session, realtime_views.now_utc(), site_keys=keys, storing=keys is None
+        session,
+        realtime_views.now_utc(),
+        site_keys=keys,
+        storing=realtime_views.shows_inbox(),
     )
     if wants_json():
         return jsonify(
