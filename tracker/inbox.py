@@ -18,6 +18,10 @@ advisory lock on PostgreSQL, SQLite's single writer), so a batch of clicks is
 never stored before the batch with its page view. A beacon the drain refuses
 (its page view never arrived, its site was deleted meanwhile) stays in the inbox
 with ``error`` set, for ``resonance drain --status``; it is not retried.
+
+Statistics: the drain makes the event tables grow, so after each chunk it has
+:mod:`tracker.table_stats` analyse a table that outgrew its statistics (plans
+made while a table was young scan it whole).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from resonance.db import write_turn
+from tracker import table_stats
 from tracker.beacon import BeaconError
 from tracker.dialect import RawSql
 from tracker.ingest import RequestMeta, ingest_many, naive_utc
@@ -105,9 +110,11 @@ def drain(sessions: Sessions, limit: int = CHUNK) -> int | None:
         try:
             _store(session, sql, rows)
             session.commit()
-            return len(rows)
         except PERMANENT:
             session.rollback()
+        else:
+            table_stats.refresh_now_and_then(session)
+            return len(rows)
     for row in rows:
         _drain_one(sessions, row[0])
     return len(rows)
