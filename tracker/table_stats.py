@@ -13,8 +13,10 @@ stored 30 s after it ended.
 The drain, which is what makes the tables grow, analyses a table once it holds
 at least twice the pages its statistics describe: rare (once per doubling),
 cheap (ANALYZE samples at most 30,000 rows), and it replaces the stale plans of
-every connection. Tables never analysed are left to autovacuum: for them the
-planner already assumes at least ten pages, and chooses the index.
+every connection. A table never analysed counts as one of no pages: without
+statistics the planner guesses how selective ``= ANY(…)`` is, and the drain's
+look-ups of page views and visits scanned whole tables (RESULTS.md, "The
+drain's statements in PostgreSQL").
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ _next_check = 0.0
 _GROWN = text(
     "SELECT c.relname FROM pg_class c"
     " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
-    " AND c.reltuples >= 0"
     " AND pg_relation_size(c.oid) / current_setting('block_size')::bigint"
     " >= 2 * c.relpages + :min_pages"
     " ORDER BY c.relname"
