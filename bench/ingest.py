@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -382,7 +383,10 @@ def serve_and_drive(
     return Served(run, acknowledged, sampler.peak, cpu_ms, drain_s)
 
 
-def measure(store: str, args) -> None:
+def measure(store: str, args) -> tuple[float, float]:
+    """One row for ``store``: the real app between two runs of the bare app (the
+    baseline is their mean, so a machine that speeds up or slows down during the
+    run biases the ratio less); returns the ratio and the sustained ratio."""
     tmp = Path(tempfile.mkdtemp(prefix="rs-bench-"))
     url, cleanup = prepare(store, tmp)
     try:
@@ -400,24 +404,28 @@ def measure(store: str, args) -> None:
                 "RESONANCE_INBOX_FROM_GROUP": "1",
                 "RESONANCE_DRAIN_IN_WORKERS": "false",
             }
+        before = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
         real = serve_and_drive("wsgi:app", env, args, tmp, "real", url)
         views, clicks, sections = stored(url)
-        bare = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
+        after = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
+        bare_rps = (before.run.rps + after.run.rps) / 2
+        bare_cpu_ms = (before.cpu_ms + after.cpu_ms) / 2
         run, acknowledged = real.run, real.acknowledged
         expected = (acknowledged, 3 * acknowledged, 3 * acknowledged)
         # Beacons stored per second from the first until the last was stored.
-        sustained = acknowledged / (run.seconds + real.drain_s)
+        sustained = acknowledged / (run.seconds + real.drain_s) / bare_rps
         exact = (views, clicks, sections) == expected
         print(
             f"{store:<10} {run.rps:>8.0f} {run.rps * EVENTS_PER_BATCH:>9.0f} "
             f"{run.p50_ms:>7.1f} {run.p99_ms:>7.1f} {run.errors:>6} "
-            f"{bare.run.rps:>8.0f} {run.rps / bare.run.rps:>6.2f} "
-            f"{real.rss_mb:>7.0f} {real.cpu_ms:>7.2f} {bare.cpu_ms:>7.2f} "
-            f"{real.drain_s:>7.1f} {sustained / bare.run.rps:>9.2f}  "
+            f"{bare_rps:>8.0f} {run.rps / bare_rps:>6.2f} "
+            f"{real.rss_mb:>7.0f} {real.cpu_ms:>7.2f} {bare_cpu_ms:>7.2f} "
+            f"{real.drain_s:>7.1f} {sustained:>9.2f}  "
             f"{'exact' if exact else 'MISMATCH'} ({views} page views, {clicks} clicks, "
             f"{sections} sections for {acknowledged} acknowledged 204s)",
             flush=True,
         )
+        return run.rps / bare_rps, sustained
     finally:
         cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -433,6 +441,12 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--collector-limit", default="1000000/second")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rows per store, then a line with their median ratios",
+    )
     parser.add_argument(
         "--drainer",
         action="store_true",
@@ -463,7 +477,16 @@ def main() -> None:
         f"{'bare ms':>7} {'drain s':>7} {'sustained':>9}  stored"
     )
     for store in args.stores.split(","):
-        measure(store, args)
+        rows = [measure(store, args) for _ in range(args.repeat)]
+        if args.repeat > 1:
+            ratios, sustained = zip(*rows, strict=True)
+            print(
+                f"{store:<10} median of {args.repeat}: ratio "
+                f"{statistics.median(ratios):.2f} (runs "
+                + ", ".join(f"{r:.2f}" for r in ratios)
+                + f"), sustained {statistics.median(sustained):.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
