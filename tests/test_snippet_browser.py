@@ -502,13 +502,16 @@ def test_single_page_app_navigation(snippet: SnippetRun) -> None:
     leave(page)
     capture.wait_for(lambda: len(capture.events("pv")) == 3)
 
-    first, second, third = capture.events("pv")
+    # Each page left goes in its own beacon, at once; beacons sent within
+    # milliseconds of each other may arrive in any order (separate requests),
+    # so the page views are put in order by their referrers.
+    views = capture.events("pv")
+    [first] = [v for v in views if "r" not in v]
+    [second] = [v for v in views if v.get("r") == first["u"]]
+    [third] = [v for v in views if v.get("r") == second["u"]]
     assert first["u"] == snippet.site + "/spa.html"
-    assert "r" not in first
     assert second["u"] == snippet.site + "/app/second?utm_campaign=x"
-    assert second["r"] == first["u"]
     assert third["u"] == first["u"]
-    assert third["r"] == second["u"]
     assert len({first["id"], second["id"], third["id"]}) == 3
 
     # A page left is sent at once, so the document height (read when sent)
@@ -518,8 +521,9 @@ def test_single_page_app_navigation(snippet: SnippetRun) -> None:
         True,
         True,
     ), (first["dh"], second["dh"], third["dh"])
+    # Three navigations, three beacons: no page view waited for the next one.
     sent_in = {e["id"]: n for n, b in enumerate(capture.batches) for e in b["e"]}
-    assert sent_in[first["id"]] < sent_in[second["id"]] < sent_in[third["id"]]
+    assert len({sent_in[v["id"]] for v in (first, second, third)}) == 3
 
 
 def test_identify_and_visitor_id_in_mode_always(snippet: SnippetRun) -> None:
