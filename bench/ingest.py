@@ -110,6 +110,8 @@ def gunicorn(app: str, port: int, args, env: dict, log: Path) -> subprocess.Pope
         "--access-logformat",
         "%(s)s",
     ]
+    if args.pin_cpus:  # both apps alike: the worker's threads stay on these cores
+        cmd = ["taskset", "--cpu-list", args.pin_cpus, *cmd]
     server = subprocess.Popen(cmd, cwd=ROOT, env=os.environ | env)
     for _ in range(200):
         try:
@@ -328,6 +330,17 @@ def wait_drained(url: str, start: float, timeout: float = 900) -> float:
         engine.dispose()
 
 
+def start_drainer(env: dict) -> subprocess.Popen:
+    """A ``resonance drain --follow`` process over the real app's database."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from resonance.cli import cli; cli()"]
+        + ["drain", "--follow"],
+        cwd=ROOT,
+        env=os.environ | env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def serve_and_drive(
     app: str, env: dict, args, tmp: Path, label: str, url: str | None = None
 ) -> Served:
@@ -341,14 +354,8 @@ def serve_and_drive(
         for port, log in zip(ports, logs, strict=True)
     ]
     drainer = None
-    if url and args.drainer:  # one for every instance, like a queue worker
-        drainer = subprocess.Popen(
-            [sys.executable, "-c", "from resonance.cli import cli; cli()"]
-            + ["drain", "--follow"],
-            cwd=ROOT,
-            env=os.environ | env,
-            stdout=subprocess.DEVNULL,
-        )
+    if url and args.drainer and not args.drain_after:  # one, like a queue worker
+        drainer = start_drainer(env)
     sampler = RssSampler(servers)
     try:
         with ThreadPoolExecutor(len(ports)) as pool:
@@ -361,6 +368,8 @@ def serve_and_drive(
             cpu = cpu_seconds(servers) - cpu_before
         stopped = time.monotonic()
         wait_answered(logs)
+        if url and args.drain_after:
+            drainer = start_drainer(env)
         drain_s = wait_drained(url, stopped) if url else 0.0
     finally:
         sampler.stop.set()
@@ -398,7 +407,7 @@ def measure(store: str, args) -> tuple[float, float]:
             # (its cost is measured) but never trips; "" measures without it.
             "RESONANCE_COLLECTOR_RATE_LIMIT": args.collector_limit,
         }
-        if args.drainer:
+        if args.drainer or args.drain_after:
             # Workers only append; a `resonance drain --follow` stores.
             env |= {
                 "RESONANCE_INBOX_FROM_GROUP": "1",
@@ -453,6 +462,17 @@ def main() -> None:
         help="workers only append to the inbox; a resonance drain --follow stores",
     )
     parser.add_argument(
+        "--pin-cpus",
+        default="",
+        help="run both apps' gunicorn under taskset --cpu-list (e.g. 1)",
+    )
+    parser.add_argument(
+        "--drain-after",
+        action="store_true",
+        help="workers only append; the drain process starts once wrk has stopped"
+        " (what appending alone answers: the ceiling of --drainer)",
+    )
+    parser.add_argument(
         "--analyze",
         action="store_true",
         help="ANALYZE the PostgreSQL tables after the warm-up (as autovacuum would)",
@@ -470,6 +490,8 @@ def main() -> None:
         f"wrk {args.connections} connections per instance, {args.duration:g} s; "
         f"{EVENTS_PER_BATCH} events per batch"
         + ("; a drain process stores the inbox" if args.drainer else "")
+        + ("; the inbox is stored after the run" if args.drain_after else "")
+        + (f"; gunicorn pinned to CPU {args.pin_cpus}" if args.pin_cpus else "")
     )
     print(
         f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
