@@ -27,6 +27,8 @@ import time
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tracker import dialect
+
 CHECK_EVERY_S = 2.0  # per process: one catalog query, well under a millisecond
 MIN_PAGES = 8  # 64 kB: below this a table's plans do not matter
 
@@ -51,7 +53,7 @@ def grown_tables(session: Session) -> list[str]:
 def refresh(session: Session) -> list[str]:
     """ANALYZE the tables that outgrew their statistics; which ones. A no-op on
     SQLite, whose planner keeps no statistics unless asked to."""
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect.name(session) != "postgresql":
         return []
     tables = grown_tables(session)
     if tables:
