@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import time
 import weakref
@@ -50,7 +49,6 @@ from tracker.ingest import RequestMeta, UnknownPageView, admit, ingest_many
 
 MAX_GROUP = 64  # beacons per transaction; bounds memory and statement size
 IDLE_SECONDS = 1.0  # an idle writer thread ends (tests create many apps)
-SWITCH_INTERVAL = 0.0005  # seconds; see GroupWriter._run
 INBOX_FROM = 4  # beacons in a group from which it goes to the inbox
 DRAIN_IDLE_S = 0.02  # no beacon for this long: store a chunk of the inbox
 DRAIN_EVERY_S = 0.5  # and under sustained load, a chunk at least this often
@@ -125,12 +123,6 @@ class GroupWriter:
                 self._thread.start()
 
     def _run(self) -> None:
-        # The writer gives the GIL up at every statement (SQLite releases it while
-        # it works, PostgreSQL while the answer travels) and then waits for it
-        # behind request threads for up to the switch interval (5 ms by default),
-        # which would be most of a group's time. A shorter interval keeps the one
-        # serial path of the process moving.
-        sys.setswitchinterval(SWITCH_INTERVAL)
         # Beacons another process left in the inbox (it stopped) are drained too.
         self._backlog = self._drains and bool(self._inbox_from) and self._inbox_waits()
         while True:
