@@ -16,7 +16,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
-from resonance import ROOT, create_app, db
+from resonance import ROOT, create_app, db, serving
 from resonance.auth.cli import (
     create_demo_logins,
     echo_demo_logins,
@@ -34,6 +34,7 @@ from tracker.sites import SiteInvalid, add_site, create_site, update_site
 # never stores one, so its log leaves it out (time, request line, status, bytes,
 # seconds).
 ACCESS_LOG_FORMAT = '%(t)s "%(r)s" %(s)s %(b)s %(L)s'
+STORED_BY = {"process": "a drain process beside the workers", "workers": "the workers"}
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -115,13 +116,25 @@ def seed_demo_if_empty(
 )
 @click.option("--threads", default=16, show_default=True, help="per process")
 @click.option("--no-demo", is_flag=True, help="do not seed the demo on an empty db")
-def serve_command(bind: str, workers: int, threads: int, no_demo: bool) -> None:
-    """Upgrade the schema, seed the demo on an empty database, run gunicorn.
+@click.option(
+    "--drain",
+    type=click.Choice(serving.DRAIN_MODES),
+    default="auto",
+    show_default=True,
+    help="who stores the inbox: the workers, or a drain process beside them "
+    "(auto: a process on PostgreSQL, the workers on SQLite)",
+)
+def serve_command(
+    bind: str, workers: int, threads: int, no_demo: bool, drain: str
+) -> None:
+    """Upgrade the schema, seed the demo on an empty database, run gunicorn
+    (and on PostgreSQL a ``resonance drain --follow`` process beside it).
 
     gthread workers with many threads: each process commits the beacons that
     arrive together in one transaction (``tracker/writer.py``), so the more
     requests a process holds at once, the fewer commits; bench/README.md has the
-    measurements behind the defaults.
+    measurements behind the defaults, ``resonance/serving.py`` the reason for
+    the drain process.
     """
     url = current_app.config["DATABASE_URL"]
     db.upgrade(url)
@@ -133,6 +146,7 @@ def serve_command(bind: str, workers: int, threads: int, no_demo: bool) -> None:
             echo_demo_logins(logins)
     if not has_users():
         click.echo("no dashboard user yet: resonance user add NAME --role admin")
+    mode = serving.drain_mode(drain, url)
     base = f"http://{bind}"
     click.echo(
         "\nResonance is starting on " + base + "\n"
@@ -140,6 +154,7 @@ def serve_command(bind: str, workers: int, threads: int, no_demo: bool) -> None:
         f"  dashboard (log in first):                                 {base}/dash/\n"
         f"  snippet:                                                  {base}/r.js\n"
         f"  database: {url}\n"
+        f"  beacons stored by: {STORED_BY[mode]}\n"
     )
     gunicorn = shutil.which("gunicorn") or "gunicorn"
     argv = [gunicorn, "wsgi:app", "--bind", bind, "--workers", str(workers)]
@@ -147,7 +162,8 @@ def serve_command(bind: str, workers: int, threads: int, no_demo: bool) -> None:
     argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     sys.stdout.flush()
     os.chdir(ROOT)  # where wsgi.py is
-    os.execvp(argv[0], argv)
+    env = os.environ | serving.worker_environment(mode)
+    sys.exit(serving.run(argv, env, drain_process=mode == "process"))
 
 
 @cli.group("site")

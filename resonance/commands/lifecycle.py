@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import signal
-import time
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -138,23 +138,25 @@ def drain_command(status: bool, follow: bool) -> None:
 
 
 def _follow(sessions, idle_s: float = 0.05) -> None:
-    """Store the inbox as it fills, until interrupted (SIGINT or SIGTERM: a
-    drain cut short is rolled back, its beacons still wait)."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        while True:
-            try:
-                stored = inbox.drain_all(sessions)
-            except UNAVAILABLE as exc:
-                click.echo(
-                    f"the database is away ({first_line(exc)}); retrying", err=True
-                )
-                stored = 0
-                time.sleep(RETRY_AFTER_S)
-            if not stored:
-                time.sleep(idle_s)
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    """Store the inbox as it fills, a chunk at a time, until SIGINT or SIGTERM.
+
+    The signal only asks to stop: the chunk being stored is committed first.
+    Raised inside a statement instead (the default for SIGINT), it could land in
+    the database driver's own clean-up and end the process with a traceback.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    while not stop.is_set():
+        try:
+            taken = inbox.drain(sessions)
+        except UNAVAILABLE as exc:
+            click.echo(f"the database is away ({first_line(exc)}); retrying", err=True)
+            stop.wait(RETRY_AFTER_S)
+            continue
+        if not taken:  # empty (0), or another process is draining (None)
+            stop.wait(idle_s)
+    click.echo("stopped")
 
 
 @click.command("purge")

@@ -1,0 +1,92 @@
+"""How ``resonance serve`` runs the collector: gunicorn, and on PostgreSQL a drain
+process beside it.
+
+Owns: choosing where the inbox is stored (``drain_mode``), the environment that
+tells the workers so, and supervising gunicorn with a ``resonance drain
+--follow`` child (started first, restarted if it dies, stopped with gunicorn).
+
+Why two processes on PostgreSQL: a gunicorn worker is one GIL. Storing the
+inbox inside it costs that GIL ≈ 0.3 ms of Python per beacon, while the worker
+has a second core it cannot use; a drain process puts that work, and
+PostgreSQL's, on the other core, and the worker then spends about the bare
+Flask app's CPU per beacon (bench/RESULTS.md, "2026-12-04, evening": 0.79
+against 0.68 of the bare app's rate). SQLite has one writer: a drain process
+would hold the write lock the workers' appends need (0.60 against 0.74), so
+there the workers drain between groups, as they always did.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+DRAIN_MODES = ("auto", "workers", "process")
+RESTART_AFTER_S = 1.0  # a drain process that died is started again after this
+# The child's command line: the ``resonance`` CLI of this interpreter, whether or
+# not its console script is on PATH.
+DRAIN_ARGV = [sys.executable, "-c", "from resonance.cli import cli; cli()"]
+DRAIN_ARGV += ["drain", "--follow"]
+
+
+def drain_mode(choice: str, database_url: str) -> str:
+    """``workers`` or ``process``: ``auto`` picks a drain process on PostgreSQL
+    and the workers on SQLite (one writer)."""
+    if choice not in DRAIN_MODES:
+        raise ValueError(f"drain mode {choice!r} is not one of {DRAIN_MODES}")
+    if choice != "auto":
+        return choice
+    return "workers" if database_url.startswith("sqlite") else "process"
+
+
+def worker_environment(mode: str) -> dict[str, str]:
+    """What gunicorn's workers need to know about ``mode``: with a drain process
+    they append every group to the inbox and never store it themselves."""
+    if mode == "process":
+        return {
+            "RESONANCE_DRAIN_IN_WORKERS": "false",
+            "RESONANCE_INBOX_FROM_GROUP": "1",
+        }
+    return {}
+
+
+def run(server: Sequence[str], env: dict[str, str], drain_process: bool) -> int:
+    """Run ``server`` (gunicorn's argv) until it exits; with ``drain_process``,
+    a drain process beside it for as long. Returns gunicorn's exit status.
+
+    SIGINT and SIGTERM go to both; the drain process finishes the chunk it is
+    storing (``resonance drain --follow`` stops between chunks).
+    """
+    drainer = subprocess.Popen(DRAIN_ARGV, env=env) if drain_process else None
+    gunicorn = subprocess.Popen(list(server), env=env)
+    stopping = False
+
+    def stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in (gunicorn, drainer):
+            if child is not None and child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while gunicorn.poll() is None:
+            if drainer is not None and drainer.poll() is not None and not stopping:
+                print(
+                    f"the drain process exited ({drainer.returncode}); restarting",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                time.sleep(RESTART_AFTER_S)
+                drainer = subprocess.Popen(DRAIN_ARGV, env=env)
+            time.sleep(0.2)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if drainer is not None:
+            if drainer.poll() is None:
+                drainer.terminate()
+            drainer.wait()
+    return gunicorn.returncode
