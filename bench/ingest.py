@@ -12,6 +12,10 @@ the 2xx responses times what each batch holds.
     python bench/ingest.py --duration 10
     python bench/ingest.py --duration 10 --instances 2 --stores postgresql
 
+The real app runs as ``resonance serve`` runs it: on PostgreSQL its workers only
+append and a ``resonance drain --follow`` process stores the inbox; on SQLite
+the workers store it (``--drain workers|process`` chooses for both stores).
+
 ``--instances 2`` runs two app instances on two ports over one database, each
 driven by its own wrk at the same time (and the bare app likewise): every event
 must still be stored exactly once.
@@ -46,6 +50,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from resonance.db import upgrade  # noqa: E402
+from resonance.serving import (  # noqa: E402
+    DRAIN_ARGV,
+    DRAIN_MODES,
+    drain_mode,
+    worker_environment,
+)
 from tracker.inbox import waiting  # noqa: E402
 from tracker.models import Click, PageSection, PageView  # noqa: E402
 from tracker.sites import create_site  # noqa: E402
@@ -56,6 +66,12 @@ POSTGRES_URL = os.environ.get(
 )
 EVENTS_PER_BATCH = 7  # pv + 3 clicks + scroll + layout + attention (ingest.lua)
 SITES = 4
+DRAIN_SAYS = {
+    "auto": "as resonance serve (a drain process on PostgreSQL, the workers on SQLite)",
+    "workers": "the workers",
+    "process": "a drain process",
+    "after": "a drain process started once wrk stopped",
+}
 
 
 @dataclass(frozen=True)
@@ -333,20 +349,23 @@ def wait_drained(url: str, start: float, timeout: float = 900) -> float:
 def start_drainer(env: dict) -> subprocess.Popen:
     """A ``resonance drain --follow`` process over the real app's database."""
     return subprocess.Popen(
-        [sys.executable, "-c", "from resonance.cli import cli; cli()"]
-        + ["drain", "--follow"],
-        cwd=ROOT,
-        env=os.environ | env,
-        stdout=subprocess.DEVNULL,
+        DRAIN_ARGV, cwd=ROOT, env=os.environ | env, stdout=subprocess.DEVNULL
     )
 
 
 def serve_and_drive(
-    app: str, env: dict, args, tmp: Path, label: str, url: str | None = None
+    app: str,
+    env: dict,
+    args,
+    tmp: Path,
+    label: str,
+    url: str | None = None,
+    drain: str = "workers",
 ) -> Served:
     """Start ``args.instances`` gunicorns of ``app`` on their own ports, drive them
     all at once (one wrk each), wait until they have stored what waits in the
-    inbox of ``url`` (the real app), and stop them."""
+    inbox of ``url`` (the real app), and stop them. ``drain``: who stores the
+    inbox (``workers``, a ``process`` beside them, or one started ``after`` wrk)."""
     ports = [free_port() for _ in range(args.instances)]
     logs = [tmp / f"{label}-{n}.log" for n in range(args.instances)]
     servers = [
@@ -354,7 +373,7 @@ def serve_and_drive(
         for port, log in zip(ports, logs, strict=True)
     ]
     drainer = None
-    if url and args.drainer and not args.drain_after:  # one, like a queue worker
+    if url and drain == "process":  # one, like a queue worker
         drainer = start_drainer(env)
     sampler = RssSampler(servers)
     try:
@@ -368,7 +387,7 @@ def serve_and_drive(
             cpu = cpu_seconds(servers) - cpu_before
         stopped = time.monotonic()
         wait_answered(logs)
-        if url and args.drain_after:
+        if url and drain == "after":
             drainer = start_drainer(env)
         drain_s = wait_drained(url, stopped) if url else 0.0
     finally:
@@ -407,14 +426,12 @@ def measure(store: str, args) -> tuple[float, float]:
             # (its cost is measured) but never trips; "" measures without it.
             "RESONANCE_COLLECTOR_RATE_LIMIT": args.collector_limit,
         }
-        if args.drainer or args.drain_after:
-            # Workers only append; a `resonance drain --follow` stores.
-            env |= {
-                "RESONANCE_INBOX_FROM_GROUP": "1",
-                "RESONANCE_DRAIN_IN_WORKERS": "false",
-            }
+        # As `resonance serve` runs it unless --drain says otherwise: on
+        # PostgreSQL the workers only append and a drain process stores.
+        drain = args.drain if args.drain != "auto" else drain_mode("auto", url)
+        env |= worker_environment("process" if drain == "after" else drain)
         before = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
-        real = serve_and_drive("wsgi:app", env, args, tmp, "real", url)
+        real = serve_and_drive("wsgi:app", env, args, tmp, "real", url, drain)
         views, clicks, sections = stored(url)
         after = serve_and_drive("bench.bare_app:app", {}, args, tmp, "bare")
         bare_rps = (before.run.rps + after.run.rps) / 2
@@ -429,7 +446,7 @@ def measure(store: str, args) -> tuple[float, float]:
             f"{run.p50_ms:>7.1f} {run.p99_ms:>7.1f} {run.errors:>6} "
             f"{bare_rps:>8.0f} {run.rps / bare_rps:>6.2f} "
             f"{real.rss_mb:>7.0f} {real.cpu_ms:>7.2f} {bare_cpu_ms:>7.2f} "
-            f"{real.drain_s:>7.1f} {sustained:>9.2f}  "
+            f"{real.drain_s:>7.1f} {sustained:>9.2f} {drain:>8}  "
             f"{'exact' if exact else 'MISMATCH'} ({views} page views, {clicks} clicks, "
             f"{sections} sections for {acknowledged} acknowledged 204s)",
             flush=True,
@@ -457,9 +474,20 @@ def main() -> None:
         help="rows per store, then a line with their median ratios",
     )
     parser.add_argument(
+        "--drain",
+        choices=("auto", *DRAIN_MODES[1:], "after"),
+        default="auto",
+        help="who stores the inbox: auto (as resonance serve: a drain process on"
+        " PostgreSQL, the workers on SQLite), workers, process, or after (workers"
+        " only append; the drain process starts once wrk has stopped: what"
+        " appending alone answers, the ceiling of process)",
+    )
+    parser.add_argument(
         "--drainer",
-        action="store_true",
-        help="workers only append to the inbox; a resonance drain --follow stores",
+        dest="drain",
+        action="store_const",
+        const="process",
+        help="the same as --drain process",
     )
     parser.add_argument(
         "--pin-cpus",
@@ -468,9 +496,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--drain-after",
-        action="store_true",
-        help="workers only append; the drain process starts once wrk has stopped"
-        " (what appending alone answers: the ceiling of --drainer)",
+        dest="drain",
+        action="store_const",
+        const="after",
+        help="the same as --drain after",
     )
     parser.add_argument(
         "--analyze",
@@ -489,14 +518,13 @@ def main() -> None:
         f"{args.workers} × {args.worker_class} ({args.threads} threads); "
         f"wrk {args.connections} connections per instance, {args.duration:g} s; "
         f"{EVENTS_PER_BATCH} events per batch"
-        + ("; a drain process stores the inbox" if args.drainer else "")
-        + ("; the inbox is stored after the run" if args.drain_after else "")
+        + f"; inbox stored by: {DRAIN_SAYS[args.drain]}"
         + (f"; gunicorn pinned to CPU {args.pin_cpus}" if args.pin_cpus else "")
     )
     print(
         f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'errors':>6} {'bare/s':>8} {'ratio':>6} {'RSS MB':>7} {'CPU ms':>7} "
-        f"{'bare ms':>7} {'drain s':>7} {'sustained':>9}  stored"
+        f"{'bare ms':>7} {'drain s':>7} {'sustained':>9} {'drain by':>8}  stored"
     )
     for store in args.stores.split(","):
         rows = [measure(store, args) for _ in range(args.repeat)]
