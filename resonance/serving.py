@@ -9,10 +9,11 @@ Why two processes on PostgreSQL: a gunicorn worker is one GIL. Storing the
 inbox inside it costs that GIL ≈ 0.3 ms of Python per beacon, while the worker
 has a second core it cannot use; a drain process puts that work, and
 PostgreSQL's, on the other core, and the worker then spends about the bare
-Flask app's CPU per beacon (bench/RESULTS.md, "2026-12-04, evening": 0.79
-against 0.68 of the bare app's rate). SQLite has one writer: a drain process
-would hold the write lock the workers' appends need (0.60 against 0.74), so
-there the workers drain between groups, as they always did.
+Flask app's CPU per beacon (bench/RESULTS.md, "2026-12-04, evening": median
+0.78 of the bare app's rate, against 0.68 with the drain in the workers).
+SQLite has one writer: a drain process would hold the write lock the workers'
+appends need (0.60 against 0.74), so there the workers drain between groups,
+as they always did.
 """
 
 from __future__ import annotations
