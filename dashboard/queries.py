@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashboard.sql import median
+from tracker import dialect
 from tracker.models import (
     BotHit,
     Click,
@@ -700,7 +701,7 @@ class ElementRow:
 
 def _epoch_ms(session: Session, column):
     """Milliseconds since the epoch of a naive UTC datetime column, in SQL."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.name(session) == "postgresql":
         return extract("epoch", column) * 1000
     return (func.julianday(column) - 2440587.5) * 86400000.0
 

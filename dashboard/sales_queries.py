@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.queries import group_matches
 from dashboard.sql import median
+from tracker import dialect
 from tracker.models import (
     Click,
     Content,
@@ -110,7 +111,7 @@ def _page_read():
 def days_between(session: Session, later, earlier):
     """SQL for the (fractional) days from ``earlier`` to ``later``: the one place
     that knows SQLite and PostgreSQL subtract timestamps differently."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.name(session) == "postgresql":
         return extract("epoch", later - earlier) / 86_400
     return func.julianday(later) - func.julianday(earlier)
 

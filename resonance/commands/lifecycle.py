@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from resonance import db
 from resonance.unavailable import RETRY_AFTER_S, UNAVAILABLE, first_line
-from tracker import inbox, lifecycle, rollups
+from tracker import dialect, inbox, lifecycle, rollups
 from tracker.models import Site
 
 
@@ -37,7 +37,7 @@ def _maintenance_session() -> Session:
     (a first purge of a long history may take minutes); the lock timeout stays,
     so a command stuck behind a lock fails instead of stalling the collector."""
     session = db.get_session()
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.name(session) == "postgresql":
         session.execute(text("SET LOCAL statement_timeout = 0"))
     return session
 
