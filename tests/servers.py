@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,14 @@ def _sockets(pid: int) -> int:
     except OSError:  # the process just ended
         return -1
     return sum(link.startswith("socket:") for link in links)
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 10) -> None:
+    """Poll ``check`` until it is true; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not done in time"
+        time.sleep(0.02)
 
 
 def free_port() -> int:

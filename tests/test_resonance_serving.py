@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,9 +17,8 @@ from sqlalchemy.orm import Session
 from resonance.serving import drain_mode, worker_environment
 from tests.conftest import BROWSER_UA, ORIGIN, count
 from tests.factories import batch, pv
+from tests.servers import free_port, wait_until
 from tracker.models import PageView
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -50,12 +46,6 @@ def test_workers_beside_a_drain_process_append_everything_and_never_drain():
         drain_mode("threads", "sqlite://")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _post(base: str, page_view_id: str) -> int:
     body = json.dumps(batch(pv(page_view_id))).encode()
     request = urllib.request.Request(
@@ -69,13 +59,6 @@ def _post(base: str, page_view_id: str) -> int:
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
         return answer.status
-
-
-def _wait_until(check: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _drainers(pid: int) -> list[int]:
@@ -98,7 +81,7 @@ def test_serve_stores_beacons_through_its_drain_process_and_restarts_it(
     """The real command on the test database: a beacon answered 204 is stored;
     on PostgreSQL by the drain process, which is started again if it dies; and
     SIGTERM stops everything it started."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {
         "DATABASE_URL": database_url,
@@ -115,9 +98,9 @@ def test_serve_stores_beacons_through_its_drain_process_and_restarts_it(
         cwd=tmp_path,
     )
     try:
-        _wait_until(lambda: _answers(base), seconds=60)
+        wait_until(lambda: _answers(base), seconds=60)
         assert _post(base, "pvserved0001") == 204
-        _wait_until(lambda: count(session, PageView) == 1)
+        wait_until(lambda: count(session, PageView) == 1, seconds=20)
 
         drainers = _drainers(server.pid)
         if database_url.startswith("sqlite"):
@@ -125,9 +108,9 @@ def test_serve_stores_beacons_through_its_drain_process_and_restarts_it(
         else:
             assert len(drainers) == 1
             os.kill(drainers[0], signal.SIGKILL)
-            _wait_until(lambda: _drainers(server.pid) not in ([], drainers))
+            wait_until(lambda: _drainers(server.pid) not in ([], drainers), seconds=20)
             assert _post(base, "pvserved0002") == 204
-            _wait_until(lambda: count(session, PageView) == 2)
+            wait_until(lambda: count(session, PageView) == 2, seconds=20)
     finally:
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
         started = children.read_text().split() if server.poll() is None else []

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -27,6 +27,7 @@ from resonance.cli import cli
 from resonance.db import write_turn
 from tests.conftest import BROWSER_UA, NO_COLLECTOR_LIMIT, ORIGIN, count, post_batch
 from tests.factories import attention, batch, click, identify, layout, pv, scroll
+from tests.servers import wait_until
 from tracker import inbox, table_stats
 from tracker.beacon import parse
 from tracker.ingest import RequestMeta, admit
@@ -75,13 +76,6 @@ def inbox_client(inbox_app: Flask):
 
 def drain(app: Flask) -> int:
     return inbox.drain_all(app.extensions["resonance.sessionmaker"])
-
-
-def wait_until(check: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not done in time"
-        time.sleep(0.02)
 
 
 def put_waiting(app: Flask, *beacons: dict) -> None:
