@@ -53,6 +53,7 @@ from resonance.db import upgrade  # noqa: E402
 from resonance.serving import (  # noqa: E402
     DRAIN_ARGV,
     DRAIN_MODES,
+    STORED_BY,
     drain_mode,
     worker_environment,
 )
@@ -68,8 +69,7 @@ EVENTS_PER_BATCH = 7  # pv + 3 clicks + scroll + layout + attention (ingest.lua)
 SITES = 4
 DRAIN_SAYS = {
     "auto": "as resonance serve (a drain process on PostgreSQL, the workers on SQLite)",
-    "workers": "the workers",
-    "process": "a drain process",
+    **STORED_BY,
     "after": "a drain process started once wrk stopped",
 }
 
@@ -475,7 +475,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--drain",
-        choices=("auto", *DRAIN_MODES[1:], "after"),
+        choices=(*DRAIN_MODES, "after"),
         default="auto",
         help="who stores the inbox: auto (as resonance serve: a drain process on"
         " PostgreSQL, the workers on SQLite), workers, process, or after (workers"

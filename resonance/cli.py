@@ -34,7 +34,6 @@ from tracker.sites import SiteInvalid, add_site, create_site, update_site
 # never stores one, so its log leaves it out (time, request line, status, bytes,
 # seconds).
 ACCESS_LOG_FORMAT = '%(t)s "%(r)s" %(s)s %(b)s %(L)s'
-STORED_BY = {"process": "a drain process beside the workers", "workers": "the workers"}
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -154,7 +153,7 @@ def serve_command(
         f"  dashboard (log in first):                                 {base}/dash/\n"
         f"  snippet:                                                  {base}/r.js\n"
         f"  database: {url}\n"
-        f"  beacons stored by: {STORED_BY[mode]}\n"
+        f"  beacons stored by: {serving.STORED_BY[mode]}\n"
     )
     gunicorn = shutil.which("gunicorn") or "gunicorn"
     argv = [gunicorn, "wsgi:app", "--bind", bind, "--workers", str(workers)]

@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 
 DRAIN_MODES = ("auto", "workers", "process")
+STORED_BY = {"workers": "the workers", "process": "a drain process beside the workers"}
 RESTART_AFTER_S = 1.0  # a drain process that died is started again after this
 # The child's command line: the ``resonance`` CLI of this interpreter, whether or
 # not its console script is on PATH.
