@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -206,6 +207,36 @@ def test_a_beacon_whose_page_view_waits_in_the_inbox_waits_there_too(
     wait_until(lambda: count(session, Click) == 1)
     assert count(session, PageView) == 1
     assert count(session, InboxBeacon) == 0
+
+
+def test_a_steady_load_below_capacity_stores_a_backlog_it_never_pauses_for(
+    inbox_app, site, session
+):
+    """A burst left 300 beacons waiting; then a beacon every few milliseconds,
+    never the 20 ms gap the writer also drains in. The process has CPU to spare,
+    so the writer stores the backlog meanwhile (a chunk of 64 every half second
+    would store 128 a second, fewer than arrive: the inbox would only grow)."""
+    put_waiting(inbox_app, *(batch(pv(f"pvburst{n:05d}")) for n in range(300)))
+    stop = threading.Event()
+
+    def steady(worker: int) -> None:
+        client = inbox_app.test_client()
+        n = 0
+        while not stop.is_set():
+            answer = post_batch(client, batch(pv(f"pvsteady{worker}{n:05d}")))
+            assert answer.status_code == 204
+            n += 1
+            time.sleep(0.004)
+
+    with ThreadPoolExecutor(2) as pool:
+        sending = [pool.submit(steady, worker) for worker in range(2)]
+        try:
+            wait_until(lambda: count(session, InboxBeacon) < 10, seconds=8)
+            assert count(session, PageView) >= 300
+        finally:
+            stop.set()
+        for sent in sending:
+            sent.result()
 
 
 def test_without_a_backlog_a_lone_beacon_is_stored_before_its_204(app, site, session):
