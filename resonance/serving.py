@@ -12,8 +12,8 @@ PostgreSQL's, on the other core, and the worker then spends about the bare
 Flask app's CPU per beacon (bench/RESULTS.md, "2026-12-04, evening": median
 0.78 of the bare app's rate, against 0.68 with the drain in the workers).
 SQLite has one writer: a drain process would hold the write lock the workers'
-appends need (0.60 against 0.74), so there the workers drain between groups,
-as they always did.
+appends need (0.60 against 0.74), so there the workers store the inbox
+themselves, with the CPU that answering beacons leaves them (tracker/writer.py).
 """
 
 from __future__ import annotations
