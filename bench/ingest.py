@@ -126,6 +126,8 @@ def gunicorn(app: str, port: int, args, env: dict, log: Path) -> subprocess.Pope
         "--access-logformat",
         "%(s)s",
     ]
+    if args.reuse_port:  # a listening socket per worker: the kernel spreads connections
+        cmd.append("--reuse-port")
     if args.pin_cpus:  # both apps alike: the worker's threads stay on these cores
         cmd = ["taskset", "--cpu-list", args.pin_cpus, *cmd]
     server = subprocess.Popen(cmd, cwd=ROOT, env=os.environ | env)
@@ -462,6 +464,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="gunicorn --reuse-port for both apps: each worker listens on its own"
+        " socket, so the kernel spreads wrk's connections over the workers",
+    )
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
@@ -520,6 +528,7 @@ def main() -> None:
         f"{EVENTS_PER_BATCH} events per batch"
         + f"; inbox stored by: {DRAIN_SAYS[args.drain]}"
         + (f"; gunicorn pinned to CPU {args.pin_cpus}" if args.pin_cpus else "")
+        + ("; a socket per worker (--reuse-port)" if args.reuse_port else "")
     )
     print(
         f"{'store':<10} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
