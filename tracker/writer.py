@@ -72,6 +72,7 @@ IDLE_AT_LEAST = 0.5  # if the machine had this many idle cores too
 LOAD_WINDOW_S = 0.5  # over which that is measured
 DRAIN_AT_LEAST_S = 5.0  # and however busy it is, a chunk this often
 RETRY_DRAIN_S = 5.0  # after a failed drain (the database away)
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc/stat
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ class _Load:
             cpu, idle = time.process_time(), _idle_seconds()
             seconds = now - self._since
             process = (cpu - self._cpu) / seconds
-            machine = (idle - self._idle) / seconds if idle and self._idle else None
+            known = idle is not None and self._idle is not None
+            machine = (idle - self._idle) / seconds if known else None
             self._spare = process < SPARE_BELOW and (
                 machine is None or machine >= IDLE_AT_LEAST
             )
@@ -136,9 +138,6 @@ def _idle_seconds() -> float | None:
         return (int(fields[4]) + int(fields[5])) / _TICKS
     except (OSError, IndexError, ValueError):
         return None
-
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class GroupWriter:
