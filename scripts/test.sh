@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what it needs (Debian's
-# Chromium and wrk, the package with its test extras), starts the local PostgreSQL and Redis
-# if they are installed but stopped, lints, then runs pytest. Extra arguments go to pytest.
+# Chromium, wrk and nginx; the locked packages in .venv), starts the local PostgreSQL
+# and Redis if they are installed but stopped, lints, then runs
+# pytest. Extra arguments go to pytest. RESONANCE_FRESH_VENV=1 (as .ci/run
+# sets) builds .venv anew, so nothing left on the machine can hide a missing package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages the tests drive: chromium (browser tests, through Playwright)
-# and wrk (the ingest benchmark's smoke run).
+# Debian packages the tests drive: chromium (browser tests, through Playwright),
+# wrk (the ingest benchmark's smoke run), nginx and systemd-analyze (the deploy
+# guide, followed as written).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing Debian's ${missing[*]}"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-echo "== installing resonance with its test dependencies"
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+./scripts/venv.sh .venv
+export VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH"
 
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
   echo "== starting the local PostgreSQL cluster"
@@ -34,12 +39,13 @@ if command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379
 fi
 
 echo "== ruff"
-python3 -m ruff check .
-python3 -m ruff format --check .
+python -m ruff check .
+python -m ruff format --check .
 
 echo "== pytest"
+start=$SECONDS
 set +e
-python3 -m pytest "$@"
+python -m pytest "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
@@ -47,4 +53,5 @@ if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: failing on purpose" >&2
   exit 1
 fi
+echo "== pytest took $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s"
 exit "$status"
