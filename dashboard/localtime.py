@@ -7,19 +7,25 @@ filters).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def zone(name: str | None) -> ZoneInfo:
+def zone(name: str | None) -> tzinfo:
     """The zone called ``name``; UTC for an empty or unknown name (a stored zone
-    the system no longer knows must not break a page)."""
+    the system no longer knows must not break a page). The fallback is
+    ``datetime.UTC``, which needs no zone data: with neither the system's
+    zoneinfo nor the tzdata package even ``ZoneInfo("UTC")`` raises."""
+    if not name:
+        return UTC
     try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # ValueError: not a normalised relative key, or not a TZif file;
+        # OSError: a directory such as "Europe", or a name too long for a file.
+        return UTC
 
 
 def in_zone(moment: datetime, name: str | None) -> datetime:

@@ -118,3 +118,35 @@ def test_site_add_refuses_a_taken_key_and_a_path_in_an_origin(runner, session):
     assert taken.exit_code == 2 and "the key 'docs' is taken" in taken.output
     assert path.exit_code == 2 and "has a path or query" in path.output
     assert count(session, Site) == 1
+
+
+def test_site_add_stores_a_non_ascii_origin_as_browsers_send_it(runner, session):
+    result = _add(
+        runner,
+        "Bücher",
+        "--origin",
+        "https://BÜCHER.de",
+        "--origin",
+        "https://faß.de:8443",
+        "--internal-domain",
+        "Bücher.de",
+    )
+
+    assert result.exit_code == 0, result.output
+    site = session.scalars(select(Site)).one()
+    assert site.allowed_origins == [
+        "https://xn--bcher-kva.de",
+        "https://xn--fa-hia.de:8443",
+    ]
+    assert site.internal_domains == ["xn--bcher-kva.de"]
+
+
+def test_site_add_refuses_an_impossible_host_by_name(runner, session):
+    result = _add(runner, "Shop", "--origin", "https://-bad-.com")
+
+    assert result.exit_code == 2
+    assert "Invalid value for --origin: 'https://-bad-.com' is not an origin" in (
+        result.output
+    )
+    assert "'-bad-' starts or ends with -" in result.output
+    assert count(session, Site) == 0

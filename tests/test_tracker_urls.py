@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.urls import BadUrl, canonical, clean_href, clean_referrer, clean_url
+from tracker.urls import (
+    BadUrl,
+    ascii_host,
+    canonical,
+    clean_href,
+    clean_referrer,
+    clean_url,
+    site_origin,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +32,8 @@ from tracker.urls import BadUrl, canonical, clean_href, clean_referrer, clean_ur
         ),
         ("https://user:pw@a.com/", "https://a.com/"),
         ("https://a.com/caf\u00e9", "https://a.com/caf%C3%A9"),
+        ("https://B\u00dcCHER.de/neu", "https://xn--bcher-kva.de/neu"),
+        ("https://user:pw@fa\u00df.de:8443/", "https://xn--fa-hia.de:8443/"),
     ],
 )
 def test_clean_url_keeps_only_what_may_be_stored(raw, cleaned):
@@ -66,3 +76,51 @@ def test_href_of_other_schemes_keeps_only_the_scheme():
     assert clean_href("https://a.com/x?utm_medium=cta&id=1") == (
         "https://a.com/x?utm_medium=cta"
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "ascii"),
+    [
+        ("BÜCHER.de", "xn--bcher-kva.de"),
+        ("faß.de", "xn--fa-hia.de"),  # IDNA 2003 made it fass.de; browsers do not
+        ("ＥＸＡＭＰＬＥ。com", "example.com"),  # full-width letters and dot
+        ("xn--bcher-kva.de", "xn--bcher-kva.de"),
+        ("Docs.Example.COM", "docs.example.com"),
+        ("example.com.", "example.com."),
+        ("127.0.0.1", "127.0.0.1"),
+        ("my_app", "my_app"),
+        ("::1", "::1"),
+    ],
+)
+def test_hosts_are_spelled_as_browsers_send_them(host, ascii):
+    assert ascii_host(host) == ascii
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "exa mple.com",
+        "a" * 64 + ".com",
+        "-bad-.com",
+        "bad-.com",
+        "a..com",
+        "xn--zz.de",
+        "b\u00fccher\u200d.de",
+        "<b>",
+        ".".join(["a" * 60] * 5) + ".com",  # over 253 characters
+    ],
+)
+def test_impossible_hosts_are_refused(host):
+    with pytest.raises(BadUrl, match="bad host name"):
+        ascii_host(host)
+
+
+def test_an_emoji_domain_is_taken_as_browsers_send_it_not_as_typed():
+    assert ascii_host("xn--i-7iq.ws") == "xn--i-7iq.ws"  # i❤.ws
+    with pytest.raises(BadUrl, match="Codepoint U\\+2764 .* not allowed"):
+        ascii_host("i❤.ws")  # IDNA 2008 has no symbols
+
+
+def test_an_origin_keeps_its_port_and_drops_the_default_one():
+    assert site_origin("https://Bücher.de:8443/") == "https://xn--bcher-kva.de:8443"
+    assert site_origin("https://Bücher.de:443") == "https://xn--bcher-kva.de"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tracker.crm import FUNNEL
 from tracker.inject import check_key
 from tracker.models import PRIVACY_MODES, Site
-from tracker.urls import site_origin
+from tracker.urls import BadUrl, ascii_host, site_origin
 
 CACHE_SECONDS = 10.0
 
@@ -164,16 +164,17 @@ def _time_zone(value: str) -> str:
 
 
 def _domains(values: list[str]) -> list[str]:
-    """E-mail domains, lower case, ``@`` dropped, each once; ValueError names the
-    first one that is not a domain."""
+    """E-mail domains, lower case, ``@`` dropped, each once, in the ASCII form a
+    browser would use for the same host (``Bücher.de`` is ``xn--bcher-kva.de``);
+    ValueError names the first one that is not a domain."""
     result: list[str] = []
     for raw in values:
         domain = raw.strip().lstrip("@").lower()
         if not domain:
             continue
         try:
-            ascii_domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
+            ascii_domain = ascii_host(domain)
+        except BadUrl:
             ascii_domain = ""
         if not _DOMAIN.match(ascii_domain):
             raise ValueError(f"{raw.strip()[:80]!r} is not a domain like example.com")

@@ -1,15 +1,21 @@
 """URL hygiene: what of a URL may be stored, and which content item it is.
 
 Owns: stripping fragments, non-``utm_*`` query keys, e-mail addresses and token-like
-strings from URLs before they are stored, and the canonical form that groups page
-variants into one content item. Pure functions, no I/O.
+strings from URLs before they are stored, the canonical form that groups page
+variants into one content item, and host names spelled as browsers send them
+(ASCII, IDNA 2008 by UTS 46 through the ``idna`` package: Python's own ``idna``
+codec is IDNA 2003, which turns ``faß.de`` into ``fass.de``, another domain).
+Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import idna
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -19,7 +25,8 @@ _TOKEN = re.compile(
     r"[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])"
 )
 _INDEX_PAGE = re.compile(r"/index\.(?:html?|php|aspx?)$", re.IGNORECASE)
-_HOST = re.compile(r"^(?:[a-z0-9_.-]{1,253}|[0-9a-f:.]+)$")
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_IPV6 = re.compile(r"^[0-9a-f:.]+$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Keep printable ASCII that is legal in a path; percent-encode the rest.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%[]"
@@ -130,13 +137,67 @@ def _split(raw: str):
         raise BadUrl(str(exc)) from None
     if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
         raise BadUrl("not an http(s) URL")
+    host = ascii_host(parts.hostname)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    host_port = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        host_port += f":{parts.port}"
+    return parts._replace(netloc=f"{userinfo}{at}{host_port}")
+
+
+@lru_cache(maxsize=1024)
+def ascii_host(host: str) -> str:
+    """A host name as browsers send it in ``Origin`` and in page URLs: lower
+    case, and a name with non-ASCII letters in its ASCII (punycode) form by
+    UTS 46 non-transitional processing, as the URL standard does (``BÜCHER.de``
+    is ``xn--bcher-kva.de``, ``faß.de`` is ``xn--fa-hia.de``, not ``fass.de``).
+    An ASCII name is only lower-cased, as browsers do (so ``_`` stays allowed),
+    its ``xn--`` labels checked to be punycode: that is what a browser sends,
+    emoji domains included, which IDNA 2008 refuses when typed as Unicode.
+    BadUrl says what is wrong with anything else. Memoised: every page URL of
+    a beacon asks, for a site's few hosts."""
+    lowered = host.lower()
+    if ":" in lowered:  # an IPv6 literal, brackets already taken off
+        if not _IPV6.match(lowered):
+            raise BadUrl("bad IPv6 address")
+        return lowered
+    if not lowered.isascii():
+        try:
+            lowered = idna.encode(host, uts46=True).decode("ascii")
+        except (UnicodeError, ValueError) as exc:
+            raise BadUrl(f"bad host name: {exc}") from None
+    _check_labels(lowered)
+    return lowered
+
+
+def _is_punycode(label: str) -> bool:
+    """Whether an ``xn--`` label decodes to a name with non-ASCII letters."""
     try:
-        host = parts.hostname.encode("idna").decode("ascii")
+        decoded = label.removeprefix("xn--").encode("ascii").decode("punycode")
     except UnicodeError:
-        raise BadUrl("bad host name") from None
-    if not _HOST.match(host):
-        raise BadUrl("bad host name")
-    return parts._replace(netloc=parts.netloc.replace(parts.hostname, host))
+        return False
+    return not decoded.isascii()
+
+
+def _check_labels(name: str) -> None:
+    """Each dot-separated label of an ASCII host name: 1 to 63 letters, digits,
+    ``-`` or ``_``, no ``-`` at either end, an ``xn--`` one punycode; 253
+    characters in all (a final dot aside). The caller quotes what was typed;
+    the message says what is wrong."""
+    name = name.removesuffix(".")
+    if len(name) > 253:
+        raise BadUrl("bad host name: over 253 characters")
+    for label in name.split("."):
+        if not label:
+            raise BadUrl("bad host name: an empty label (two dots)")
+        if len(label) > 63:
+            raise BadUrl(f"bad host name: {label[:20]!r}… is over 63 characters")
+        if label.startswith("xn--") and not _is_punycode(label):
+            raise BadUrl(f"bad host name: {label[:63]!r} is not punycode")
+        if not _LABEL.match(label):
+            if _LABEL.match(label.strip("-")):
+                raise BadUrl(f"bad host name: {label!r} starts or ends with -")
+            raise BadUrl("bad host name")
 
 
 def _netloc(parts) -> str:
