@@ -1,5 +1,3 @@
-"""The WSGI entry point: ``gunicorn wsgi:app``."""
+"""The WSGI entry point of a checkout: ``gunicorn wsgi:app`` (resonance/wsgi.py)."""
 
-from resonance import create_app
-
-app = create_app()
+from resonance.wsgi import app  # noqa: F401

@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from dashboard import figures, queries, realtime_queries, realtime_views, sites_views
 from dashboard.args import day_arg, wants_json
+from resonance import config
 from resonance.auth.session import visible_sites
 from resonance.db import get_session
 from tracker.models import DEVICES, Site
@@ -258,7 +259,7 @@ def snapshot_png(site_key: str, snapshot_id: int) -> Response:
 
 
 def _snapshot_dir() -> Path:
-    return Path(current_app.instance_path) / "snapshots"
+    return config.snapshot_dir(current_app)
 
 
 def _snapshots_available() -> bool:

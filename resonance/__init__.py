@@ -21,15 +21,24 @@ from resonance import (
     unavailable,
 )
 
+# The folder holding the packages: the checkout, or site-packages once installed.
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def static_folder() -> Path:
+    """The snippet and the dashboard's files: the repository's top-level
+    ``static/``, which a wheel carries as ``resonance/static`` (pyproject.toml)."""
+    packaged = Path(__file__).resolve().parent / "static"
+    return packaged if packaged.is_dir() else ROOT / "static"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; ``test_config`` overrides the environment (tests)."""
     app = Flask(
         __name__,
+        instance_path=str(config.data_dir(ROOT)),
         instance_relative_config=True,
-        static_folder=str(ROOT / "static"),
+        static_folder=str(static_folder()),
         static_url_path="/static",
     )
     config.configure(app, test_config)

@@ -7,7 +7,6 @@ command; each feature adds its own here.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from datetime import UTC, datetime
 
@@ -16,7 +15,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
-from resonance import ROOT, create_app, db, serving
+from resonance import create_app, db, serving
 from resonance.auth.cli import (
     create_demo_logins,
     echo_demo_logins,
@@ -155,12 +154,10 @@ def serve_command(
         f"  database: {url}\n"
         f"  beacons stored by: {serving.STORED_BY[mode]}\n"
     )
-    gunicorn = shutil.which("gunicorn") or "gunicorn"
-    argv = [gunicorn, "wsgi:app", "--bind", bind, "--workers", str(workers)]
+    argv = [*serving.GUNICORN_ARGV, "--bind", bind, "--workers", str(workers)]
     argv += ["--worker-class", "gthread", "--threads", str(threads)]
     argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     sys.stdout.flush()
-    os.chdir(ROOT)  # where wsgi.py is
     env = os.environ | serving.worker_environment(mode)
     sys.exit(serving.run(argv, env, drain_process=mode == "process"))
 

@@ -4,9 +4,16 @@ Owns: turning environment variables into Flask config keys. Imports nothing of t
 app, so the CLI, tests and gunicorn all configure the same way.
 
 Read here:
-- ``DATABASE_URL``: SQLAlchemy URL; default a SQLite file under the instance folder.
+- ``RESONANCE_DATA_DIR``: the folder for what Resonance writes itself (Flask's
+  instance folder): the default SQLite database, the generated secret key and
+  the heatmap snapshots. Default: ``instance/`` of a source checkout, where a
+  developer's database has always been; for an installed package
+  ``$XDG_DATA_HOME/resonance`` (``~/.local/share/resonance``), never the
+  package's own folder inside a virtual environment.
+- ``DATABASE_URL``: SQLAlchemy URL; default ``resonance.db`` in the data folder.
   ``postgres://`` and ``postgresql://`` are routed to the psycopg 3 driver.
-- ``SECRET_KEY``: when unset, generated once and kept in ``instance/secret_key``.
+- ``SECRET_KEY``: when unset, generated once and kept in the data folder's
+  ``secret_key``.
 - ``REDIS_URL``: rate-limit counters in Redis (shared by every worker).
 - ``RESONANCE_*``: any other key, e.g. ``RESONANCE_PROXY_COUNT=1`` behind nginx,
   ``RESONANCE_SESSION_COOKIE_SECURE=true`` to mark the session cookie Secure
@@ -22,8 +29,29 @@ from pathlib import Path
 from flask import Flask
 
 
+def data_dir(code_root: Path) -> Path:
+    """The absolute folder Resonance writes its own files to (module docstring).
+
+    ``code_root`` holds the ``resonance`` package: a source checkout when its
+    ``pyproject.toml`` sits there, else an installation's site-packages."""
+    if raw := os.environ.get("RESONANCE_DATA_DIR"):
+        return Path(raw).expanduser().absolute()
+    if (code_root / "pyproject.toml").is_file():
+        return code_root / "instance"
+    # XDG Base Directory: an unset, empty or relative XDG_DATA_HOME is ignored.
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "resonance"
+
+
+def snapshot_dir(app: Flask) -> Path:
+    """Where heatmap screenshots are kept: ``RESONANCE_SNAPSHOT_DIR``, else
+    ``snapshots/`` in the data folder."""
+    return Path(app.config.get("SNAPSHOT_DIR") or Path(app.instance_path) / "snapshots")
+
+
 def database_url(instance_path: str, raw: str | None = None) -> str:
-    """Return the SQLAlchemy URL to use, defaulting to SQLite in ``instance/``."""
+    """Return the SQLAlchemy URL to use, defaulting to SQLite in the data folder."""
     url = raw if raw is not None else os.environ.get("DATABASE_URL", "")
     if not url:
         return f"sqlite:///{Path(instance_path) / 'resonance.db'}"
@@ -34,7 +62,7 @@ def database_url(instance_path: str, raw: str | None = None) -> str:
 
 
 def secret_key(instance_path: str) -> str:
-    """Return ``SECRET_KEY`` from the environment, or one stored in the instance.
+    """Return ``SECRET_KEY`` from the environment, or one kept in the data folder.
 
     A key that changes at every start would log everybody out, and a constant in
     code would be public, so an unset key is generated once and kept on disk.
@@ -52,7 +80,8 @@ def secret_key(instance_path: str) -> str:
 
 def configure(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` from defaults, the environment, then ``overrides``."""
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Only its owner reads the folder: it holds the secret key and the database.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     app.config.update(
         DATABASE_URL=database_url(app.instance_path),
         # Beacons are small; anything bigger is refused before it is read.

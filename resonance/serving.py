@@ -27,8 +27,10 @@ from collections.abc import Sequence
 DRAIN_MODES = ("auto", "workers", "process")
 STORED_BY = {"workers": "the workers", "process": "a drain process beside the workers"}
 RESTART_AFTER_S = 1.0  # a drain process that died is started again after this
-# The child's command line: the ``resonance`` CLI of this interpreter, whether or
-# not its console script is on PATH.
+# The children's command lines run this interpreter's packages, whether or not
+# its virtual environment is activated (its scripts on PATH), from any folder:
+# gunicorn imports the app from the package, not from a checkout's wsgi.py.
+GUNICORN_ARGV = [sys.executable, "-m", "gunicorn", "resonance.wsgi:app"]
 DRAIN_ARGV = [sys.executable, "-c", "from resonance.cli import cli; cli()"]
 DRAIN_ARGV += ["drain", "--follow"]
 

@@ -12,7 +12,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from resonance import limits
 from resonance.db import get_session
@@ -20,14 +20,12 @@ from tracker import sites
 
 bp = Blueprint("tracker", __name__)
 
-BUILD = Path(__file__).resolve().parent.parent / "static" / "js"
-
 
 @cache
-def _built(name: str) -> tuple[bytes, str]:
+def _built(path: Path) -> tuple[bytes, str]:
     """A minified snippet file and its ETag, read once per process: every page
     view of every site asks for it."""
-    body = (BUILD / name).read_bytes()
+    body = path.read_bytes()
     return body, hashlib.sha256(body).hexdigest()[:16]
 
 
@@ -36,7 +34,7 @@ def _script(name: str) -> Response:
 
     Any origin may load it; the extension is an ES module, imported in CORS mode,
     so Access-Control-Allow-Origin is required there, not only polite."""
-    body, etag = _built(name)
+    body, etag = _built(Path(current_app.static_folder, "js", name))
     response = Response(body, mimetype="text/javascript")
     response.set_etag(etag)
     response.cache_control.public = True

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from resonance import db
+from resonance import config, db
 from resonance.progress import Progress
 from tracker.catalog import crawl, plan_sources
 from tracker.inject import inject_directory
@@ -115,10 +115,7 @@ def snapshot_command(url: str, site_key: str | None, widths: tuple[int, ...]) ->
         site_id = (
             _site_id(session, site_key) if site_key else _site_by_origin(session, url)
         )
-        directory = Path(
-            current_app.config.get("SNAPSHOT_DIR")
-            or Path(current_app.instance_path) / "snapshots"
-        )
+        directory = config.snapshot_dir(current_app)
         with Progress("snapshot", len(widths), unit="widths") as bar:
             snapshots = take_snapshots(
                 session,
