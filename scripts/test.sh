@@ -10,13 +10,15 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the tests drive: chromium (browser tests, through Playwright),
-# wrk (the ingest benchmark's smoke run), nginx and systemd-analyze (the deploy
-# guide, followed as written).
+# wrk (the ingest benchmark's smoke run), nginx, systemd-analyze, sqlite3 and
+# openssl (the deploy guide, followed as written: TLS, backup and restore).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing Debian's ${missing[*]}"
   as_root apt-get update -qq
