@@ -38,9 +38,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.generate import site_key  # noqa: E402
 from dashboard import queries, sales_queries  # noqa: E402
-from resonance import create_app  # noqa: E402
+from resonance.app import create_app  # noqa: E402
 from resonance.auth import users  # noqa: E402
-from tracker.models import IdentityLink, Lead, PageView, Site, User  # noqa: E402
+from resonance.core.models import IdentityLink, Lead, PageView, Site, User  # noqa: E402
 
 SITE = site_key(0)
 
@@ -252,7 +252,7 @@ def table(results: dict[Target, dict[str, float]]) -> str:
 
 def row_counts(url: str) -> str:
     """Page views, clicks and page sections of a database (context for a table)."""
-    from resonance.db import make_engine
+    from resonance.core.engine import make_engine
 
     engine = make_engine(url)
     with engine.connect() as connection:

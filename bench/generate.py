@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy.orm import Session  # noqa: E402
 
-from resonance.db import make_engine, upgrade  # noqa: E402
+from resonance.core.engine import make_engine, upgrade  # noqa: E402
 from tracker import crm, sites  # noqa: E402
 from tracker.catalog import PageOutline, Section, store_outline  # noqa: E402
 from tracker.ingest import RequestMeta, ingest_many  # noqa: E402

@@ -49,16 +49,16 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from resonance.db import upgrade  # noqa: E402
-from resonance.serving import (  # noqa: E402
+from resonance.cli.serving import (  # noqa: E402
     DRAIN_ARGV,
     DRAIN_MODES,
     STORED_BY,
     drain_mode,
     worker_environment,
 )
+from resonance.core.engine import upgrade  # noqa: E402
+from resonance.core.models import Click, PageSection, PageView  # noqa: E402
 from tracker.inbox import waiting  # noqa: E402
-from tracker.models import Click, PageSection, PageView  # noqa: E402
 from tracker.sites import create_site  # noqa: E402
 
 POSTGRES_URL = os.environ.get(

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import POSTGRES_URL  # noqa: E402
-from resonance.db import make_engine, upgrade  # noqa: E402
+from resonance.core.engine import make_engine, upgrade  # noqa: E402
 from tracker.ingest import RequestMeta  # noqa: E402
 from tracker.sites import create_site  # noqa: E402
 from tracker.writer import store_group  # noqa: E402

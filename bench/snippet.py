@@ -44,9 +44,9 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from resonance import create_app  # noqa: E402
-from resonance.db import upgrade  # noqa: E402
-from tracker.models import Click, PageView  # noqa: E402
+from resonance.app import create_app  # noqa: E402
+from resonance.core.engine import upgrade  # noqa: E402
+from resonance.core.models import Click, PageView  # noqa: E402
 from tracker.sites import create_site  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,4 +1,7 @@
-"""Query-string arguments shared by dashboard pages: parsed once, a 400 if bad."""
+"""Query-string arguments shared by dashboard pages: parsed once, a 400 if bad.
+
+Whether a page or its JSON twin was asked for is decided in
+``resonance.core.respond``."""
 
 from __future__ import annotations
 
@@ -6,27 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import abort, request
 
-from dashboard.localtime import zone as zone_named
-
-
-def wants_json() -> bool:
-    """The JSON twin of a page was asked for (``?format=json``)."""
-    return request.args.get("format") == "json"
-
-
-def reads_json() -> bool:
-    """A script, not a person: the JSON twin, a JSON body, or JSON preferred."""
-    if wants_json() or request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
-def machine_request() -> bool:
-    """The collector, the CRM API, the health check or a script: errors there
-    are answered in JSON, never as a page."""
-    path = request.path
-    return path in ("/e", "/healthz") or path.startswith("/api/") or reads_json()
+from resonance.core.clock import zone as zone_named
 
 
 def day_arg(

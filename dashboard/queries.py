@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashboard.sql import median
-from tracker import dialect
-from tracker.models import (
+from resonance.core import dialect
+from resonance.core.models import (
     BotHit,
     Click,
     Content,

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from resonance.core.models import Content, PageView, Site
 from tracker import inbox
-from tracker.models import Content, PageView, Site
 
 WINDOW_MINUTES = 30
 TOP_PAGES = 5

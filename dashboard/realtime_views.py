@@ -15,10 +15,10 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
 from dashboard import realtime_queries
-from dashboard.localtime import in_zone, iso_utc, local_time
 from resonance.auth.session import visible_sites
-from resonance.db import get_session
-from tracker.models import Site
+from resonance.core.clock import in_zone, iso_utc, local_time
+from resonance.core.db import get_session
+from resonance.core.models import Site
 
 bp = Blueprint("realtime", __name__, url_prefix="/dash")
 

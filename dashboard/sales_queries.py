@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from dashboard.queries import group_matches
 from dashboard.sql import median
-from tracker import dialect
-from tracker.models import (
+from resonance.core import dialect
+from resonance.core.models import (
     Click,
     Content,
     ContentGroup,

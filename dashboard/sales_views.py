@@ -29,9 +29,9 @@ from flask import (
 
 from dashboard import queries, sales_figures, sales_queries
 from dashboard.args import day_arg
-from dashboard.args import reads_json as wants_json
 from resonance.auth.session import current_user
-from resonance.db import get_session
+from resonance.core.db import get_session
+from resonance.core.respond import reads_json as wants_json
 from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
 bp = Blueprint(

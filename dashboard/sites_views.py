@@ -25,12 +25,12 @@ from flask import (
 from sqlalchemy import select
 
 from dashboard import realtime_queries, realtime_views
-from dashboard.args import wants_json
-from dashboard.localtime import iso_utc, local_time
-from resonance.db import get_session
+from resonance.core.clock import iso_utc, local_time
+from resonance.core.db import get_session
+from resonance.core.models import PRIVACY_MODES, Site
+from resonance.core.respond import wants_json
 from tracker.crm import DEFAULT_REACHED_SALES, FUNNEL
 from tracker.inject import STUB, normalise_host, snippet_tag
-from tracker.models import PRIVACY_MODES, Site
 from tracker.sites import SiteInvalid, add_site, time_zones, update_site
 
 bp = Blueprint("sites", __name__, url_prefix="/dash/sites", template_folder="templates")

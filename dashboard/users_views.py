@@ -28,12 +28,12 @@ from flask import (
     url_for,
 )
 
-from dashboard.args import wants_json
-from dashboard.localtime import iso_utc
 from resonance.auth import users
 from resonance.auth.session import current_user
-from resonance.db import get_session
-from tracker.models import ROLES
+from resonance.core.clock import iso_utc
+from resonance.core.db import get_session
+from resonance.core.models import ROLES
+from resonance.core.respond import wants_json
 
 bp = Blueprint("users", __name__, url_prefix="/dash/users")
 

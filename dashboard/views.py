@@ -31,11 +31,12 @@ from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
 from dashboard import figures, queries, realtime_queries, realtime_views, sites_views
-from dashboard.args import day_arg, wants_json
-from resonance import config
+from dashboard.args import day_arg
 from resonance.auth.session import visible_sites
-from resonance.db import get_session
-from tracker.models import DEVICES, Site
+from resonance.core import config
+from resonance.core.db import get_session
+from resonance.core.models import DEVICES, Site
+from resonance.core.respond import wants_json
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dash", template_folder="templates")
 

@@ -1,83 +1,9 @@
-"""The Resonance application shell: the factory that wires config, database and
-blueprints together. Features live in ``tracker`` (write side) and ``dashboard``
-(read side); this package holds only what joins them.
+"""Resonance: a self-hosted content heatmap and engagement tracker.
+
+The layers, lowest first (ARCHITECTURE.md; import-linter checks them):
+``resonance.core`` (config, database, models, clock, errors) → ``tracker``
+(the write side) and ``resonance.auth`` → ``dashboard`` (the read side) →
+``resonance.demo`` → ``resonance.app`` (the factory) and ``resonance.cli``.
+Importing this package loads nothing, so the writer importing
+``resonance.core.db`` does not pull in the dashboard.
 """
-
-from __future__ import annotations
-
-from pathlib import Path
-
-from flask import Flask, jsonify
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from resonance import (
-    auth,
-    config,
-    db,
-    errors,
-    input_guard,
-    limits,
-    security_headers,
-    unavailable,
-)
-
-# The folder holding the packages: the checkout, or site-packages once installed.
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def static_folder() -> Path:
-    """The snippet and the dashboard's files: the repository's top-level
-    ``static/``, which a wheel carries as ``resonance/static`` (pyproject.toml)."""
-    packaged = Path(__file__).resolve().parent / "static"
-    return packaged if packaged.is_dir() else ROOT / "static"
-
-
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app; ``test_config`` overrides the environment (tests)."""
-    app = Flask(
-        __name__,
-        instance_path=str(config.data_dir(ROOT)),
-        instance_relative_config=True,
-        static_folder=str(static_folder()),
-        static_url_path="/static",
-    )
-    config.configure(app, test_config)
-    db.init_app(app)
-    security_headers.init_app(app)
-    input_guard.init_app(app)
-
-    from dashboard.realtime_views import bp as realtime_bp
-    from dashboard.sales_views import bp as sales_bp
-    from dashboard.sites_views import bp as sites_bp
-    from dashboard.users_views import bp as users_bp
-    from dashboard.views import bp as dashboard_bp
-    from resonance.demo.pages import bp as demo_bp
-    from tracker.api import bp as api_bp
-    from tracker.openapi import bp as openapi_bp
-    from tracker.views import bp as tracker_bp
-
-    blueprints = (tracker_bp, api_bp, openapi_bp, dashboard_bp, sales_bp, demo_bp)
-    for blueprint in (*blueprints, sites_bp, realtime_bp, users_bp):
-        app.register_blueprint(blueprint)
-    auth.init_app(app)  # login, roles, CSRF: after every blueprint
-    limits.init_app(app)  # wraps the marked views: after every blueprint
-    unavailable.register(app)
-
-    errors.register(app)  # JSON for /e, /api and ?format=json; pages otherwise
-
-    from tracker import collector
-
-    collector.init_app(app)  # POST /e, before Flask: after the limiter
-    if proxies := int(app.config["PROXY_COUNT"]):
-        # Behind nginx: take the client address from X-Forwarded-For (outermost,
-        # so that the collector sees it too).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-
-    @app.get("/healthz")
-    def health():
-        """Liveness for load balancers: the app answers and the database too."""
-        with db.engine().connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        return jsonify(status="ok")
-
-    return app

@@ -5,6 +5,6 @@ an installed Resonance serves from any folder; the checkout's top-level
 ``wsgi.py`` re-exports it for ``gunicorn wsgi:app``.
 """
 
-from resonance import create_app
+from resonance.app import create_app
 
 app = create_app()

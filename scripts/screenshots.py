@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
-from resonance import create_app, db  # noqa: E402
+from resonance.app import create_app  # noqa: E402
+from resonance.core import db  # noqa: E402
+from resonance.core.engine import upgrade  # noqa: E402
 
 WIDTHS = (1280, 768)
 HEIGHT = 900
@@ -82,14 +84,14 @@ def serving(database_url: str, visitors: int, days: int) -> Iterator[tuple[str, 
     """The real app over a freshly seeded database, on a free local port: its
     base URL and the password of its one admin, ``docs``."""
     from resonance.auth import users
-    from resonance.auth.cli import create_demo_logins
     from resonance.cli import seed_demo_if_empty
+    from resonance.cli.users import create_demo_logins
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "screenshots"})
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     base = f"http://127.0.0.1:{server.server_port}"
     with app.app_context():
-        db.upgrade(database_url)
+        upgrade(database_url)
         # The traffic's URLs on this server: a live visit joins the same pages.
         seed_demo_if_empty(visitors=visitors, days=days, origin=base)
         # The demo's one login per role, as `resonance serve` makes them, so the

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import event_writers
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -31,12 +32,15 @@ from servers import NO_COLLECTOR_LIMIT, free_port, gunicorn  # noqa: F401 - test
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from resonance import create_app, db
+from resonance.app import create_app
 from resonance.auth.users import create_user, hash_password
+from resonance.core.engine import upgrade
+from resonance.core.models import Base, Site, User
 from tracker import sites, writer
 from tracker.identity import forget_salts
-from tracker.models import Base, Site, User
 from tracker.sites import create_site
+
+event_writers.install()  # only tracker.ingest writes the event tables
 
 POSTGRES_URL = os.environ.get(
     "RESONANCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -67,7 +71,7 @@ def _postgres_reachable() -> str | None:
 def sqlite_template(tmp_path_factory) -> Path:
     """A migrated SQLite file that each test copies (faster than migrating)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    db.upgrade(f"sqlite:///{path}")
+    upgrade(f"sqlite:///{path}")
     return path
 
 
@@ -84,7 +88,7 @@ def postgres_schema_url() -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    db.upgrade(url)
+    upgrade(url)
     yield url
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

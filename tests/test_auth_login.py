@@ -17,10 +17,10 @@ from conftest import (
 from factories import batch, identify, pv
 from sqlalchemy import select
 
-from resonance import create_app
+from resonance.app import create_app
 from resonance.auth.session import safe_next
 from resonance.auth.users import set_enabled, set_password
-from tracker.models import Content, Lead, Note, Site, Snapshot, User
+from resonance.core.models import Content, Lead, Note, Site, Snapshot, User
 from tracker.sites import create_site
 from tracker.tokens import create_token
 

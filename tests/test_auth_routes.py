@@ -29,10 +29,10 @@ from factories import batch, identify, pv
 from flask import url_for
 from sqlalchemy import select
 
-from resonance import create_app
+from resonance.app import create_app
 from resonance.auth.access import ACCESS, access_for
+from resonance.core.models import ROLES, Content, Lead, Site, Snapshot
 from resonance.demo.pages import ARTICLES
-from tracker.models import ROLES, Content, Lead, Site, Snapshot
 from tracker.sites import create_site
 
 OTHER_ORIGIN = "https://other.example"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from resonance.auth.users import UserError, check_login, create_user
 from resonance.cli import cli
-from tracker.models import User, UserSite
+from resonance.core.models import User, UserSite
 
 
 def _printed_password(output: str) -> str:

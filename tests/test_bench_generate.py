@@ -19,10 +19,7 @@ from bench.generate import (
     replicate,
     site_key,
 )
-from tests.conftest import count
-from tracker import sites
-from tracker.ingest import RequestMeta, ingest
-from tracker.models import (
+from resonance.core.models import (
     Click,
     Content,
     ContentSection,
@@ -32,6 +29,9 @@ from tracker.models import (
     StageChange,
     Visitor,
 )
+from tests.conftest import count
+from tracker import sites
+from tracker.ingest import RequestMeta, ingest
 
 
 @contextmanager

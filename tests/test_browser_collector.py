@@ -11,7 +11,7 @@ import pytest
 from conftest import BROWSER_UA, wait_for
 from sqlalchemy import select
 
-from tracker.models import (
+from resonance.core.models import (
     Click,
     Identify,
     IdentityLink,

@@ -17,8 +17,8 @@ from conftest import BROWSER_UA, login_browser, wait_for
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
 from sqlalchemy import func, select
 
-from resonance import ROOT
-from tracker.models import Click, Content, Snapshot, SnapshotElement
+from resonance.app import ROOT
+from resonance.core.models import Click, Content, Snapshot, SnapshotElement
 
 pytestmark = pytest.mark.browser
 

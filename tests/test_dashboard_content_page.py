@@ -18,7 +18,7 @@ from factories import NOW_MS, attention, batch, click, identify, layout, pv, scr
 from sqlalchemy import select, update
 
 from dashboard import queries
-from tracker.models import (
+from resonance.core.models import (
     Content,
     ContentGroup,
     ContentSection,

@@ -16,8 +16,8 @@ from factories import attention, batch, click, identify, layout, new_id, pv, scr
 from sqlalchemy import select, update
 
 from dashboard.sales_figures import AttributionBar, influence_figure
+from resonance.core.models import Content, ContentGroup, Lead
 from tracker import crm
-from tracker.models import Content, ContentGroup, Lead
 
 DAY0 = datetime(2025, 3, 1)  # a Saturday; "d3" below is DAY0 + 3 days
 HOST = "https://blog.example.com"

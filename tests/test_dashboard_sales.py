@@ -27,8 +27,8 @@ from test_dashboard_influence import (
 from werkzeug.http import http_date, parse_date
 
 from dashboard.sales_views import csv_cell
+from resonance.core.models import Content, Lead, Note
 from tracker import crm
-from tracker.models import Content, Lead, Note
 from tracker.notes import NoteInvalid, add_note
 from tracker.sites import create_site
 

@@ -28,8 +28,8 @@ from test_dashboard_influence import (
     _events,
 )
 
+from resonance.core.models import Content, ContentGroup, Lead
 from tracker import crm
-from tracker.models import Content, ContentGroup, Lead
 from tracker.sites import create_site
 
 pytestmark = pytest.mark.browser

@@ -57,9 +57,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from resonance.core.models import DailySalt, PageView, Visitor
 from tracker import sites
 from tracker.identity import forget_salts, visitor_uid
-from tracker.models import DailySalt, PageView, Visitor
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "install-deploy.md"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from resonance.progress import Progress
+from resonance.cli.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 

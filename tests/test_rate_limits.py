@@ -17,8 +17,8 @@ from conftest import ORIGIN, count, free_port, post_batch
 from factories import batch, pv
 from flask import Flask
 
-from resonance import create_app
-from tracker.models import PageView
+from resonance.app import create_app
+from resonance.core.models import PageView
 from tracker.sites import create_site
 
 REDIS_URL = os.environ.get("RESONANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -175,7 +175,7 @@ def test_memory_counters_start_no_thread_per_hit_and_still_expire(monkeypatch):
     import threading
     import time
 
-    from resonance.limits import SweptMemoryStorage
+    from resonance.core.limits import SweptMemoryStorage
 
     storage = SweptMemoryStorage("resonance-memory://")
     started = []

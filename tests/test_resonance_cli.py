@@ -9,7 +9,7 @@ from conftest import count
 from sqlalchemy import select
 
 from resonance.cli import cli
-from tracker.models import (
+from resonance.core.models import (
     BotHit,
     Click,
     Identify,

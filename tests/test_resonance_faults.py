@@ -30,9 +30,9 @@ from servers import gunicorn
 from sqlalchemy import create_engine, func, make_url, select
 from sqlalchemy.orm import Session
 
-from resonance import create_app
+from resonance.app import create_app
+from resonance.core.models import Click, PageView
 from tracker.inbox import waiting
-from tracker.models import Click, PageView
 from tracker.sites import create_site
 
 # Bounds that tell "answered" apart from "hung"; the engine's timeouts are 3–5 s.

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from tracker.models import Base
+from resonance.core.models import Base
 
 
 def test_migrated_schema_matches_the_models(database_url):

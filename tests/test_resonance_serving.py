@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from resonance.serving import drain_mode, worker_environment
+from resonance.cli.serving import drain_mode, worker_environment
+from resonance.core.models import PageView
 from tests.conftest import BROWSER_UA, ORIGIN, count
 from tests.factories import batch, pv
 from tests.servers import free_port, wait_until
-from tracker.models import PageView
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,10 @@ from conftest import count, free_port, post_batch
 from factories import batch, click, pv
 from sqlalchemy import create_engine, text
 
-from resonance import create_app
+from resonance.app import create_app
 from resonance.cli import cli
+from resonance.core.models import Click, PageView, RollupState
 from tracker import sites
-from tracker.models import Click, PageView, RollupState
 
 # The waits are bounded by the engine's timeouts (a few seconds); this bound only
 # tells "answered" apart from "hung".

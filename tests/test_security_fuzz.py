@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tracker.models import Base
+from resonance.core.models import Base
 
 EXAMPLES = 200
 FUZZ = settings(

@@ -18,9 +18,9 @@ from conftest import csrf_headers, post_batch
 from factories import batch, identify, pv
 from sqlalchemy import select
 
-from resonance import ROOT
+from resonance.app import ROOT
+from resonance.core.models import Base, Lead
 from tracker import crm
-from tracker.models import Base, Lead
 
 FRAGMENTS = (
     "' OR 1=1 --",
@@ -211,9 +211,9 @@ LIKE_CALLS = {"like", "ilike", "notlike", "notilike"}
 VETTED = {
     # LIKE suffixes from the demo's own constant PERSUASIVE paths, no input.
     ("resonance/demo/crm.py", "_leads"),
-    # PRAGMA and SET take no bind parameters: integer constants of resonance.db.
-    ("resonance/db.py", "_sqlite_pragmas"),
-    ("resonance/db.py", "_postgres_timeouts"),
+    # PRAGMA and SET take no bind parameters: integer constants of core.engine.
+    ("resonance/core/engine.py", "_sqlite_pragmas"),
+    ("resonance/core/engine.py", "_postgres_timeouts"),
     # ANALYZE takes no bind parameters: table names read from pg_class, each
     # quoted by the dialect's identifier preparer.
     ("tracker/table_stats.py", "refresh"),

@@ -29,7 +29,7 @@ from conftest import BROWSER_UA, ORIGIN, form_csrf_token
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
 from sqlalchemy import select
 
-from tracker.models import Content, ContentGroup, Site
+from resonance.core.models import Content, ContentGroup, Site
 from tracker.sites import create_site
 from tracker.tokens import create_token
 

@@ -7,7 +7,7 @@ from conftest import count
 from sqlalchemy import select
 
 from resonance.cli import cli
-from tracker.models import Site
+from resonance.core.models import Site
 
 
 def _add(runner, *args: str):

@@ -18,7 +18,7 @@ import pytest
 from conftest import BROWSER_UA, free_port, login_browser, wait_for
 from sqlalchemy import select
 
-from tracker.models import Site
+from resonance.core.models import Site
 
 pytestmark = pytest.mark.browser
 

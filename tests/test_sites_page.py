@@ -11,7 +11,7 @@ from conftest import ORIGIN, count, csrf_headers, form_csrf_token, post_batch
 from factories import NOW_MS, batch, pv
 from sqlalchemy import select
 
-from tracker.models import Site
+from resonance.core.models import Site
 from tracker.sites import create_site
 
 FORM = {
@@ -347,7 +347,7 @@ def test_errors_are_pages_for_people_and_json_for_machines(client, site):
 
 
 def test_an_unexpected_error_is_a_friendly_500_page(database_url, monkeypatch):
-    from resonance import create_app
+    from resonance.app import create_app
     from resonance.auth.access import ACCESS, PUBLIC
 
     monkeypatch.setitem(ACCESS, "explode", PUBLIC)

@@ -24,7 +24,7 @@ from conftest import BROWSER_UA, count, wait_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.models import (
+from resonance.core.models import (
     Click,
     Identify,
     IdentityConflict,

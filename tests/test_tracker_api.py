@@ -12,7 +12,14 @@ from factories import batch, identify, pv
 from sqlalchemy import func, select
 
 from resonance.cli import cli
-from tracker.models import ApiToken, IdentityLink, Lead, PageView, Site, StageChange
+from resonance.core.models import (
+    ApiToken,
+    IdentityLink,
+    Lead,
+    PageView,
+    Site,
+    StageChange,
+)
 from tracker.sites import create_site
 from tracker.tokens import authenticate, create_token, revoke_token
 

@@ -16,6 +16,7 @@ from factories import batch, pv
 from sqlalchemy import select
 
 from resonance.cli import cli
+from resonance.core.models import Content, ContentSection
 from tracker.catalog import (
     PageSource,
     crawl,
@@ -25,7 +26,6 @@ from tracker.catalog import (
     reading_seconds,
     url_path,
 )
-from tracker.models import Content, ContentSection
 
 FIXTURE = Path(__file__).with_name("site_fixture")
 BASE = "https://fixture.example"

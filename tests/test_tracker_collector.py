@@ -9,7 +9,7 @@ from conftest import BROWSER_UA, ORIGIN, count, post_batch
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
 from sqlalchemy import select
 
-from tracker.models import (
+from resonance.core.models import (
     BotHit,
     Click,
     Content,

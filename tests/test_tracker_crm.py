@@ -9,8 +9,14 @@ from conftest import count, post_batch
 from factories import batch, identify, pv
 from sqlalchemy import select
 
+from resonance.core.models import (
+    IdentityConflict,
+    IdentityLink,
+    Lead,
+    Site,
+    StageChange,
+)
 from tracker import crm
-from tracker.models import IdentityConflict, IdentityLink, Lead, Site, StageChange
 
 NOW = datetime(2025, 1, 15, 12, 0)
 JAN, FEB, MAR, APR = (datetime(2024, month, 1, 9, 0) for month in (1, 2, 3, 4))

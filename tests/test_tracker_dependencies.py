@@ -18,9 +18,9 @@ from crawleruseragents import CRAWLER_USER_AGENTS_DATA, is_crawler
 from factories import batch, pv
 from sqlalchemy import select
 
-from dashboard.localtime import local_time, zone
+from resonance.core.clock import local_time, zone
+from resonance.core.models import BotHit, PageView, Site
 from tracker.bots import Patterns, is_bot, literal_forms, prefix_tree_pattern
-from tracker.models import BotHit, PageView, Site
 from tracker.sites import SiteInvalid, check_settings, create_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _ZONES_SCRIPT = """
 import json, zoneinfo
 from datetime import datetime
-from dashboard.localtime import local_time, zone
+from resonance.core.clock import local_time, zone
 from tracker.sites import SiteInvalid, check_settings
 
 try:

@@ -13,9 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from resonance.cli import cli
-from tracker.crm import merge_leads, record_stage_change, upsert_lead
-from tracker.lifecycle import erase
-from tracker.models import (
+from resonance.core.models import (
     Base,
     Click,
     Content,
@@ -29,6 +27,8 @@ from tracker.models import (
     StageChange,
     Visitor,
 )
+from tracker.crm import merge_leads, record_stage_change, upsert_lead
+from tracker.lifecycle import erase
 from tracker.notes import add_note
 
 NOW = datetime(2026, 11, 20, 12, 0)

@@ -14,7 +14,7 @@ from conftest import ORIGIN, post_batch
 from factories import NOW_MS, batch, click, identify, layout, pv, scroll
 from sqlalchemy import func, select
 
-from tracker.models import Base
+from resonance.core.models import Base
 
 HOSTILE = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>'; DROP TABLE x;--"
 
@@ -198,7 +198,7 @@ def test_sql_and_html_in_click_strings_are_stored_inert(client, session, site):
 
     assert response.status_code == 204
     session.expire_all()
-    from tracker.models import Click
+    from resonance.core.models import Click
 
     stored = session.scalars(select(Click)).one()
     assert stored.selector == HOSTILE

@@ -10,12 +10,19 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, text
 
+from resonance.core.models import (
+    Click,
+    PageSection,
+    PageView,
+    Site,
+    Visitor,
+    VisitSession,
+)
 from tests.conftest import BROWSER_UA, ORIGIN, count, post_batch
 from tests.factories import NOW_MS, attention, batch, click, layout, pv, scroll
 from tracker import inbox, ingest
 from tracker.beacon import BeaconError
 from tracker.ingest import RequestMeta, ingest_many
-from tracker.models import Click, PageSection, PageView, Site, Visitor, VisitSession
 from tracker.writer import store_group
 
 META = RequestMeta(ip="203.0.113.9", user_agent=BROWSER_UA, origin=ORIGIN)

@@ -10,9 +10,9 @@ from conftest import count
 from sqlalchemy import select
 
 from resonance.cli import cli
+from resonance.core.models import Lead, StageChange
 from tracker import crm
 from tracker.leads_import import ImportFileError, ImportSummary, import_leads
-from tracker.models import Lead, StageChange
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LEADS = FIXTURES / "leads.csv"

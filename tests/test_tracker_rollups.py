@@ -15,10 +15,7 @@ from sqlalchemy import func, select
 
 from dashboard.queries import ContentFilter, content_list
 from resonance.cli import cli
-from tracker import rollups, sites
-from tracker.identity import forget_salts, visitor_uid
-from tracker.lifecycle import cutoff_day, parse_window, purge
-from tracker.models import (
+from resonance.core.models import (
     Click,
     Content,
     ContentDaily,
@@ -29,6 +26,9 @@ from tracker.models import (
     Visitor,
     VisitSession,
 )
+from tracker import rollups, sites
+from tracker.identity import forget_salts, visitor_uid
+from tracker.lifecycle import cutoff_day, parse_window, purge
 from tracker.rollups import FIGURES, content_totals, midnight
 
 WIDTHS = {"mobile": 375, "desktop": 1440}

@@ -15,7 +15,7 @@ from factories import batch, click, pv
 from sqlalchemy import select
 
 from resonance.cli import cli
-from tracker.models import BotHit, Content, PageView, Snapshot, SnapshotElement
+from resonance.core.models import BotHit, Content, PageView, Snapshot, SnapshotElement
 from tracker.sites import create_site
 from tracker.snapshots import MOBILE_BELOW, png_size, take_snapshots
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import TEST_PASSWORD, count, csrf_headers
 
 from resonance.auth import users
-from tracker.models import User
+from resonance.core.models import User
 from tracker.sites import create_site
 
 URL = "/dash/users/"

@@ -29,9 +29,10 @@ from pydantic import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from resonance.db import get_session
+from resonance.core.db import get_session
+from resonance.core.models import Lead
+from resonance.core.sizes import EMAIL_LEN
 from tracker import crm
-from tracker.models import EMAIL_LEN, Lead
 from tracker.tokens import authenticate
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -21,7 +21,7 @@ from pydantic import (
     ValidationError,
 )
 
-from tracker.models import (
+from resonance.core.sizes import (
     EMAIL_LEN,
     EVENT_ID_LEN,
     HEADING_LEN,

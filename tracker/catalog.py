@@ -32,8 +32,9 @@ from bs4.element import PreformattedString
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
+from resonance.core.models import Content, ContentSection
+from resonance.core.sizes import HEADING_LEN, TITLE_LEN, URL_LEN
 from tracker.ingest import put_content
-from tracker.models import HEADING_LEN, TITLE_LEN, URL_LEN, Content, ContentSection
 from tracker.urls import clean_url
 
 WORDS_PER_MINUTE = 230
@@ -408,7 +409,7 @@ def crawl(
     A page that fails (HTTP error, timeout, not HTML, a row the database refuses)
     is reported and skipped; the crawl goes on, and what was stored before an
     interruption stays stored. ``report(done, total, label, started=…)`` is told
-    about every page (the CLI passes a :class:`resonance.progress.Progress`).
+    about every page (the CLI passes a :class:`resonance.cli.progress.Progress`).
     """
     report = report or _quiet
     now = (now or datetime.now(UTC)).replace(tzinfo=None)

@@ -29,9 +29,9 @@ from flask import Flask, Response
 from flask import request as flask_request
 from werkzeug.wrappers import Request
 
-from resonance import limits
-from resonance.security_headers import EVERY_RESPONSE
-from resonance.unavailable import MESSAGE, RETRY_AFTER_S, UNAVAILABLE, first_line
+from resonance.core import limits
+from resonance.core.security_headers import EVERY_RESPONSE
+from resonance.core.unavailable import MESSAGE, RETRY_AFTER_S, UNAVAILABLE, first_line
 from tracker.beacon import BeaconError
 from tracker.ingest import RequestMeta
 from tracker.urls import BadUrl

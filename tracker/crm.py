@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from tracker.dialect import insert
-from tracker.models import (
+from resonance.core.dialect import insert
+from resonance.core.models import (
     IdentityConflict,
     IdentityLink,
     Lead,

@@ -19,8 +19,8 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tracker.dialect import insert
-from tracker.models import DailySalt, IdentityConflict, IdentityLink, Visitor
+from resonance.core.dialect import insert
+from resonance.core.models import DailySalt, IdentityConflict, IdentityLink, Visitor
 from tracker.sites import SiteInfo
 
 _salts: dict[date, str] = {}

@@ -36,6 +36,8 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from resonance.core.dialect import RawSql, Result, insert
+from resonance.core.models import BotHit, Content, Identify
 from tracker import sites
 from tracker.beacon import (
     AttentionEvent,
@@ -50,17 +52,11 @@ from tracker.beacon import (
 )
 from tracker.bots import is_bot
 from tracker.crm import upsert_lead
-from tracker.dialect import RawSql, Result, insert
 from tracker.identity import (
     is_anonymous,
     link_visitor,
     record_rotation,
     visitor_uid,
-)
-from tracker.models import (
-    BotHit,
-    Content,
-    Identify,
 )
 from tracker.urls import (
     BadUrl,
@@ -200,6 +196,7 @@ def record_bot(
             url=_clean_or_none(url),
         )
     )
+    session.flush()  # written here, by ingest, not at the caller's commit
 
 
 def put_content(

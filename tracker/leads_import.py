@@ -23,8 +23,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from resonance.core.sizes import EMAIL_LEN
 from tracker import crm
-from tracker.models import EMAIL_LEN
 
 FIELDS = (
     "email",

@@ -20,10 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from tracker import rollups
-from tracker.crm import normalise_email, resolve
-from tracker.identity import delete_old_salts
-from tracker.models import (
+from resonance.core.models import (
     BotHit,
     Click,
     Erasure,
@@ -40,6 +37,9 @@ from tracker.models import (
     Visitor,
     VisitSession,
 )
+from tracker import rollups
+from tracker.crm import normalise_email, resolve
+from tracker.identity import delete_old_salts
 
 # --- erasure ----------------------------------------------------------------------
 

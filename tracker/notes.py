@@ -10,12 +10,14 @@ Must not import: Flask, the dashboard.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.models import HEADING_LEN, Content, Lead, Note
+from resonance.core.clock import naive_utc
+from resonance.core.models import Content, Lead, Note
+from resonance.core.sizes import HEADING_LEN
 
 MAX_BODY = 2000
 MAX_AUTHOR = 200
@@ -85,15 +87,8 @@ def add_note(
         section=section,
         author=author,
         body=body,
-        created_at=_naive_utc(now),
+        created_at=naive_utc(now),
     )
     session.add(note)
     session.flush()
     return note
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """Naive UTC, as every ``*_at`` column holds."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -18,9 +18,9 @@ from functools import cache
 from flask import Blueprint, Response, jsonify
 from pydantic.json_schema import models_json_schema
 
+from resonance.core.models import PRIVACY_MODES
 from tracker import api
 from tracker.beacon import MAX_EVENTS, Batch
-from tracker.models import PRIVACY_MODES
 
 bp = Blueprint("openapi", __name__)
 

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tracker.models import Click, ContentDaily, PageView, RollupState, Site
+from resonance.core.models import Click, ContentDaily, PageView, RollupState, Site
 
 REACH_STEPS = (25, 50, 75, 100)
 # The figures of a day row, in the order of ``content_daily``'s value columns.

@@ -19,9 +19,9 @@ from functools import cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from resonance.core.models import PRIVACY_MODES, Site
 from tracker.crm import FUNNEL
 from tracker.inject import check_key
-from tracker.models import PRIVACY_MODES, Site
 from tracker.urls import BadUrl, ascii_host, site_origin
 
 CACHE_SECONDS = 10.0

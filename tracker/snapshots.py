@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from resonance.core.models import Click, Snapshot, SnapshotElement
 from tracker.ingest import put_content
-from tracker.models import Click, Snapshot, SnapshotElement
 from tracker.urls import clean_url
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tracker import dialect
+from resonance.core import dialect
 
 CHECK_EVERY_S = 2.0  # per process: one catalog query, well under a millisecond
 MIN_PAGES = 8  # 64 kB: below this a table's plans do not matter

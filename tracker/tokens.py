@@ -13,12 +13,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tracker.models import ApiToken
+from resonance.core.clock import naive_utc
+from resonance.core.models import ApiToken
 
 PREFIX = "rs_"
 NAME_LEN = 200
@@ -54,7 +55,7 @@ def create_token(session: Session, site_id: int, name: str, now: datetime) -> st
             site_id=site_id,
             name=name,
             token_hash=hash_token(token),
-            created_at=_naive(now),
+            created_at=naive_utc(now),
         )
     )
     session.flush()
@@ -66,7 +67,7 @@ def revoke_token(session: Session, token_id: int, now: datetime) -> bool:
     result = session.execute(
         update(ApiToken)
         .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=_naive(now))
+        .values(revoked_at=naive_utc(now))
     )
     return result.rowcount == 1
 
@@ -107,7 +108,7 @@ def authenticate(
     )
     if found is None or not hmac.compare_digest(found.token_hash, digest):
         return None
-    found.last_used_at = _naive(now or datetime.now(UTC))
+    found.last_used_at = naive_utc(now)
     return found
 
 
@@ -120,9 +121,3 @@ def bearer(header_value: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LEN:
         return None
     return token
-
-
-def _naive(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from resonance import limits
-from resonance.db import get_session
+from resonance.core import limits
+from resonance.core.db import get_session
 from tracker import sites
 
 bp = Blueprint("tracker", __name__)

@@ -58,7 +58,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from resonance.db import write_turn
+from resonance.core.engine import write_turn
 from tracker import inbox
 from tracker.beacon import Batch, BeaconError, parse
 from tracker.ingest import RequestMeta, UnknownPageView, admit, ingest_many

@@ -18,16 +18,21 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from dashboard.args import reads_json
 from resonance.auth.access import allowed, guard
 from resonance.auth.session import SessionInterface, current_user
+from resonance.core import limits
+from resonance.core.respond import reads_json
 
 
 def init_app(app: Flask) -> None:
     """Protect ``app``: call after every blueprint is registered."""
-    from resonance.auth.views import bp
+    from resonance.auth.views import bp, render_login
 
     app.register_blueprint(bp)
+    # A person refused by a rate limit sees the login form again, with why.
+    app.extensions[limits.PAGE_EXTENSION] = lambda message: render_login(
+        error=message, status=429
+    )
     app.session_interface = SessionInterface()
     # Registered before CSRFProtect's own hook: a request that may not reach a
     # route at all is refused (login, 403, 404) before its token is looked at.

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from flask import abort, jsonify, redirect, request, url_for
 
-from dashboard.args import reads_json
 from resonance.auth.session import current_user
-from tracker.models import ROLES
+from resonance.core.models import ROLES
+from resonance.core.respond import reads_json
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 
 from resonance.auth import users
-from resonance.db import get_session
-from tracker.models import User
+from resonance.core.db import get_session
+from resonance.core.models import User
 
 
 @dataclass(frozen=True)

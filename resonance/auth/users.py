@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from tracker.models import ROLES, Site, User, UserSite
+from resonance.core.clock import naive_utc
+from resonance.core.models import ROLES, Site, User, UserSite
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,63}\Z")
 MIN_PASSWORD = 12
@@ -86,7 +87,7 @@ def create_user(
         role=role,
         enabled=True,
         session_nonce=secrets.token_urlsafe(24),
-        created_at=_naive(now),
+        created_at=naive_utc(now),
     )
     session.add(user)
     session.flush()
@@ -164,7 +165,7 @@ def check_login(
         return None
     if not check_password_hash(user.password_hash, password) or not user.enabled:
         return None
-    user.last_login_at = _naive(now)
+    user.last_login_at = naive_utc(now)
     return user
 
 
@@ -206,10 +207,3 @@ def list_users(session: Session) -> list[UserInfo]:
         )
         for u in session.scalars(select(User).order_by(User.username))
     ]
-
-
-def _naive(moment: datetime | None) -> datetime:
-    moment = moment or datetime.now(UTC)
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -2,17 +2,17 @@
 
 Owns: ``GET/POST /login`` and ``POST /logout``. Both forms carry a CSRF token
 (Flask-WTF checks it before the view runs); login POSTs are rate limited per
-client address and per username (:mod:`resonance.limits`).
+client address and per username (:mod:`resonance.core.limits`).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from resonance import limits
 from resonance.auth.session import current_user, login_user, logout_user, safe_next
 from resonance.auth.users import check_login
-from resonance.db import get_session
+from resonance.core import limits
+from resonance.core.db import get_session
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from resonance.core.models import Content, Identify, IdentityLink, Lead, PageView
 from tracker.crm import recompute_stages, record_stage_change, upsert_lead
-from tracker.models import Content, Identify, IdentityLink, Lead, PageView
 
 OWNERS = ("Dana Whitfield", "Marcus Oyelaran", "Priya Raman")
 # HubSpot's internal names, as its webhooks send them.

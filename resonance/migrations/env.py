@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from tracker.models import Base
+from resonance.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -15,18 +15,20 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
-from resonance import create_app, db, serving
-from resonance.auth.cli import (
+from resonance.app import create_app
+from resonance.cli import content, leads, lifecycle, serving
+from resonance.cli.progress import Progress
+from resonance.cli.users import (
     create_demo_logins,
     echo_demo_logins,
     has_users,
     user_group,
 )
-from resonance.commands import content, leads, lifecycle
-from resonance.progress import Progress
+from resonance.core import db
+from resonance.core.engine import upgrade
+from resonance.core.models import PRIVACY_MODES, Site
 from tracker.crm import FUNNEL
 from tracker.inject import STUB, snippet_tag
-from tracker.models import PRIVACY_MODES, Site
 from tracker.sites import SiteInvalid, add_site, create_site, update_site
 
 # gunicorn's default access log starts with the client's IP address: Resonance
@@ -43,7 +45,7 @@ def cli() -> None:
 @cli.command("migrate")
 def migrate_command() -> None:
     """Create or upgrade the database schema to the newest migration."""
-    db.upgrade(current_app.config["DATABASE_URL"])
+    upgrade(current_app.config["DATABASE_URL"])
     click.echo("schema is up to date")
 
 
@@ -53,7 +55,7 @@ def migrate_command() -> None:
 @click.option("--force", is_flag=True, help="seed even if the database has sites")
 def demo_command(visitors: int, days: int, force: bool) -> None:
     """Create the demo site and synthetic traffic (through the real ingest path)."""
-    db.upgrade(current_app.config["DATABASE_URL"])
+    upgrade(current_app.config["DATABASE_URL"])
     events = seed_demo_if_empty(visitors=visitors, days=days, force=force)
     if events is None:
         click.echo("the database already has sites; use --force to add the demo")
@@ -135,7 +137,7 @@ def serve_command(
     the drain process.
     """
     url = current_app.config["DATABASE_URL"]
-    db.upgrade(url)
+    upgrade(url)
     if not no_demo:
         events = seed_demo_if_empty()
         if events is not None:

@@ -5,7 +5,7 @@ connections, timeouts, a full pool) wherever it surfaces, and the answer: JSON f
 the collector, the CRM API and the JSON twins of pages; a short page for people.
 Browsers' beacons are kept in the snippet's queue and re-sent after Retry-After;
 the engine's pre-ping replaces broken connections, so service resumes by itself
-when the database is back (see ``resonance.db.make_engine``).
+when the database is back (see ``resonance.core.engine.make_engine``).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ServiceUnavailable
 
-from dashboard.args import machine_request
-from resonance import errors
+from resonance.core import errors
+from resonance.core.respond import machine_request
 
 RETRY_AFTER_S = 5
 MESSAGE = "database unavailable, retry later"

@@ -14,8 +14,8 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from resonance.auth import users
-from resonance.db import get_session
-from tracker.models import ROLES, User
+from resonance.core.db import get_session
+from resonance.core.models import ROLES, User
 
 DEMO_ROLES = ("admin", "marketer", "sales")
 

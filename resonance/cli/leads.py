@@ -5,22 +5,19 @@ Thin wrappers: the work is in ``tracker.tokens`` and ``tracker.leads_import``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from resonance import db
-from resonance.progress import Progress
+from resonance.cli.progress import Progress
+from resonance.core import db
+from resonance.core.clock import naive_utc
+from resonance.core.models import Site
 from tracker.leads_import import MAPPABLE, ImportFileError, import_leads
-from tracker.models import Site
 from tracker.tokens import create_token, list_tokens, revoke_token
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _site_id(key: str) -> int:
@@ -43,7 +40,7 @@ def token_create(site_key: str, name: str) -> None:
     """Create a token for one site and print it (only this once)."""
     session = db.get_session()
     try:
-        token = create_token(session, _site_id(site_key), name, _now())
+        token = create_token(session, _site_id(site_key), name, naive_utc())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--name") from None
     session.commit()
@@ -87,7 +84,7 @@ def _day(moment: datetime | None) -> str:
 def token_revoke(token_id: int) -> None:
     """Revoke a token by its id (see ``resonance token list``)."""
     session = db.get_session()
-    if not revoke_token(session, token_id, _now()):
+    if not revoke_token(session, token_id, naive_utc()):
         raise click.BadParameter(
             f"no active token with id {token_id}", param_hint="TOKEN_ID"
         )
@@ -133,7 +130,7 @@ def import_leads_command(file: Path, site_key: str, maps: tuple[str, ...]) -> No
                 site_id,
                 file,
                 mapping=_mapping(maps),
-                now=_now(),
+                now=naive_utc(),
                 report=bar.reporter(),
             )
     except ImportFileError as exc:

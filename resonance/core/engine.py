@@ -1,8 +1,9 @@
-"""The database: one engine per app, one session per request, schema migrations.
+"""Engines, the write turn and migrations, without Flask.
 
-Owns: engine creation (with the SQLite pragmas that make it a safe concurrent
-store), the request-scoped session, and running Alembic. Shaped like the Flask
-tutorial's ``db.py``: the factory only calls :func:`init_app`.
+Owns: engine creation with bounded waits (and the SQLite pragmas that make it a
+safe concurrent store), the per-process write turn SQLite's writers queue on,
+and running Alembic. No Flask here, so the drain, the benchmarks and the
+dashboard's queries can use it outside a request.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+# The Alembic scripts stay beside the package root: resonance/migrations.
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 # A database that does not answer must cost a request seconds, not minutes: the
@@ -104,35 +105,6 @@ def write_turn(session: Session) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # (which releases the lock)
-
-
-def init_app(app: Flask) -> None:
-    """Attach the engine and the session factory to ``app``."""
-    engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["resonance.engine"] = engine
-    app.extensions["resonance.sessionmaker"] = sessionmaker(
-        engine, expire_on_commit=False
-    )
-    app.teardown_appcontext(close_session)
-
-
-def engine() -> Engine:
-    """The current app's engine."""
-    return current_app.extensions["resonance.engine"]
-
-
-def get_session() -> Session:
-    """The session of the current request (or CLI command), opened on first use."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["resonance.sessionmaker"]()
-    return g.db_session
-
-
-def close_session(_exc: BaseException | None = None) -> None:
-    """Close the request's session; an uncommitted transaction is rolled back."""
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
 
 
 def alembic_config(url: str) -> Config:

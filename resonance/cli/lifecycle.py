@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import click
 from flask import current_app
@@ -22,14 +21,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from resonance import db
-from resonance.unavailable import RETRY_AFTER_S, UNAVAILABLE, first_line
-from tracker import dialect, inbox, lifecycle, rollups
-from tracker.models import Site
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+from resonance.core import db, dialect
+from resonance.core.clock import naive_utc
+from resonance.core.models import Site
+from resonance.core.unavailable import RETRY_AFTER_S, UNAVAILABLE, first_line
+from tracker import inbox, lifecycle, rollups
 
 
 def _maintenance_session() -> Session:
@@ -97,7 +93,7 @@ def erase_command(
                 crm_id=crm_id,
                 site_id=site_id,
                 actor=actor or _actor(),
-                now=_now(),
+                now=naive_utc(),
             )
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
@@ -179,7 +175,7 @@ def purge_command(older_than: str) -> None:
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
     with _database_errors():
         session = _maintenance_session()
-        deleted = lifecycle.purge(session, older_than, _now())
+        deleted = lifecycle.purge(session, older_than, naive_utc())
         session.commit()
     written = deleted.pop("content_daily")
     counts = ", ".join(f"{table} {n}" for table, n in deleted.items() if n)
@@ -194,7 +190,7 @@ def rollup_command() -> None:
     """Refresh the daily per-content figures of every complete day (idempotent)."""
     with _database_errors():
         session = _maintenance_session()
-        written = rollups.refresh(session, _now().date())
+        written = rollups.refresh(session, naive_utc().date())
         session.commit()
     click.echo(f"rolled up {written} content-days")
 

@@ -2,7 +2,7 @@
 pages in the dashboard's style for people.
 
 Owns: the 4xx/5xx pages (404, 500, 503 and every other HTTP error). A database
-that does not answer becomes a 503 in ``resonance.unavailable``, answered here.
+that does not answer becomes a 503 in ``resonance.core.unavailable``, answered here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, jsonify, render_template
 from werkzeug.exceptions import HTTPException
 
-from dashboard.args import machine_request
+from resonance.core.respond import machine_request
 
 TEXTS = {
     400: ("Bad request", "Something in the address or the form is not right."),

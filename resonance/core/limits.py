@@ -37,7 +37,10 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from dashboard.args import machine_request
+from resonance.core.respond import machine_request
+
+# A callable(message) -> Response: the page a person sees when refused.
+PAGE_EXTENSION = "resonance.rate_limited_page"
 
 DEFAULTS = {
     "COLLECTOR_RATE_LIMIT": "30/second;1200/minute",
@@ -215,16 +218,16 @@ def _wrap(app: Flask, limiter: Limiter, mark: str, view: Callable) -> Callable:
 
 def too_many_requests(error: RateLimitExceeded):
     """429 with ``Retry-After``: JSON for the collector, the API and scripts;
-    the login page again for a person."""
+    for a person the page registered as ``app.extensions[PAGE_EXTENSION]``
+    (the login page, by ``resonance.auth``, which sits above this layer)."""
     retry = retry_after()
     message = too_many_message(error.description, retry)
-    if machine_request():
+    page = current_app.extensions.get(PAGE_EXTENSION)
+    if machine_request() or page is None:
         response = jsonify(error=message, retry_after=retry)
         response.status_code = 429
     else:
-        from resonance.auth.views import render_login
-
-        response = render_login(error=message, status=429)
+        response = page(message)
     response.headers["Retry-After"] = str(retry)
     return response
 

@@ -14,11 +14,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from resonance import config, db
-from resonance.progress import Progress
+from resonance.cli.progress import Progress
+from resonance.core import config, db
+from resonance.core.models import Site
 from tracker.catalog import crawl, plan_sources
 from tracker.inject import inject_directory
-from tracker.models import Site
 from tracker.snapshots import DEFAULT_WIDTHS, SnapshotError, take_snapshots
 from tracker.urls import BadUrl, clean_url, origin
 

@@ -1,8 +1,9 @@
-"""Times as a site's people read them: naive UTC from the database → the site's
-IANA time zone, with the zone named so nobody mistakes it for their own.
+"""Time as Resonance stores it and as a site's people read it.
 
-Pure functions, no database and no Flask (the views register them as Jinja
-filters).
+Every ``*_at`` column holds naive UTC (:func:`naive_utc` makes one, from any
+datetime or from now); pages show it in the site's IANA time zone with the zone
+named, so nobody mistakes it for their own. Pure functions, no database and no
+Flask (the dashboard registers the display ones as Jinja filters).
 """
 
 from __future__ import annotations
@@ -11,6 +12,16 @@ from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def naive_utc(moment: datetime | None = None) -> datetime:
+    """``moment`` (now when None) as the database keeps times: naive UTC. A naive
+    ``moment`` is taken to be UTC already."""
+    if moment is None:
+        moment = datetime.now(UTC)
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def zone(name: str | None) -> tzinfo:

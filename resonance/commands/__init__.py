@@ -1,1 +1,0 @@
-"""CLI commands by feature; ``resonance.cli`` adds every module's ``commands``."""

@@ -1,0 +1,11 @@
+"""How long stored strings may be: the columns' sizes, which the collector
+checks before anything reaches the database. Plain numbers, so the beacon's
+validation needs no SQLAlchemy."""
+
+URL_LEN = 2000
+TITLE_LEN = 1024
+EVENT_ID_LEN = 64
+EMAIL_LEN = 254
+UTM_LEN = 200
+SELECTOR_LEN = 512
+HEADING_LEN = 200
