@@ -37,7 +37,17 @@ from sqlalchemy import event, func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.generate import site_key  # noqa: E402
-from dashboard import queries, sales_queries  # noqa: E402
+from dashboard.queries.attention import attention_sections  # noqa: E402
+from dashboard.queries.clicks import click_grid, click_placement, top_elements  # noqa: E402
+from dashboard.queries.content_item import SNAPSHOT_WIDTHS, content_info, view_stats  # noqa: E402
+from dashboard.queries.content_list import content_list  # noqa: E402
+from dashboard.queries.content_report import content_report  # noqa: E402
+from dashboard.queries.influence import suggested_reads  # noqa: E402
+from dashboard.queries.prospect_reading import known_topics, reading_history  # noqa: E402
+from dashboard.queries.prospect_report import prospect_report  # noqa: E402
+from dashboard.queries.prospects import prospect, prospect_notes  # noqa: E402
+from dashboard.queries.scroll import scroll_reach  # noqa: E402
+from dashboard.queries.segments import ContentFilter  # noqa: E402
 from resonance.app import create_app  # noqa: E402
 from resonance.auth import users  # noqa: E402
 from resonance.core.models import IdentityLink, Lead, PageView, Site, User  # noqa: E402
@@ -103,9 +113,9 @@ def admin_client(app, session: Session):
 def measurements(app, session: Session) -> dict[str, Callable[[], object]]:
     """Every timed step, by name: queries on ``session``, pages on a test client."""
     site, cid, lead_id = worst_cases(session)
-    flt = queries.ContentFilter(site_key=SITE)
-    info = queries.content_info(session, SITE, cid)
-    width = queries.SNAPSHOT_WIDTHS["desktop"]
+    flt = ContentFilter(site_key=SITE)
+    info = content_info(session, SITE, cid)
+    width = SNAPSHOT_WIDTHS["desktop"]
     client = admin_client(app, session)
 
     def page(path: str) -> Callable[[], object]:
@@ -117,43 +127,27 @@ def measurements(app, session: Session) -> dict[str, Callable[[], object]]:
 
         return get
 
-    stats = queries.view_stats(session, flt, cid)
-    lead = sales_queries.prospect(session, site, lead_id)
+    stats = view_stats(session, flt, cid)
+    lead = prospect(session, site, lead_id)
     base = f"/dash/sites/{SITE}"
     return {
-        "content list: query": lambda: queries.content_list(session, flt),
+        "content list: query": lambda: content_list(session, flt),
         "content list: JSON page": page(f"{base}/content?format=json"),
-        "content: view_stats": lambda: queries.view_stats(session, flt, cid),
-        "content: click_placement": lambda: queries.click_placement(
-            session, flt, cid, width
-        ),
-        "content: click_grid": lambda: queries.click_grid(session, flt, cid, width),
-        "content: top_elements": lambda: queries.top_elements(session, flt, cid),
-        "content: scroll_reach": lambda: queries.scroll_reach(session, flt, cid, stats),
-        "content: attention_sections": lambda: queries.attention_sections(
-            session, flt, cid
-        ),
-        "content: report (all queries)": lambda: queries.content_report(
-            session, flt, info
-        ),
+        "content: view_stats": lambda: view_stats(session, flt, cid),
+        "content: click_placement": lambda: click_placement(session, flt, cid, width),
+        "content: click_grid": lambda: click_grid(session, flt, cid, width),
+        "content: top_elements": lambda: top_elements(session, flt, cid),
+        "content: scroll_reach": lambda: scroll_reach(session, flt, cid, stats),
+        "content: attention_sections": lambda: attention_sections(session, flt, cid),
+        "content: report (all queries)": lambda: content_report(session, flt, info),
         "content: JSON page": page(f"{base}/content/{cid}?format=json"),
         "content: HTML page": page(f"{base}/content/{cid}"),
-        "prospect: prospect": lambda: sales_queries.prospect(session, site, lead_id),
-        "prospect: reading_history": lambda: sales_queries.reading_history(
-            session, site, lead_id
-        ),
-        "prospect: known_topics": lambda: sales_queries.known_topics(
-            session, site, lead_id
-        ),
-        "prospect: suggested_reads": lambda: sales_queries.suggested_reads(
-            session, site, lead_id
-        ),
-        "prospect: prospect_notes": lambda: sales_queries.prospect_notes(
-            session, site, lead_id
-        ),
-        "prospect: report (all queries)": lambda: sales_queries.prospect_report(
-            session, site, lead
-        ),
+        "prospect: prospect": lambda: prospect(session, site, lead_id),
+        "prospect: reading_history": lambda: reading_history(session, site, lead_id),
+        "prospect: known_topics": lambda: known_topics(session, site, lead_id),
+        "prospect: suggested_reads": lambda: suggested_reads(session, site, lead_id),
+        "prospect: prospect_notes": lambda: prospect_notes(session, site, lead_id),
+        "prospect: report (all queries)": lambda: prospect_report(session, site, lead),
         "prospect: JSON page": page(f"{base}/prospects/{lead_id}?format=json"),
     }
 

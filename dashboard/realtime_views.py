@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
-from dashboard import realtime_queries
+from dashboard.queries.realtime import Realtime
+from dashboard.queries.realtime import realtime as activity
 from resonance.auth.session import visible_sites
 from resonance.core.clock import in_zone, iso_utc, local_time
 from resonance.core.db import get_session
@@ -42,7 +43,7 @@ def realtime() -> Response:
         if known is None or (keys is not None and site_key not in keys):
             return not_found()  # another user's site looks like no site at all
         keys = (site_key,)
-    now = realtime_queries.realtime(session, now_utc(), keys, storing=shows_inbox())
+    now = activity(session, now_utc(), keys, storing=shows_inbox())
     response = jsonify(payload(now))
     response.cache_control.no_store = True
     return response
@@ -61,7 +62,7 @@ def not_found() -> Response:
     return response
 
 
-def payload(now: realtime_queries.Realtime) -> dict:
+def payload(now: Realtime) -> dict:
     """The panel's JSON: totals, per site, top pages with links to their page."""
     return {
         "minutes": now.minutes,

@@ -1,6 +1,6 @@
 """Sales and influence pages: prospects, their reading history, content influence.
 
-Owns: request → :mod:`dashboard.sales_queries` → :mod:`dashboard.sales_figures` →
+Owns: request → :mod:`dashboard.queries` → :mod:`dashboard.sales_figures` →
 template, or the same dataclasses as JSON (``?format=json``); the prospect's CSV
 export; the note form (post, then redirect). A note's author is the user who is
 logged in, never a form field (a colleague's name cannot be borrowed).
@@ -27,8 +27,13 @@ from flask import (
     url_for,
 )
 
-from dashboard import queries, sales_figures, sales_queries
+from dashboard import sales_figures
 from dashboard.args import day_arg
+from dashboard.queries.influence import SORTS, content_influence
+from dashboard.queries.prospect_reading import reading_history
+from dashboard.queries.prospect_report import prospect_report
+from dashboard.queries.prospects import Prospect, prospect, search_prospects
+from dashboard.queries.sites import site_id, site_timezone
 from resonance.auth.session import current_user
 from resonance.core.db import get_session
 from resonance.core.respond import reads_json as wants_json
@@ -45,7 +50,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _site(site_key: str) -> int:
     """The id of the site in the URL; 404 when there is none."""
-    site = sales_queries.site_id(get_session(), site_key)
+    site = site_id(get_session(), site_key)
     if site is None:
         abort(404)
     return site
@@ -72,7 +77,7 @@ def _zone(site_key: str) -> str:
     """The zone the site's pages show times in and read days in (named on the
     page). Asked by each view, not a context processor: an error page rendered
     for a hostile URL must not query with it."""
-    return queries.site_timezone(get_session(), site_key) or "UTC"
+    return site_timezone(get_session(), site_key) or "UTC"
 
 
 # --- prospect search ---------------------------------------------------------------
@@ -83,7 +88,7 @@ def prospects(site_key: str) -> Response | str:
     """Leads by e-mail, name or company (``q``), most recently active first."""
     site = _site(site_key)
     query = (request.args.get("q") or "").strip()[:200]
-    rows = sales_queries.search_prospects(get_session(), site, query)
+    rows = search_prospects(get_session(), site, query)
     if wants_json():
         return jsonify(site=site_key, q=query, prospects=[asdict(r) for r in rows])
     return render_template(
@@ -98,16 +103,16 @@ def prospects(site_key: str) -> Response | str:
 # --- one prospect ------------------------------------------------------------------
 
 
-def _prospect(site_key: str, lead_id: int) -> tuple[int, sales_queries.Prospect]:
+def _prospect(site_key: str, lead_id: int) -> tuple[int, Prospect]:
     """The site's lead, or a 404 (another site's lead is not found either)."""
     site = _site(site_key)
-    lead = sales_queries.prospect(get_session(), site, lead_id)
+    lead = prospect(get_session(), site, lead_id)
     if lead is None:
         abort(404)
     return site, lead
 
 
-def _merged_redirect(site_key: str, lead: sales_queries.Prospect, endpoint: str):
+def _merged_redirect(site_key: str, lead: Prospect, endpoint: str):
     """A merged lead's pages live at the survivor's address."""
     args = request.args.to_dict()
     return redirect(
@@ -128,12 +133,12 @@ def prospect_page(site_key: str, lead_id: int) -> Response | str:
 def _render_prospect(
     site_key: str,
     site: int,
-    lead: sales_queries.Prospect,
+    lead: Prospect,
     note_errors: dict[int, dict[str, str]] | None = None,
     note_values: dict[int, dict[str, str]] | None = None,
     status: int = 200,
 ) -> Response | str:
-    report = sales_queries.prospect_report(get_session(), site, lead)
+    report = prospect_report(get_session(), site, lead)
     if wants_json():
         return _status(jsonify(site=site_key, **asdict(report)), status)
     html = render_template(
@@ -181,7 +186,7 @@ def prospect_csv(site_key: str, lead_id: int) -> Response:
     site, lead = _prospect(site_key, lead_id)
     if lead.merged_into_id is not None:
         return _merged_redirect(site_key, lead, "sales.prospect_csv")
-    visits = sales_queries.reading_history(get_session(), site, lead.lead_id)
+    visits = reading_history(get_session(), site, lead.lead_id)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -295,15 +300,15 @@ def influence(site_key: str) -> Response | str:
     the site's baseline, days to sales, and attribution; sortable."""
     site = _site(site_key)
     sort = request.args.get("sort") or "influence"
-    if sort not in sales_queries.SORTS:
-        return _bad_request(f"sort must be one of {', '.join(sales_queries.SORTS)}")
+    if sort not in SORTS:
+        return _bad_request(f"sort must be one of {', '.join(SORTS)}")
     zone = _zone(site_key)
     since = day_arg("since", zone=zone)
     until = day_arg("until", next_day=True, zone=zone)
-    report = sales_queries.content_influence(get_session(), site, since, until, sort)
+    report = content_influence(get_session(), site, since, until, sort)
     if wants_json():
         return jsonify(site=site_key, **asdict(report))
-    ranked = sorted(report.rows, key=sales_queries.SORTS["influence"])
+    ranked = sorted(report.rows, key=SORTS["influence"])
     figure = sales_figures.influence_figure(
         [
             sales_figures.AttributionBar(
@@ -319,6 +324,6 @@ def influence(site_key: str) -> Response | str:
         report=report,
         figure=json.loads(figure.to_json()),
         args={k: v for k, v in request.args.items() if k in ("since", "until") and v},
-        sorts=sales_queries.SORTS,
+        sorts=SORTS,
         zone=zone,
     )

@@ -24,7 +24,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from dashboard import realtime_queries, realtime_views
+from dashboard import realtime_views
+from dashboard.queries.realtime import last_event_times, latest_events
 from resonance.core.clock import iso_utc, local_time
 from resonance.core.db import get_session
 from resonance.core.models import PRIVACY_MODES, Site
@@ -59,7 +60,7 @@ def site_list() -> Response | str:
     """Every site with its origins, settings and whether events arrive."""
     session = get_session()
     sites = session.scalars(select(Site).order_by(Site.name, Site.id)).all()
-    last = realtime_queries.last_event_times(session)
+    last = last_event_times(session)
     if wants_json():
         return jsonify(
             sites=[
@@ -112,7 +113,7 @@ def install_check(site_key: str) -> Response:
     site = get_session().scalar(select(Site).where(Site.key == site_key))
     if site is None:
         return realtime_views.not_found()
-    events = realtime_queries.latest_events(get_session(), site.id)
+    events = latest_events(get_session(), site.id)
     response = jsonify(
         site=site.key,
         timezone=site.timezone,

@@ -30,8 +30,15 @@ from flask import (
 from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
-from dashboard import figures, queries, realtime_queries, realtime_views, sites_views
+from dashboard import figures, realtime_views, sites_views
 from dashboard.args import day_arg
+from dashboard.queries.clicks import BIN_PX
+from dashboard.queries.content_item import SNAPSHOT_WIDTHS, content_info, snapshot_image
+from dashboard.queries.content_list import content_list as content_rows
+from dashboard.queries.content_report import ContentReport, content_report
+from dashboard.queries.realtime import latest_events, realtime
+from dashboard.queries.segments import ContentFilter, lead_stages, valid_segment
+from dashboard.queries.sites import recent_views, site_summaries, site_timezone
 from resonance.auth.session import visible_sites
 from resonance.core import config
 from resonance.core.db import get_session
@@ -46,9 +53,9 @@ def overview() -> Response | str:
     """The user's sites with their counts, and their latest page views."""
     session = get_session()
     keys = visible_sites()
-    summaries = queries.site_summaries(session, site_keys=keys)
-    recent = queries.recent_views(session, site_keys=keys)
-    live = realtime_queries.realtime(
+    summaries = site_summaries(session, site_keys=keys)
+    recent = recent_views(session, site_keys=keys)
+    live = realtime(
         session,
         realtime_views.now_utc(),
         site_keys=keys,
@@ -71,7 +78,7 @@ def overview() -> Response | str:
     )
 
 
-def content_filter(site_key: str) -> queries.ContentFilter:
+def content_filter(site_key: str) -> ContentFilter:
     """The filter from the query string: ``since``/``until`` (YYYY-MM-DD, days
     in the site's time zone), ``device``, ``q``, ``segment`` (all, leads, sales,
     stage:<name>) and ``internal=exclude``. Bad values are a 400, never a 500."""
@@ -81,8 +88,8 @@ def content_filter(site_key: str) -> queries.ContentFilter:
     internal = request.args.get("internal") or "include"
     if internal not in ("include", "exclude"):
         abort(400, "internal must be include or exclude")
-    zone = queries.site_timezone(get_session(), site_key)
-    return queries.ContentFilter(
+    zone = site_timezone(get_session(), site_key)
+    return ContentFilter(
         site_key=site_key,
         since=day_arg("since", zone=zone),
         until=day_arg("until", next_day=True, zone=zone),
@@ -94,7 +101,7 @@ def content_filter(site_key: str) -> queries.ContentFilter:
 
 
 def _segment(value: str) -> str:
-    if not queries.valid_segment(value):
+    if not valid_segment(value):
         abort(400, "segment must be all, leads, sales or stage:<name>")
     return value
 
@@ -142,8 +149,8 @@ def content_list(site_key: str) -> Response | str:
         abort(404)
     flt = content_filter(site_key)
     group = _flag("group")
-    rows, sort = _sort(queries.content_list(session, flt, group=group))
-    never = not rows and not realtime_queries.latest_events(session, site_id, 1)
+    rows, sort = _sort(content_rows(session, flt, group=group))
+    never = not rows and not latest_events(session, site_id, 1)
     if wants_json():
         return jsonify(site=site_key, content=[asdict(row) for row in rows])
     return render_template(
@@ -157,7 +164,7 @@ def content_list(site_key: str) -> Response | str:
         sort_args=_page_args(drop=("sort", "format")),
         link_args=_page_args(drop=("q", "group", "format", "sort")),
         devices=DEVICES,
-        stages=queries.lead_stages(session, site_key),
+        stages=lead_stages(session, site_key),
         args=request.args,
         embed=sites_views.embed_tag(site_key) if never else None,
     )
@@ -168,14 +175,14 @@ def content_page(site_key: str, content_id: int) -> Response | str:
     """One content item: click heatmap over its snapshot, top elements, scroll
     reach, attention per section, a segment comparison and sales notes."""
     session = get_session()
-    content = queries.content_info(session, site_key, content_id)
+    content = content_info(session, site_key, content_id)
     if content is None:
         abort(404)
     flt = content_filter(site_key)
     compare = request.args.get("compare") or None
     if compare is not None:
         compare = _segment(compare)
-    report = queries.content_report(session, flt, content, compare)
+    report = content_report(session, flt, content, compare)
     if wants_json():
         return jsonify(site=site_key, **asdict(report))
     return render_template(
@@ -185,7 +192,7 @@ def content_page(site_key: str, content_id: int) -> Response | str:
         flt=flt,
         compare=compare,
         devices=DEVICES,
-        stages=queries.lead_stages(session, site_key),
+        stages=lead_stages(session, site_key),
         figures=_content_figures(site_key, report),
         can_snapshot=_snapshots_available(),
         snapshot_args=_page_args(drop=("format",)),
@@ -195,7 +202,7 @@ def content_page(site_key: str, content_id: int) -> Response | str:
     )
 
 
-def _filtered(flt: queries.ContentFilter) -> bool:
+def _filtered(flt: ContentFilter) -> bool:
     """Whether the filter narrows the page views (an empty page then says so)."""
     return (
         bool(flt.since or flt.until or flt.device or flt.exclude_internal)
@@ -203,7 +210,7 @@ def _filtered(flt: queries.ContentFilter) -> bool:
     )
 
 
-def _content_figures(site_key: str, report: queries.ContentReport) -> dict:
+def _content_figures(site_key: str, report: ContentReport) -> dict:
     """The page's figures as Plotly JSON payloads, keyed by element id."""
     backdrop = _backdrop(site_key, report)
     scroll = report.scroll
@@ -214,7 +221,7 @@ def _content_figures(site_key: str, report: queries.ContentReport) -> dict:
     )
     result = {
         "fig-heatmap": figures.heatmap_figure(
-            report.bins, backdrop, reach if scroll.views else None, queries.BIN_PX
+            report.bins, backdrop, reach if scroll.views else None, BIN_PX
         ),
     }
     if report.sections:
@@ -227,12 +234,12 @@ def _content_figures(site_key: str, report: queries.ContentReport) -> dict:
             report.compare.views,
             backdrop,
             (report.segment, report.compare.segment),
-            queries.BIN_PX,
+            BIN_PX,
         )
     return {key: figures.figure_payload(fig) for key, fig in result.items()}
 
 
-def _backdrop(site_key: str, report: queries.ContentReport) -> figures.Backdrop:
+def _backdrop(site_key: str, report: ContentReport) -> figures.Backdrop:
     """The snapshot the heatmap is drawn over or, without one, the page's
     outline: as tall as the longest page view, with its sections."""
     snap = report.snapshot
@@ -241,7 +248,7 @@ def _backdrop(site_key: str, report: queries.ContentReport) -> figures.Backdrop:
             "dashboard.snapshot_png", site_key=site_key, snapshot_id=snap.snapshot_id
         )
         return figures.Backdrop(snap.width_px, snap.height_px, image_url=url)
-    deepest = max((b.y_px + queries.BIN_PX for b in report.bins), default=0)
+    deepest = max((b.y_px + BIN_PX for b in report.bins), default=0)
     height = max(report.stats.max_doc_h, deepest, 600)
     sections = [(s.heading, s.top_px, s.height_px) for s in report.sections]
     return figures.Backdrop(report.width_px, height, sections=sections)
@@ -250,7 +257,7 @@ def _backdrop(site_key: str, report: queries.ContentReport) -> figures.Backdrop:
 @bp.get("/sites/<site_key>/snapshots/<int:snapshot_id>.png")
 def snapshot_png(site_key: str, snapshot_id: int) -> Response:
     """A snapshot's screenshot, only for a content item of this site."""
-    image = queries.snapshot_image(get_session(), site_key, snapshot_id)
+    image = snapshot_image(get_session(), site_key, snapshot_id)
     if image is None:
         abort(404)
     response = send_from_directory(_snapshot_dir(), image, mimetype="image/png")
@@ -271,7 +278,7 @@ def _snapshots_available() -> bool:
 def take_snapshot(site_key: str, content_id: int) -> Response:
     """Screenshot the content item at the three heatmap widths, then show it."""
     session = get_session()
-    content = queries.content_info(session, site_key, content_id)
+    content = content_info(session, site_key, content_id)
     site_id = session.scalar(select(Site.id).where(Site.key == site_key))
     if content is None or site_id is None:
         abort(404)
@@ -284,7 +291,7 @@ def take_snapshot(site_key: str, content_id: int) -> Response:
             session,
             site_id,
             content.url,
-            widths=tuple(queries.SNAPSHOT_WIDTHS.values()),
+            widths=tuple(SNAPSHOT_WIDTHS.values()),
             directory=_snapshot_dir(),
         )
     except snapshots.SnapshotError as exc:

@@ -17,7 +17,9 @@ from conftest import csrf_headers, post_batch
 from factories import NOW_MS, attention, batch, click, identify, layout, pv, scroll
 from sqlalchemy import select, update
 
-from dashboard import queries
+from dashboard.queries.clicks import click_grid
+from dashboard.queries.groups import group_matches
+from dashboard.queries.segments import ContentFilter
 from resonance.core.models import (
     Content,
     ContentGroup,
@@ -287,9 +289,9 @@ def test_placement_on_a_box_and_by_fallback_is_exact_to_the_pixel(
         .values(left_px=100, top_px=200, width_px=200, height_px=50)
     )
     session.commit()
-    flt = queries.ContentFilter("blog")
+    flt = ContentFilter("blog")
 
-    bins = queries.click_grid(session, flt, content_id, 375, snap.id, bin_px=1)
+    bins = click_grid(session, flt, content_id, 375, snap.id, bin_px=1)
 
     cells = {(b.x_px, b.y_px): b.clicks for b in bins}
     assert cells[(150, 225)] == 1  # #hero: 100 + 0.25·200, 200 + 0.5·50
@@ -534,7 +536,7 @@ def test_content_list_takes_the_segment_filter(client, content_id):
     ],
 )
 def test_group_patterns(pattern, url, matches):
-    assert queries.group_matches(pattern, url) is matches
+    assert group_matches(pattern, url) is matches
 
 
 def test_content_list_groups_items_under_their_rule(client, session, site):

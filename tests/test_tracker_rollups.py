@@ -13,7 +13,8 @@ from conftest import count, post_batch
 from factories import attention, batch, click, pv, scroll
 from sqlalchemy import func, select
 
-from dashboard.queries import ContentFilter, content_list
+from dashboard.queries.content_list import content_list
+from dashboard.queries.segments import ContentFilter
 from resonance.cli import cli
 from resonance.core.models import (
     Click,

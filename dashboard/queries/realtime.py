@@ -1,13 +1,10 @@
 """Live queries: what is happening on a site right now, and whether its tag works.
 
-Owns: the real-time panel's counts (visitors and page views in the last minutes,
-the pages read most in that window, and for an admin what the collector's inbox
-still holds: counts lag those beacons by seconds under load) and the
-installation check's latest page views. SQL aggregates over the
-``(site_id, viewed_at)`` index, frozen dataclasses out; polled every few
-seconds, so each is one or two small indexed queries.
-Must not import Flask or plotly.
-"""
+Owns: the real-time panel's counts (visitors, page views and the pages read most
+in the last minutes; for an admin, the beacons still in the collector's inbox,
+which the counts lag by seconds under load) and the installation check's latest
+page views. Polled every few seconds: each is one or two small queries on the
+``(site_id, viewed_at)`` index."""
 
 from __future__ import annotations
 

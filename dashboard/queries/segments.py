@@ -1,0 +1,147 @@
+"""Which page views a figure counts: the filter (site, period, device, segment of
+visitors, internal traffic) that every content query takes its page views from,
+so that a segment means the same thing on every chart."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from dashboard.queries.sql import in_period
+from resonance.core.models import Content, IdentityLink, Lead, PageView, Site, Visitor
+
+# ``stage:<name>``: a lead's current lifecycle stage (Lead.stage is 16 characters).
+SEGMENT_PATTERN = re.compile(r"(all|leads|sales|stage:[A-Za-z0-9_-]{1,16})\Z")
+
+
+def valid_segment(segment: str) -> bool:
+    """Whether ``segment`` is ``all``, ``leads``, ``sales`` or ``stage:<name>``."""
+    return bool(SEGMENT_PATTERN.match(segment))
+
+
+@dataclass(frozen=True)
+class ContentFilter:
+    """Which page views a figure counts: one site, a date range, a device class,
+    a segment of visitors, with or without internal traffic.
+
+    Segments: ``all``; ``leads`` (the visitor is linked to a lead); ``sales`` (the
+    linked lead reached sales, ``Lead.reached_sales_at`` set: all the page views of
+    those leads count, before and after that moment); ``stage:<name>`` (the linked
+    lead's current stage). ``exclude_internal`` drops visitors marked internal and
+    leads whose e-mail domain is one of the site's ``internal_domains``.
+    """
+
+    site_key: str
+    since: datetime | None = None
+    until: datetime | None = None
+    device: str | None = None
+    search: str | None = None
+    segment: str = "all"
+    exclude_internal: bool = False
+
+
+def filtered_views(session: Session, flt: ContentFilter, content_id: int | None = None):
+    """The page views ``flt`` selects (of one content item if given), as a
+    subquery: the one place every figure takes its page views from, so that a
+    segment means the same thing on every chart."""
+    site = session.execute(
+        select(Site.id, Site.internal_domains).where(Site.key == flt.site_key)
+    ).first()
+    stmt = select(
+        PageView.id,
+        PageView.content_id,
+        PageView.visitor_id,
+        PageView.viewed_at,
+        PageView.device,
+        PageView.viewport_w,
+        PageView.viewport_h,
+        PageView.doc_h,
+        PageView.active_ms,
+        PageView.max_scroll_px,
+        PageView.max_scroll_pct,
+    )
+    site_id = site.id if site else None
+    if content_id is None:
+        stmt = stmt.where(PageView.site_id == site_id)
+    else:
+        # The site is checked once on the content item, not on each page view:
+        # with both conditions on page views SQLite (no statistics) scanned the
+        # whole site's page views by (site_id, viewed_at) instead of the item's.
+        owner = select(Content.site_id).where(Content.id == content_id)
+        stmt = stmt.where(
+            PageView.content_id == content_id, owner.scalar_subquery() == site_id
+        )
+    stmt = stmt.where(*in_period(PageView.viewed_at, flt.since, flt.until))
+    if flt.device:
+        stmt = stmt.where(PageView.device == flt.device)
+    if (segment := _segment_clause(flt.segment)) is not None:
+        stmt = stmt.where(segment)
+    if flt.exclude_internal:
+        stmt = stmt.where(*_external_clauses(site.internal_domains if site else []))
+    return stmt.subquery("views")
+
+
+def _linked_lead():
+    """The lead of the outer query's page view, as a correlated select."""
+    return (
+        select(Lead.id)
+        .join(IdentityLink, IdentityLink.lead_id == Lead.id)
+        .where(IdentityLink.visitor_id == PageView.visitor_id)
+    )
+
+
+def _segment_clause(segment: str):
+    """The WHERE clause of a segment (None for all page views)."""
+    if segment == "all":
+        return None
+    if segment == "leads":
+        return exists(
+            select(IdentityLink.visitor_id).where(
+                IdentityLink.visitor_id == PageView.visitor_id
+            )
+        )
+    if segment == "sales":
+        return exists(_linked_lead().where(Lead.reached_sales_at.is_not(None)))
+    if segment.startswith("stage:") and valid_segment(segment):
+        return exists(_linked_lead().where(Lead.stage == segment[len("stage:") :]))
+    raise ValueError(f"unknown segment {segment!r}")
+
+
+def _external_clauses(domains: list[str]) -> list:
+    """WHERE clauses dropping internal traffic: browsers marked internal, and
+    leads of the site's own e-mail domains (colleagues testing the form)."""
+    clauses = [
+        ~exists(
+            select(Visitor.id).where(
+                Visitor.id == PageView.visitor_id, Visitor.is_internal.is_(True)
+            )
+        )
+    ]
+    suffixes = sorted({"@" + d.strip().lower().lstrip("@") for d in domains if d})
+    if suffixes:
+        email = func.lower(Lead.email)
+        clauses.append(
+            ~exists(
+                _linked_lead().where(
+                    or_(*(email.endswith(s, autoescape=True) for s in suffixes))
+                )
+            )
+        )
+    return clauses
+
+
+def lead_stages(session: Session, site_key: str) -> list[str]:
+    """The lifecycle stages the site's leads are in now (for the segment menu)."""
+    return list(
+        session.scalars(
+            select(Lead.stage)
+            .join(Site, Site.id == Lead.site_id)
+            .where(Site.key == site_key, Lead.stage.is_not(None))
+            .group_by(Lead.stage)
+            .order_by(Lead.stage)
+        )
+    )
