@@ -27,7 +27,7 @@ from flask import (
     url_for,
 )
 
-from dashboard import queries, sales_figures, sales_queries
+from dashboard import figures, queries, sales_queries
 from dashboard.args import day_arg
 from dashboard.args import reads_json as wants_json
 from resonance.auth.session import current_user
@@ -304,9 +304,9 @@ def influence(site_key: str) -> Response | str:
     if wants_json():
         return jsonify(site=site_key, **asdict(report))
     ranked = sorted(report.rows, key=sales_queries.SORTS["influence"])
-    figure = sales_figures.influence_figure(
+    figure = figures.influence_figure(
         [
-            sales_figures.AttributionBar(
+            figures.AttributionBar(
                 r.title, r.url, r.first_touch, r.last_touch, r.linear
             )
             for r in ranked

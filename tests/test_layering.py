@@ -26,19 +26,15 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "dashboard/realtime_queries.py": ("flask", "resonance", "plotly"),
     "dashboard/localtime.py": ("flask", "sqlalchemy", "resonance", "tracker"),
     "dashboard/sales_queries.py": ("flask", "resonance", "plotly"),
-    "dashboard/sales_figures.py": (
-        "flask",
-        "sqlalchemy",
-        "tracker",
-        "resonance",
-        "dashboard.sales_queries",
-    ),
-    "dashboard/figures.py": (
+    "dashboard/figures/*.py": (
         "flask",
         "sqlalchemy",
         "tracker",
         "resonance",
         "dashboard.queries",
+        "dashboard.sales_queries",
+        "dashboard.realtime_queries",
+        "dashboard.sql",
     ),
 }
 
