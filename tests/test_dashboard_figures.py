@@ -115,6 +115,23 @@ def test_without_snapshot_the_page_outline_and_sections_are_drawn():
     assert labels == ["A post", "&lt;b&gt;Why&lt;/b&gt;"]
 
 
+def test_labels_escape_markup_but_show_quotes_as_quotes():
+    """Plotly's labels know only a few entities and would show ``&quot;`` as is:
+    a heading's quotes stay quotes, its < > & are escaped, in every figure."""
+    heading = 'The "best" <b>plan</b> & more'
+    shown = 'The "best" &lt;b&gt;plan&lt;/b&gt; &amp; more'
+    outline = figures.Backdrop(1440, 3000, sections=[(heading, 0, 800)])
+
+    heat = figures.heatmap_figure(BINS, outline, title=heading)
+    attention = figures.attention_figure([Section(heading, 1, 1.0, 100.0, None)])
+    compare = figures.compare_figure(BINS, 1, BINS, 1, SHOT, (heading, "all"))
+
+    assert [a.text for a in heat.layout.annotations] == [shown]
+    assert heat.layout.title.text == shown
+    assert list(attention.data[0].y) == [shown]
+    assert compare.layout.annotations[0].text == f"{shown} (1 views)"
+
+
 def test_scroll_reach_is_drawn_beside_with_marks_and_fold():
     fig = figures.heatmap_figure(BINS, SHOT, REACH)
 

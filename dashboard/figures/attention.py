@@ -7,13 +7,21 @@ reading time) and the expected reading time as a marker.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Protocol
 
 import plotly.graph_objects as go
 
-from dashboard.figures.theme import BACKGROUND, HELD, INK, MUTED, NBSP, STOP, short
+from dashboard.figures.theme import (
+    BACKGROUND,
+    HELD,
+    INK,
+    MUTED,
+    NBSP,
+    STOP,
+    plain,
+    short,
+)
 
 LABEL_CHARS = 48
 
@@ -39,7 +47,7 @@ def attention_figure(sections: Sequence[SectionLike]) -> go.Figure:
     """Average active seconds per view of each section (page order, top down),
     with the expected reading time as a marker where the page was crawled."""
     labels = [
-        f"{NBSP * 3 * (s.level - 1)}{html.escape(short(s.heading, LABEL_CHARS))}"
+        f"{NBSP * 3 * (s.level - 1)}{plain(short(s.heading, LABEL_CHARS))}"
         for s in sections
     ]
     colours = [

@@ -8,13 +8,12 @@ page once or three times.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from dashboard.figures.theme import BACKGROUND, OUTLINE, short
+from dashboard.figures.theme import BACKGROUND, OUTLINE, plain, short
 
 # Display scale: the page is drawn at most this wide and this tall (CSS px).
 # Both fit the dashboard's 1,112 px panels with their margins.
@@ -121,7 +120,7 @@ def draw_backdrop(decor: Decor, backdrop: Backdrop, xref: str, yref: str) -> Non
                 "y": top + 6,
                 "xanchor": "left",
                 "yanchor": "top",
-                "text": html.escape(short(heading, HEADING_CHARS)),
+                "text": plain(short(heading, HEADING_CHARS)),
                 "showarrow": False,
                 "font": {"size": 12, "color": OUTLINE["heading"]},
             }

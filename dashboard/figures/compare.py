@@ -7,7 +7,6 @@ on no difference).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,7 +28,7 @@ from dashboard.figures.density import (
     grid_trace,
     quantised,
 )
-from dashboard.figures.theme import BACKGROUND, DIFFERENCE_SCALE, MARGIN
+from dashboard.figures.theme import BACKGROUND, DIFFERENCE_SCALE, MARGIN, plain
 
 PANELS = (("x", "y"), ("x2", "y2"), ("x3", "y3"))
 
@@ -53,9 +52,9 @@ def compare_figure(
     top = max(a.max(), b.max())
     scale = page_scale(backdrop.width, backdrop.height, 24, 3, MAX_COMPARE_W)
     titles = (
-        f"{html.escape(labels[0])} ({views_a} views)",
-        f"{html.escape(labels[1])} ({views_b} views)",
-        f"{html.escape(labels[0])} − {html.escape(labels[1])}",
+        f"{plain(labels[0])} ({views_a} views)",
+        f"{plain(labels[1])} ({views_b} views)",
+        f"{plain(labels[0])} − {plain(labels[1])}",
     )
     fig = make_subplots(
         rows=1,

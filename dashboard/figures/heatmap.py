@@ -6,7 +6,6 @@ put together into one figure at one page pixel per screen pixel.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -27,7 +26,7 @@ from dashboard.figures.density import (
     quantised,
 )
 from dashboard.figures.reach import REACH_COL_W, ReachOverlay, draw_reach
-from dashboard.figures.theme import BACKGROUND, MARGIN
+from dashboard.figures.theme import BACKGROUND, MARGIN, plain
 
 
 def heatmap_figure(
@@ -68,9 +67,7 @@ def heatmap_figure(
         width=round(page_w + extra + 12 + MARGIN["l"] + MARGIN["r"]),
         height=round(backdrop.height * scale + MARGIN["t"] + MARGIN["b"]),
         margin=MARGIN,
-        title={"text": html.escape(title), "x": 0, "font": {"size": 14}}
-        if title
-        else None,
+        title={"text": plain(title), "x": 0, "font": {"size": 14}} if title else None,
         plot_bgcolor=BACKGROUND,
         paper_bgcolor=BACKGROUND,
         showlegend=False,

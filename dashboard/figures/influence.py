@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from dashboard.figures.theme import BACKGROUND, INFLUENCE_COLOURS, short
+from dashboard.figures.theme import BACKGROUND, INFLUENCE_COLOURS, plain, short
 
 MAX_BARS = 15
 LABEL_CHARS = 48
@@ -27,12 +27,6 @@ class AttributionBar:
     first_touch: int
     last_touch: int
     linear: float
-
-
-def plain(text: str) -> str:
-    """Text for Plotly, which reads ``<b>``, ``<a href>`` and friends as markup:
-    escaped so a page title from a browser is shown, never interpreted."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def influence_figure(bars: Sequence[AttributionBar]) -> go.Figure:

@@ -1,5 +1,5 @@
 """The look every dashboard figure shares: palettes, background, ink, margins,
-and the shortening of labels.
+and how label text is made safe and short.
 
 Owns every colour a figure uses, so that the palettes are chosen and checked for
 colour vision deficiency in one place, and a figure module only says where each
@@ -7,6 +7,8 @@ colour goes.
 """
 
 from __future__ import annotations
+
+import html
 
 # Viridis (matplotlib's perceptually uniform scale): lightness rises steadily from
 # dark purple to yellow, so the order reads with any colour vision and in grey;
@@ -62,3 +64,11 @@ def short(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis: a long heading or
     title would push the figure's plot area aside."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str) -> str:
+    """Text for a Plotly label, which reads ``<b>``, ``<a href>`` and friends as
+    markup: escaped so a heading or title from a browser is shown, never
+    interpreted. Quotes stay as they are: outside a tag they mean nothing to
+    Plotly, and it would show ``&quot;`` literally."""
+    return html.escape(text, quote=False)
