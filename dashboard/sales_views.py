@@ -1,6 +1,6 @@
 """Sales and influence pages: prospects, their reading history, content influence.
 
-Owns: request → :mod:`dashboard.queries` → :mod:`dashboard.sales_figures` →
+Owns: request → :mod:`dashboard.queries` → :mod:`dashboard.figures` →
 template, or the same dataclasses as JSON (``?format=json``); the prospect's CSV
 export; the note form (post, then redirect). A note's author is the user who is
 logged in, never a form field (a colleague's name cannot be borrowed).
@@ -27,7 +27,7 @@ from flask import (
     url_for,
 )
 
-from dashboard import sales_figures
+from dashboard import figures
 from dashboard.args import day_arg
 from dashboard.queries.influence import SORTS, content_influence
 from dashboard.queries.prospect_reading import reading_history
@@ -309,9 +309,9 @@ def influence(site_key: str) -> Response | str:
     if wants_json():
         return jsonify(site=site_key, **asdict(report))
     ranked = sorted(report.rows, key=SORTS["influence"])
-    figure = sales_figures.influence_figure(
+    figure = figures.influence_figure(
         [
-            sales_figures.AttributionBar(
+            figures.AttributionBar(
                 r.title, r.url, r.first_touch, r.last_touch, r.linear
             )
             for r in ranked

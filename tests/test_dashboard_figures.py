@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dashboard import figures
+from dashboard.figures import density, theme
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _types(fig) -> list[str]:
 
 
 def test_density_puts_the_clicks_where_they_were_and_smooths_them():
-    grid = figures.click_density(BINS, 1440, 3000)
+    grid = density.click_density(BINS, 1440, 3000)
 
     assert grid.shape == (375, 180)
     assert np.unravel_index(grid.argmax(), grid.shape) == (416 // 8, 296 // 8)
@@ -66,7 +67,7 @@ def test_density_puts_the_clicks_where_they_were_and_smooths_them():
 
 
 def test_density_drops_bins_off_the_page():
-    grid = figures.click_density([Bin(5000, 10, 3, 1), Bin(8, -16, 2, 1)], 100, 100)
+    grid = density.click_density([Bin(5000, 10, 3, 1), Bin(8, -16, 2, 1)], 100, 100)
 
     assert grid.sum() == 0
 
@@ -91,7 +92,7 @@ def test_heatmap_colours_are_transparent_at_zero_and_opacity_is_adjustable():
 
     assert heat.colorscale[0][1] == "rgba(68,1,84,0)"
     assert heat.colorscale[-1][1] == "rgba(253,231,37,1)"
-    assert heat.opacity == figures.DEFAULT_OPACITY
+    assert heat.opacity == theme.DEFAULT_OPACITY
     assert heat.z.dtype == np.uint8 and heat.z.max() == 255
     assert heat.hoverinfo == "skip"
 
@@ -112,6 +113,23 @@ def test_without_snapshot_the_page_outline_and_sections_are_drawn():
     assert [(r.y0, r.y1) for r in rects] == [(0, 3000), (0, 800), (800, 2000)]
     labels = [a.text for a in fig.layout.annotations]
     assert labels == ["A post", "&lt;b&gt;Why&lt;/b&gt;"]
+
+
+def test_labels_escape_markup_but_show_quotes_as_quotes():
+    """Plotly's labels know only a few entities and would show ``&quot;`` as is:
+    a heading's quotes stay quotes, its < > & are escaped, in every figure."""
+    heading = 'The "best" <b>plan</b> & more'
+    shown = 'The "best" &lt;b&gt;plan&lt;/b&gt; &amp; more'
+    outline = figures.Backdrop(1440, 3000, sections=[(heading, 0, 800)])
+
+    heat = figures.heatmap_figure(BINS, outline, title=heading)
+    attention = figures.attention_figure([Section(heading, 1, 1.0, 100.0, None)])
+    compare = figures.compare_figure(BINS, 1, BINS, 1, SHOT, (heading, "all"))
+
+    assert [a.text for a in heat.layout.annotations] == [shown]
+    assert heat.layout.title.text == shown
+    assert list(attention.data[0].y) == [shown]
+    assert compare.layout.annotations[0].text == f"{shown} (1 views)"
 
 
 def test_scroll_reach_is_drawn_beside_with_marks_and_fold():
@@ -158,8 +176,8 @@ def test_an_empty_heatmap_is_still_a_figure():
 def test_figure_size_keeps_one_page_pixel_per_screen_pixel_ratio():
     fig = figures.heatmap_figure(BINS, figures.Backdrop(375, 2000))
 
-    plot_w = fig.layout.width - figures.MARGIN["l"] - figures.MARGIN["r"] - 12
-    plot_h = fig.layout.height - figures.MARGIN["t"] - figures.MARGIN["b"]
+    plot_w = fig.layout.width - theme.MARGIN["l"] - theme.MARGIN["r"] - 12
+    plot_h = fig.layout.height - theme.MARGIN["t"] - theme.MARGIN["b"]
     assert plot_w == 375 and plot_h == 2000
 
 
@@ -239,10 +257,10 @@ def test_colour_scales_read_by_lightness_alone():
     """Sequential scales get lighter at every step, so their order survives any
     colour vision deficiency (and greyscale); the diverging scale is dark at
     both ends and its two sides are not a red/green pair."""
-    density = [_luminance(stop[1]) for stop in figures.DENSITY_SCALE]
-    reach = [_luminance(colour) for colour in figures.REACH_SCALE]
+    density = [_luminance(stop[1]) for stop in theme.DENSITY_SCALE]
+    reach = [_luminance(colour) for colour in theme.REACH_SCALE]
     assert density == sorted(density) and len(set(density)) == len(density) - 1
     assert reach == sorted(reach) and len(set(reach)) == len(reach)
-    ends = figures.DIFFERENCE_SCALE[0][1], figures.DIFFERENCE_SCALE[-1][1]
-    inner = figures.DIFFERENCE_SCALE[1][1], figures.DIFFERENCE_SCALE[-2][1]
+    ends = theme.DIFFERENCE_SCALE[0][1], theme.DIFFERENCE_SCALE[-1][1]
+    inner = theme.DIFFERENCE_SCALE[1][1], theme.DIFFERENCE_SCALE[-2][1]
     assert all(_luminance(e) < _luminance(i) for e, i in zip(ends, inner, strict=True))

@@ -15,7 +15,7 @@ from conftest import post_batch
 from factories import attention, batch, click, identify, layout, new_id, pv, scroll
 from sqlalchemy import select, update
 
-from dashboard.sales_figures import AttributionBar, influence_figure
+from dashboard.figures.influence import AttributionBar, influence_figure
 from resonance.core.models import Content, ContentGroup, Lead
 from tracker import crm
 

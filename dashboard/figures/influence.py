@@ -1,9 +1,8 @@
-"""Figures of the sales pages: plain dataclasses in, Plotly figures out.
+"""Content influence on the sales pages: each item's credit for leads that
+reached sales.
 
-Owns: how content influence is drawn. Pure: no database, no queries, no Flask, so
-a figure is tested with a list built by hand.
-
-Must not import: Flask, sqlalchemy, tracker, resonance, dashboard's queries.
+Owns the grouped bars of first-touch, last-touch and linear credit, most
+influential on top.
 """
 
 from __future__ import annotations
@@ -13,10 +12,10 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from dashboard.figures.theme import BACKGROUND, INFLUENCE_COLOURS, plain, short
+
 MAX_BARS = 15
 LABEL_CHARS = 48
-# Okabe-Ito colours: told apart with every common colour vision deficiency.
-COLOURS = {"first": "#56b4e9", "last": "#e69f00", "linear": "#0072b2"}
 
 
 @dataclass(frozen=True)
@@ -30,21 +29,11 @@ class AttributionBar:
     linear: float
 
 
-def plain(text: str) -> str:
-    """Text for Plotly, which reads ``<b>``, ``<a href>`` and friends as markup:
-    escaped so a page title from a browser is shown, never interpreted."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
-
-
 def influence_figure(bars: Sequence[AttributionBar]) -> go.Figure:
     """Grouped horizontal bars: first-touch, last-touch and linear credit of the
     first :data:`MAX_BARS` items, in the order given (most influential on top)."""
     shown = list(bars)[:MAX_BARS]
-    labels = [plain(_short(b.label)) for b in shown]
+    labels = [plain(short(b.label, LABEL_CHARS)) for b in shown]
     urls = [plain(b.url) for b in shown]
     figure = go.Figure()
     for key, name, values in (
@@ -59,7 +48,7 @@ def influence_figure(bars: Sequence[AttributionBar]) -> go.Figure:
                 y=labels,
                 x=values,
                 customdata=urls,
-                marker_color=COLOURS[key],
+                marker_color=INFLUENCE_COLOURS[key],
                 hovertemplate=f"%{{customdata}}<br>{name}: %{{x}}<extra></extra>",
             )
         )
@@ -71,8 +60,8 @@ def influence_figure(bars: Sequence[AttributionBar]) -> go.Figure:
         legend={"orientation": "h", "y": -0.12 if shown else 0},
         xaxis={"title": {"text": "leads credited"}, "rangemode": "tozero"},
         yaxis={"autorange": "reversed", "automargin": True},
-        paper_bgcolor="#fff",
-        plot_bgcolor="#fff",
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
         font={"family": "system-ui, sans-serif", "size": 13},
     )
     return figure

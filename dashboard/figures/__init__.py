@@ -1,0 +1,35 @@
+"""Plotly figures of the dashboard: aggregated rows in, ``go.Figure`` out.
+
+Owns how every figure looks, one module per thing drawn: ``heatmap`` (clicks over
+the page, with ``reach`` beside it), ``compare`` (two segments and their
+difference), ``attention`` (time per section), ``influence`` (credit for sales).
+``density`` and ``backdrop`` are the parts the page figures share, ``theme`` the
+look every figure shares, ``payload`` what a page embeds.
+
+Figures take plain objects with the attributes they read (the queries'
+dataclasses fit) and import no database, no Flask, no tracker and no queries
+module, so every figure is testable from literal rows. Text that came from a
+browser (headings, titles) is escaped before it goes into a label: Plotly renders
+a subset of HTML in labels.
+
+The views use the names below; tests of one figure import its module.
+"""
+
+from dashboard.figures.attention import attention_figure
+from dashboard.figures.backdrop import Backdrop
+from dashboard.figures.compare import compare_figure
+from dashboard.figures.heatmap import heatmap_figure
+from dashboard.figures.influence import AttributionBar, influence_figure
+from dashboard.figures.payload import figure_payload
+from dashboard.figures.reach import ReachOverlay
+
+__all__ = [
+    "AttributionBar",
+    "Backdrop",
+    "ReachOverlay",
+    "attention_figure",
+    "compare_figure",
+    "figure_payload",
+    "heatmap_figure",
+    "influence_figure",
+]

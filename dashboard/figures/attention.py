@@ -1,0 +1,98 @@
+"""Attention per section: how long views stayed on each part of a page.
+
+Owns the bars of active seconds per view in page order (headings indented by
+level), their colours (where readers stop, where they stay longer than the
+reading time) and the expected reading time as a marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import plotly.graph_objects as go
+
+from dashboard.figures.theme import (
+    BACKGROUND,
+    HELD,
+    INK,
+    MUTED,
+    NBSP,
+    STOP,
+    plain,
+    short,
+)
+
+LABEL_CHARS = 48
+
+
+class SectionLike(Protocol):
+    @property
+    def heading(self) -> str: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def avg_active_s(self) -> float: ...
+    @property
+    def reached_pct(self) -> float: ...
+    @property
+    def expected_s(self) -> float | None: ...
+    @property
+    def held_longer(self) -> bool: ...
+    @property
+    def readers_stop(self) -> bool: ...
+
+
+def attention_figure(sections: Sequence[SectionLike]) -> go.Figure:
+    """Average active seconds per view of each section (page order, top down),
+    with the expected reading time as a marker where the page was crawled."""
+    labels = [
+        f"{NBSP * 3 * (s.level - 1)}{plain(short(s.heading, LABEL_CHARS))}"
+        for s in sections
+    ]
+    colours = [
+        STOP if s.readers_stop else HELD if s.held_longer else MUTED for s in sections
+    ]
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=labels,
+            x=[s.avg_active_s for s in sections],
+            marker={"color": colours},
+            customdata=[[s.reached_pct] for s in sections],
+            text=[
+                f"{s.avg_active_s:g} s · {s.reached_pct:g}% reached" for s in sections
+            ],
+            textposition="auto",
+            hovertemplate="%{y}<br>%{x} s per view · %{customdata[0]}% reached"
+            "<extra></extra>",
+            name="active",
+        )
+    )
+    expected = [
+        (label, s.expected_s) for label, s in zip(labels, sections, strict=True)
+    ]
+    known = [(label, e) for label, e in expected if e is not None]
+    if known:
+        fig.add_trace(
+            go.Scatter(
+                y=[label for label, _ in known],
+                x=[e for _, e in known],
+                mode="markers",
+                marker={"symbol": "line-ns-open", "size": 18, "color": INK},
+                hovertemplate="expected %{x} s<extra></extra>",
+                name="expected",
+            )
+        )
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title="active seconds per view", rangemode="tozero")
+    fig.update_layout(
+        height=max(160, 36 * len(sections) + 90),
+        margin={"l": 16, "r": 16, "t": 16, "b": 48},
+        showlegend=False,
+        plot_bgcolor=BACKGROUND,
+        paper_bgcolor=BACKGROUND,
+        bargap=0.3,
+    )
+    fig.update_yaxes(automargin=True)
+    return fig

@@ -1,0 +1,74 @@
+"""The look every dashboard figure shares: palettes, background, ink, margins,
+and how label text is made safe and short.
+
+Owns every colour a figure uses, so that the palettes are chosen and checked for
+colour vision deficiency in one place, and a figure module only says where each
+colour goes.
+"""
+
+from __future__ import annotations
+
+import html
+
+# Viridis (matplotlib's perceptually uniform scale): lightness rises steadily from
+# dark purple to yellow, so the order reads with any colour vision and in grey;
+# transparent at zero so the page shows through where nobody clicked.
+DENSITY_SCALE = [
+    [0.0, "rgba(68,1,84,0)"],
+    [0.08, "rgba(68,1,84,0.35)"],
+    [0.25, "rgba(59,82,139,0.75)"],
+    [0.5, "rgba(33,145,140,0.85)"],
+    [0.75, "rgba(94,201,98,0.95)"],
+    [1.0, "rgba(253,231,37,1)"],
+]
+# Purple (B more) to orange (A more), ColorBrewer's PuOr: a diverging pair that
+# stays apart for red-green colour blindness; transparent where segments agree.
+DIFFERENCE_SCALE = [
+    [0.0, "rgba(84,39,136,1)"],
+    [0.35, "rgba(153,142,195,0.7)"],
+    [0.5, "rgba(255,255,255,0)"],
+    [0.65, "rgba(241,163,64,0.7)"],
+    [1.0, "rgba(179,88,6,1)"],
+]
+# Scroll reach bars, from few views (0 %) to all of them (100 %): cividis, made
+# for colour vision deficiency, light where everybody got, dark where few did.
+REACH_SCALE = ["#00224e", "#35456c", "#666970", "#948e77", "#c8b866", "#fee838"]
+# Okabe-Ito colours of the influence bars: told apart with every common colour
+# vision deficiency.
+INFLUENCE_COLOURS = {"first": "#56b4e9", "last": "#e69f00", "linear": "#0072b2"}
+# Attention bars: a section where readers stop, one held longer than its reading
+# time; the rest are MUTED.
+STOP = "#d92d20"
+HELD = "#3b5bdb"
+MUTED = "#98a2b3"
+
+# Heat drawn over a screenshot: the page stays readable under it.
+DEFAULT_OPACITY = 0.8
+BACKGROUND = "#ffffff"
+# Lines and labels drawn over the page (reach marks, the fold, expected times).
+INK = "#101828"
+# The page outline drawn when there is no screenshot: frame, section bands
+# (alternating fills) and their headings.
+OUTLINE = {
+    "frame": MUTED,
+    "band_line": "#d0d5dd",
+    "band_fills": ("#f9fafb", "#eef1f6"),
+    "heading": "#667085",
+}
+# Margins of the page figures (heatmap, comparison), in CSS px.
+MARGIN = {"l": 48, "r": 16, "t": 40, "b": 24}
+NBSP = "\u00a0"
+
+
+def short(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: a long heading or
+    title would push the figure's plot area aside."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str) -> str:
+    """Text for a Plotly label, which reads ``<b>``, ``<a href>`` and friends as
+    markup: escaped so a heading or title from a browser is shown, never
+    interpreted. Quotes stay as they are: outside a tag they mean nothing to
+    Plotly, and it would show ``&quot;`` literally."""
+    return html.escape(text, quote=False)
