@@ -263,9 +263,9 @@ def test_the_inbox_gauges_show_beacons_waiting_and_the_oldest_age(
     assert value(drained, "resonance_inbox_oldest_age_seconds") == 0
 
 
-def test_a_scrape_still_answers_when_the_database_is_away(database_url: str):
+def test_a_scrape_still_answers_when_the_database_is_away():
     away = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"
-    unreachable = create_app(metrics_config(database_url, DATABASE_URL=away))
+    unreachable = create_app(metrics_config(away))
     try:
         samples = scrape(unreachable.test_client())
     finally:
