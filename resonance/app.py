@@ -17,6 +17,7 @@ from resonance.core import (
     errors,
     input_guard,
     limits,
+    metrics,
     security_headers,
     unavailable,
 )
@@ -80,4 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             connection.exec_driver_sql("SELECT 1")
         return jsonify(status="ok")
 
+    from tracker.inbox import waiting
+
+    metrics.init_app(app, inbox=waiting)  # times every request: outermost, last
     return app

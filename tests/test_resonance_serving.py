@@ -1,5 +1,5 @@
 """``resonance serve``: gunicorn, and on PostgreSQL a drain process beside it
-that stores what the workers append (resonance/serving.py)."""
+that stores what the workers append (resonance/cli/serving.py)."""
 
 from __future__ import annotations
 

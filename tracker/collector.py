@@ -15,6 +15,10 @@ What a Flask view would have added is done here explicitly: the headers every
 response carries, the rate limit (same rule, same counters' storage), 503 with
 Retry-After while the database is away, JSON errors. ProxyFix wraps this
 handler, so the client address is already the forwarded one.
+
+Every answer is counted for ``/metrics`` (``resonance.core.metrics``): accepted, or
+refused by a reason label this module derives from its own errors; so is the
+snippet's ``GET /e`` when it is refused.
 """
 
 from __future__ import annotations
@@ -29,17 +33,19 @@ from flask import Flask, Response
 from flask import request as flask_request
 from werkzeug.wrappers import Request
 
-from resonance.core import limits
+from resonance.core import limits, metrics
 from resonance.core.security_headers import EVERY_RESPONSE
 from resonance.core.unavailable import MESSAGE, RETRY_AFTER_S, UNAVAILABLE, first_line
 from tracker.beacon import BeaconError
-from tracker.ingest import RequestMeta
+from tracker.ingest import RequestMeta, UnknownPageView
 from tracker.urls import BadUrl
 from tracker.urls import origin as origin_of
 from tracker.writer import INBOX_FROM, writer_of
 
 StartResponse = Callable[..., object]
 Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+# GET /e (tracker.views.site_config) answers 404 for an unknown or disabled key.
+_SITE_CONFIG_REFUSALS = {404: "unknown_site", 429: "rate_limited"}
 
 
 class Collector:
@@ -83,22 +89,27 @@ class Collector:
             if refused is not None:
                 retry, rule = refused
                 message = limits.too_many_message(rule, retry)
+                metrics.refused("rate_limited")
                 return _json(429, {"error": message, "retry_after": retry}, retry)
         if (request.content_length or 0) > self.max_bytes:
-            return _error(413, f"body over {self.max_bytes} bytes")
+            return _too_large(self.max_bytes)
         body = request.stream.read(self.max_bytes + 1)
         if len(body) > self.max_bytes:
-            return _error(413, f"body over {self.max_bytes} bytes")
+            return _too_large(self.max_bytes)
         try:
-            self.writer().submit(body, _meta(request), datetime.now(UTC))
+            events = self.writer().submit(body, _meta(request), datetime.now(UTC))
         except BeaconError as exc:
+            metrics.refused(refusal_reason(exc))
             return _error(exc.status, exc.message)
         except UNAVAILABLE as exc:
             self.app.logger.warning("database unavailable: %s", first_line(exc))
+            metrics.refused("unavailable")
             return _json(503, {"error": MESSAGE}, RETRY_AFTER_S)
         except Exception:
             self.app.logger.exception("storing a beacon failed")
+            metrics.refused("error")
             return _error(500, "internal error; it has been logged")
+        metrics.accepted(events)
         return 204, [], b""
 
     def writer(self):
@@ -113,6 +124,29 @@ def init_app(app: Flask) -> None:
     collector = Collector(app, app.wsgi_app)
     app.wsgi_app = collector
     app.add_url_rule("/e", "tracker.collect", collector.view, methods=["POST"])
+    app.after_request(_count_site_config_refusals)
+
+
+def refusal_reason(error: BeaconError) -> str:
+    """The ``reason`` label of a refused batch (``resonance.core.metrics.REFUSALS``)."""
+    if isinstance(error, UnknownPageView):
+        return "unknown_page_view"
+    if error.status == 404:
+        return "unknown_site"
+    if error.status == 403 and error.message.startswith("origin "):
+        return "origin_not_allowed"  # tracker.ingest: "origin … is not allowed …"
+    if error.status == 403:
+        return "site_disabled"
+    return "invalid"
+
+
+def _count_site_config_refusals(response: Response) -> Response:
+    """``GET /e`` refused: an unknown key (a wrong tag) or the rate limit."""
+    if flask_request.endpoint == "tracker.site_config":
+        reason = _SITE_CONFIG_REFUSALS.get(response.status_code)
+        if reason is not None:
+            metrics.site_config_refused(reason)
+    return response
 
 
 def _meta(request: Request) -> RequestMeta:
@@ -137,6 +171,11 @@ def _origin_of_host(scheme: str, host: str) -> str | None:
         return origin_of(f"{scheme}://{host}/")
     except BadUrl:
         return None
+
+
+def _too_large(max_bytes: int) -> Answer:
+    metrics.refused("too_large")
+    return _error(413, f"body over {max_bytes} bytes")
 
 
 def _error(status: int, message: str) -> Answer:

@@ -1,46 +1,20 @@
 """Group commit: one transaction for the beacons that arrive together.
 
-Owns: a per-process writer thread that takes every beacon waiting when it is free,
-stores them with :func:`tracker.ingest.ingest_many` in one transaction, and
-answers each request only after the commit that holds it. Durability is
-unchanged (nothing is acknowledged before its commit); what is saved is a commit
-(an fsync on PostgreSQL) and the per-statement cost for all but one of them.
+Owns: the process's writer thread. It takes every beacon waiting when it is free,
+stores them in one transaction and answers each request only after the commit
+that holds it, so nothing is acknowledged before it is durable and a group
+shares one commit. A refused batch stores nothing and leaves the others alone;
+a group whose transaction fails is retried batch by batch. There is no added
+wait: groups grow with the load.
 
-A batch that is refused stores nothing and does not affect the others (the plan
-leaves it out). Should the group's transaction fail in the database (a deadlock,
-a lock timeout, a constraint nobody expected), every batch of the group is retried
-alone in its own transaction, so one bad batch cannot take the others down.
-
-There is no added wait: while a group is being written the next one gathers, so
-groups grow with the load and a lone beacon is written at once.
-
-Under load the writer falls behind, and groups grow: from ``inbox_from`` beacons
-(``INBOX_FROM_GROUP``, 4; 0 turns this off) a group is committed to the inbox
-instead (``tracker.inbox``: one statement, whatever the group holds) and
-answered, and while anything of this process waits there every new group goes
-there too, so beacons are stored in the order they arrived.
-
-The writer stores the inbox with the CPU the collector does not need: a chunk
-whenever no beacon has arrived for ``DRAIN_IDLE_S``, and a chunk after each
-group while the process used less than ``SPARE_BELOW`` of a core over the last
-``LOAD_WINDOW_S`` (the collector is one GIL: a saturated worker uses a whole
-core and more) and the machine had ``IDLE_AT_LEAST`` cores idle (two workers
-saturate two cores while each uses less than one: with the process's figure
-alone they stored everything as it came, 0.22 of the bare app against 0.50).
-So a steady load below capacity stores a burst's backlog within
-seconds: before, a load that never left a 20 ms gap got a chunk every half
-second, 128 beacons a second, and under a steady 300 a second the backlog only
-grew. And a saturated worker answers beacons instead of storing them: under wrk
-on SQLite, that chunk every half second cost 12 % of the beacons answered
-(1,146–1,313 beacons/s against 1,356–1,455 with none; this rule, five runs
-alternated with the old one: 1,350–1,592 against 1,346–1,497). It still stores
-a chunk every ``DRAIN_AT_LEAST_S`` however busy it is, so the inbox never
-stops moving; a load that saturates a worker for long wants more workers, or
-PostgreSQL with a drain process (docs/scaling.md). With no load a beacon is
-stored at once, as before. With ``DRAIN_IN_WORKERS`` false the writer leaves
-the inbox to a ``resonance drain --follow`` process (another core). A beacon
-whose page view is unknown while others wait in the inbox (sent to another
-process, say) waits there too instead of being refused.
+Under load a group of ``INBOX_FROM_GROUP`` beacons or more is committed to the
+inbox instead (``tracker.inbox``, one statement), and while anything of this
+process waits there every group follows it, so beacons are stored in the order
+they came. The thread stores the inbox with the CPU answering beacons leaves
+(:class:`_Load`), or leaves it to a ``resonance drain --follow`` process when
+``DRAIN_IN_WORKERS`` is false. The measurements behind these rules and their
+thresholds: bench/RESULTS.md; when to add workers or a drain process:
+docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -59,6 +33,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from resonance.core.engine import write_turn
+from resonance.core.metrics import GROUPS
 from tracker import inbox
 from tracker.beacon import Batch, BeaconError, parse
 from tracker.ingest import RequestMeta, UnknownPageView, admit, ingest_many
@@ -73,6 +48,8 @@ LOAD_WINDOW_S = 0.5  # over which that is measured
 DRAIN_AT_LEAST_S = 5.0  # and however busy it is, a chunk this often
 RETRY_DRAIN_S = 5.0  # after a failed drain (the database away)
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc/stat
+# Group sizes for /metrics, by where the group is committed (children bound once).
+_TO_EVENTS, _TO_INBOX = GROUPS["events"], GROUPS["inbox"]
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +63,8 @@ def _held_lock() -> threading.Lock:
 @dataclass(eq=False)
 class _Pending:
     """A beacon waiting for its commit. ``done`` is a lock held until the
-    writer releases it with the result: one primitive per beacon where an
-    Event costs a Condition and a lock per wait (13 µs of CPU per hand-off less,
-    measured with 16 threads)."""
+    writer releases it with the result: one primitive per beacon, where an
+    Event costs a Condition and a lock per wait."""
 
     raw: bytes
     body: Batch
@@ -102,9 +78,9 @@ class _Load:
     """Whether this process and its machine had CPU to spare over the last
     window. Read by the writer thread only.
 
-    Both: a lone worker is one GIL, saturated when it uses a whole core (1.13
-    cores here under wrk) while the machine may still have some idle; two
-    workers on two cores saturate the machine while each uses less than a core.
+    Both: a lone worker is one GIL, saturated when it uses a whole core while
+    the machine may still have some idle; two workers on two cores saturate the
+    machine while each uses less than a core.
     """
 
     def __init__(self) -> None:
@@ -216,8 +192,10 @@ class GroupWriter:
                 if item is not None:
                     group.append(item)
             if self._backlog or 0 < self._inbox_from <= len(group):
+                _TO_INBOX.observe(len(group))
                 self._answer(group, self._put(group))
             else:
+                _TO_EVENTS.observe(len(group))
                 self._write(group)
             if self._backlog and (
                 self._load.spare() or time.monotonic() >= self._next_drain
@@ -268,9 +246,7 @@ class GroupWriter:
         transaction, so there is no ``BEGIN`` and no ``COMMIT`` to send. On
         PostgreSQL each of those is a round trip; on SQLite each is three calls
         that let go of the GIL, and with sixteen request threads waiting for it
-        every one costs the writer a wait and a context switch. (Uncontended, a
-        group of four costs 0.14 ms of CPU instead of 0.17; under wrk the
-        difference was within the run-to-run noise.)
+        every one costs the writer a wait and a context switch.
         """
         results: list[int | BaseException] = []
         admitted = []

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from resonance.app import create_app
-from resonance.cli import content, leads, lifecycle, serving
+from resonance.cli import content, leads, lifecycle, logs, serving
 from resonance.cli.progress import Progress
 from resonance.cli.users import (
     create_demo_logins,
@@ -24,7 +24,7 @@ from resonance.cli.users import (
     has_users,
     user_group,
 )
-from resonance.core import db
+from resonance.core import db, metrics
 from resonance.core.engine import upgrade
 from resonance.core.models import PRIVACY_MODES, Site
 from tracker.crm import FUNNEL
@@ -107,12 +107,14 @@ def seed_demo_if_empty(
 
 
 @cli.command("serve")
-@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option(
+    "--bind", default="127.0.0.1:8000", show_default=True, help="address:port"
+)
 @click.option(
     "--workers",
     default=1,
     show_default=True,
-    help="processes; one writes SQLite best (bench/README.md)",
+    help="worker processes: 1 on SQLite (one writer), one per core on PostgreSQL",
 )
 @click.option("--threads", default=16, show_default=True, help="per process")
 @click.option("--no-demo", is_flag=True, help="do not seed the demo on an empty db")
@@ -124,18 +126,30 @@ def seed_demo_if_empty(
     help="who stores the inbox: the workers, or a drain process beside them "
     "(auto: a process on PostgreSQL, the workers on SQLite)",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS, case_sensitive=False),
+    default="text",
+    show_default=True,
+    envvar=logs.ENV,
+    show_envvar=True,
+    help="json: every line printed is one JSON object (docs/operations.md)",
+)
 def serve_command(
-    bind: str, workers: int, threads: int, no_demo: bool, drain: str
+    bind: str, workers: int, threads: int, no_demo: bool, drain: str, log_format: str
 ) -> None:
-    """Upgrade the schema, seed the demo on an empty database, run gunicorn
-    (and on PostgreSQL a ``resonance drain --follow`` process beside it).
+    """Serve Resonance with gunicorn: upgrade the database schema, seed the demo
+    site on an empty database, then answer beacons, the snippet and the
+    dashboard until stopped (Ctrl-C or SIGTERM).
 
-    gthread workers with many threads: each process commits the beacons that
-    arrive together in one transaction (``tracker/writer.py``), so the more
-    requests a process holds at once, the fewer commits; bench/README.md has the
-    measurements behind the defaults, ``resonance/serving.py`` the reason for
-    the drain process.
+    Each worker answers many requests at once (--threads) and commits the
+    beacons that arrive together in one transaction, so busy sites pay for
+    fewer commits. On PostgreSQL a second process stores the beacons the
+    workers queue, on a core of its own. With RESONANCE_METRICS_TOKEN set,
+    Prometheus metrics are served at /metrics (docs/operations.md).
     """
+    if log_format == "json":
+        logs.log_output_as_json("resonance.serve")
     url = current_app.config["DATABASE_URL"]
     upgrade(url)
     if not no_demo:
@@ -148,12 +162,13 @@ def serve_command(
         click.echo("no dashboard user yet: resonance user add NAME --role admin")
     mode = serving.drain_mode(drain, url)
     base = f"http://{bind}"
+    shown_url = make_url(url).render_as_string(hide_password=True)
     click.echo(
         "\nResonance is starting on " + base + "\n"
         f"  demo site (scroll and click, then reload the dashboard): {base}/demo/\n"
         f"  dashboard (log in first):                                 {base}/dash/\n"
         f"  snippet:                                                  {base}/r.js\n"
-        f"  database: {url}\n"
+        f"  database: {shown_url}\n"
         f"  beacons stored by: {serving.STORED_BY[mode]}\n"
     )
     argv = [*serving.GUNICORN_ARGV, "--bind", bind, "--workers", str(workers)]
@@ -161,6 +176,7 @@ def serve_command(
     argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     sys.stdout.flush()
     env = os.environ | serving.worker_environment(mode)
+    env |= metrics.serve_environment() | {logs.ENV: log_format}
     sys.exit(serving.run(argv, env, drain_process=mode == "process"))
 
 

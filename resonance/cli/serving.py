@@ -2,18 +2,16 @@
 process beside it.
 
 Owns: choosing where the inbox is stored (``drain_mode``), the environment that
-tells the workers so, and supervising gunicorn with a ``resonance drain
---follow`` child (started first, restarted if it dies, stopped with gunicorn).
+tells the workers so, gunicorn's command line, and supervising gunicorn with a
+``resonance drain --follow`` child (started first, restarted if it dies,
+stopped with gunicorn).
 
-Why two processes on PostgreSQL: a gunicorn worker is one GIL. Storing the
-inbox inside it costs that GIL ≈ 0.3 ms of Python per beacon, while the worker
-has a second core it cannot use; a drain process puts that work, and
-PostgreSQL's, on the other core, and the worker then spends about the bare
-Flask app's CPU per beacon (bench/RESULTS.md, "2026-12-04, evening": median
-0.78 of the bare app's rate, against 0.68 with the drain in the workers).
-SQLite has one writer: a drain process would hold the write lock the workers'
-appends need (0.60 against 0.74), so there the workers store the inbox
-themselves, with the CPU that answering beacons leaves them (tracker/writer.py).
+Why two processes on PostgreSQL: a gunicorn worker is one GIL, and storing the
+inbox inside it takes CPU from answering beacons while a second core sits idle;
+a drain process does that work on the other core. SQLite has one writer: a
+drain process would hold the lock the workers' appends need, so there the
+workers store the inbox themselves (``tracker.writer``). The measurements:
+bench/RESULTS.md, "``resonance serve`` runs a drain process on PostgreSQL".
 """
 
 from __future__ import annotations
@@ -30,9 +28,16 @@ RESTART_AFTER_S = 1.0  # a drain process that died is started again after this
 # The children's command lines run this interpreter's packages, whether or not
 # its virtual environment is activated (its scripts on PATH), from any folder:
 # gunicorn imports the app from the package, not from a checkout's wsgi.py.
+# The configuration module holds what gunicorn takes from nowhere else: the
+# metrics' clean-up when a worker exits, the JSON logs.
 GUNICORN_ARGV = [sys.executable, "-m", "gunicorn", "resonance.wsgi:app"]
-DRAIN_ARGV = [sys.executable, "-c", "from resonance.cli import cli; cli()"]
-DRAIN_ARGV += ["drain", "--follow"]
+GUNICORN_ARGV += ["--config", "python:resonance.cli.gunicorn_conf"]
+# The drain process logs as the environment says (RESONANCE_LOG_FORMAT).
+_DRAIN_MAIN = (
+    "from resonance.cli import logs; logs.from_environment('resonance.drain'); "
+    "from resonance.cli import cli; cli()"
+)
+DRAIN_ARGV = [sys.executable, "-c", _DRAIN_MAIN, "drain", "--follow"]
 
 
 def drain_mode(choice: str, database_url: str) -> str:
