@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, Response
+from sqlalchemy import func, select
 
 from resonance.demo.pages import ARTICLES, PAGE_PATHS, bp
 from resonance.demo.site import DEMO_ORIGIN
@@ -66,7 +67,7 @@ ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MIN_TS = 946_684_800_000  # year 2000
 EVENT_KEYS: dict[str, tuple[set[str], set[str]]] = {  # required, optional
     "pv": ({"u", "ti", "vw", "vh", "dh"}, {"r"}),
-    "c": ({"x", "y", "vw", "s", "fx", "fy", "tg", "in"}, {"tx", "h"}),
+    "c": ({"x", "y", "vw", "s", "fx", "fy", "tg", "in"}, {"tx", "h", "dd", "er"}),
     "s": ({"d", "dh"}, {"f"}),
     "l": ({"sec"}, set()),
     "a": ({"ms", "a"}, set()),
@@ -152,6 +153,7 @@ def _click(e: dict) -> list[str]:
         and is_text(e.get("tx", ""), 0, 60)
         and is_text(e.get("h", ""), 0, 2000)
         and type(e.get("in")) is bool
+        and all(e.get(flag, True) is True for flag in ("dd", "er"))  # sent if true
     )
     return [] if ok else ["c fields"]
 
@@ -325,6 +327,26 @@ def test_clicks_use_recorded_selectors_and_land_inside_the_element_box(
             assert urlsplit(click["h"]).path == urlsplit(element["h"]).path
 
 
+def test_dead_and_error_clicks_carry_the_verdict_of_the_snippets_extension(
+    events, pageviews
+):
+    flagged: Counter[str] = Counter()
+    for _, click in (item for item in events if item[1]["t"] == "c"):
+        flags = {flag for flag in ("dd", "er") if flag in click}
+        if not flags:
+            continue
+        # The extension arrives a second after the page starts to load.
+        assert click["ts"] - pageviews[click["p"]]["ts"] >= 1000
+        assert len(flags) == 1
+        if "dd" in flags:
+            assert not click["in"]
+        else:  # the tour button's script fails now and then
+            assert click["tg"] == "button" and "h" not in click
+        flagged.update(flags)
+    assert flagged["dd"] > 100
+    assert flagged["er"] > 5
+
+
 def test_layout_events_report_the_sections_of_layout_json(events, pageviews):
     for _, event in (item for item in events if item[1]["t"] == "l"):
         pv = pageviews[event["p"]]
@@ -464,6 +486,8 @@ def test_seed_demo_stores_every_generated_event_through_ingest(session, demo_sit
     assert stored == sum(kinds.values())
     assert count(session, PageView) == kinds["pv"]
     assert count(session, Click) == kinds["c"]
+    dead = [e for batch, _ in expected for e in batch["e"] if e.get("dd")]
+    assert session.scalar(select(func.count()).where(Click.dead.is_(True))) == len(dead)
     assert count(session, Identify) == kinds["id"] > 0
     assert count(session, Visitor) == len({batch["v"] for batch, _ in expected})
     assert progress[-1] == (len(expected), len(expected))

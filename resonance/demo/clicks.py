@@ -2,8 +2,10 @@
 
 Owns: which reachable element a click lands on (dead-click candidates such as
 images and prices, a button that does nothing, new-tab links, form fields), the
-rage bursts, the link a reader leaves through, and the point inside the
-element's box, so that a click's selector, x/y and fx/fy agree with each other.
+rage bursts, the link a reader leaves through, the point inside the element's
+box, so that a click's selector, x/y and fx/fy agree with each other, and the
+verdict the snippet's extension adds a second later: ``dd`` (dead) and ``er``
+(a script error followed).
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ TARGET_APPEAL = {
 }
 # The form's submit button, which must not count as a do-nothing button.
 SUBMIT = "#contact-submit"
+# The extension arrives about a second after the page loads; clicks before it
+# carry no verdict. It waits this long after a click for a DOM change, a
+# scroll or an error before it queues the click.
+EXTENSION_MS = 1_000
+VERDICT_MS = 1_000
+# The do-nothing button's script fails now and then: the error clicks to find.
+ERROR_CHANCE = 0.15
 
 
 @dataclass(frozen=True)
@@ -74,13 +83,18 @@ def mid_page_weight(element: Element, path: str, kind: str) -> float:
         return STATIC_WEIGHTS.get(element.tag, 0.6)
     if element.kind == "field":
         return 2.0 if kind == "contact" else 0.0
-    if element.tag == "button" and element.selector != SUBMIT:
+    if does_nothing(element):
         return 5.0  # "Watch the tour" does nothing: the demo's dead-end button
     if element.href and not element.href.startswith("/"):
         return 0.6  # external links open a new tab
     if is_anchor(element, path):
         return 0.8
     return 0.0
+
+
+def does_nothing(element: Element) -> bool:
+    """A button that is not the form's submit and leads nowhere."""
+    return element.tag == "button" and element.selector != SUBMIT and not element.href
 
 
 def exit_weight(element: Element, site: Site, path: str) -> float:
@@ -122,8 +136,10 @@ def click_event(
     page: OnPage,
     ts: int,
     point: Point | None = None,
+    verdict: dict[str, bool] | None = None,
 ) -> Event:
-    """A ``c`` event with every field the snippet fills for this element."""
+    """A ``c`` event with every field the snippet fills for this element, and
+    the extension's ``verdict`` (see :func:`verdict`)."""
     x, y, fx, fy = point or click_point(rng, element)
     event: Event = {
         "t": "c",
@@ -144,7 +160,7 @@ def click_event(
     if element.href:
         href = element.href
         event["h"] = page.site.origin + href if href.startswith("/") else href
-    return event
+    return event | (verdict or {})
 
 
 def rage_points(rng: random.Random, element: Element) -> list[Point]:
@@ -161,12 +177,36 @@ def rage_points(rng: random.Random, element: Element) -> list[Point]:
     return points
 
 
-def time_in_view(rng: random.Random, reading: Reading, element: Element) -> int:
-    """Active ms at which the reader can see ``element`` (its middle in view)."""
+def time_in_view(
+    rng: random.Random, reading: Reading, element: Element
+) -> tuple[int, int]:
+    """Active ms at which the reader can see ``element`` (its middle in view),
+    and how long after that the viewport stays where it is."""
     middle = element.box[1] + element.box[3] // 2
     steps = [s for s in reading.steps if s.top <= middle < s.top + reading.vh]
     step = rng.choice(steps) if steps else reading.steps[-1]
-    return step.start + int(step.dwell * rng.uniform(0.15, 0.9))
+    at = step.start + int(step.dwell * rng.uniform(0.15, 0.9))
+    return at, step.start + step.dwell - at
+
+
+def verdict(
+    rng: random.Random, element: Element, page: OnPage, active: int, still: int
+) -> dict[str, bool]:
+    """What the extension flags a click with: dead (``dd``) when the element is
+    not interactive and nothing moved for a second (``still``: ms until the
+    reader scrolls on), error (``er``) when the do-nothing button's script
+    failed. None before the extension arrived, nor when the tab is hidden
+    within the second (the click then goes at once, never as dead)."""
+    idle_at = page.clock.idle_at
+    if active < EXTENSION_MS or (
+        idle_at is not None and 0 <= idle_at - active < VERDICT_MS
+    ):
+        return {}
+    if does_nothing(element):
+        return {"er": True} if rng.random() < ERROR_CHANCE else {}
+    if not element.interactive and still >= VERDICT_MS:
+        return {"dd": True}
+    return {}
 
 
 def mid_page_clicks(
@@ -190,16 +230,22 @@ def mid_page_clicks(
         if rng.random() > total / (total + CLICK_RESISTANCE):
             continue
         element = pick(rng, weighted)
-        ts = page.clock(time_in_view(rng, reading, element))
-        events.append(click_event(rng, element, page, ts))
+        active, still = time_in_view(rng, reading, element)
+        flags = verdict(rng, element, page, active, still)
+        events.append(click_event(rng, element, page, page.clock(active), None, flags))
     rage = [(el, RAGE_WEIGHTS.get(el.tag, 0.0)) for el, _ in weighted]
     rage = [(el, w) for el, w in rage if w > 0]
     if rage and rng.random() < 0.05:
         element = pick(rng, rage)
-        ts = page.clock(time_in_view(rng, reading, element))
-        for point in rage_points(rng, element):
-            events.append(click_event(rng, element, page, ts, point))
-            ts += rng.randint(90, 280)
+        active, still = time_in_view(rng, reading, element)
+        ts = page.clock(active)
+        points = rage_points(rng, element)
+        # The burst's clicks wait for one verdict: a second after the last one.
+        gaps = [rng.randint(90, 280) for _ in points[1:]]
+        flags = verdict(rng, element, page, active, still - sum(gaps))
+        for point, gap in zip(points, [*gaps, 0], strict=True):
+            events.append(click_event(rng, element, page, ts, point, flags))
+            ts += gap
     return events
 
 
