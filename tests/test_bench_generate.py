@@ -4,8 +4,10 @@ real ingest, reproducibly, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
@@ -15,10 +17,14 @@ from bench.generate import (
     NOW,
     SITE_NAMES,
     generate,
+    made_up_site,
     origin,
-    replicate,
     site_key,
+    visitor_batches,
+    visitor_plans,
 )
+from bench.replicate import replicate
+from tests.beacon_rules import beacon_problems
 from tests.conftest import count
 from tracker import sites
 from tracker.ingest import RequestMeta, ingest
@@ -44,6 +50,25 @@ def _session(url: str) -> Iterator[Session]:
         engine.dispose()
 
 
+def test_every_visitor_sends_exactly_its_share_in_documented_beacons():
+    made = [made_up_site(2, index) for index in range(len(SITE_NAMES))]
+    sent, shares = [], Counter()
+    for plan, quota in visitor_plans(3_000, 2, len(SITE_NAMES)):
+        batches = list(visitor_batches(plan, quota, 2, made[plan.site]))
+        assert sum(len(batch["e"]) for batch, _ in batches) == quota
+        sent += batches
+        shares[plan.site] += 1
+
+    now = NOW.replace(tzinfo=UTC)
+    problems = [found for batch, _ in sent if (found := beacon_problems(batch, now))]
+    assert not problems, problems[:5]
+    assert all(shares[index] for index in range(len(SITE_NAMES)))
+    origins = {site_key(index): origin(index) for index in range(len(SITE_NAMES))}
+    assert all(meta["origin"] == origins[batch["s"]] for batch, meta in sent)
+    anonymous = {meta["ip"] for batch, meta in sent if "v" not in batch}
+    assert 0.05 <= len(anonymous) / len({meta["ip"] for _, meta in sent}) <= 0.15
+
+
 def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
     lines: list[str] = []
 
@@ -56,10 +81,12 @@ def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
         assert count(session, Click) == tally.clicks > tally.pageviews
         assert count(session, Visitor) == tally.visitors > 10
         assert count(session, Identify) == tally.identifies > 0
-        assert count(session, StageChange) == tally.stage_changes >= tally.identifies
+        assert count(session, StageChange) == tally.stage_changes
+        assert tally.stage_changes >= 2 * count(session, Lead) > 0
         assert count(session, Content) == len(SITE_NAMES) * ITEMS_PER_SITE
         assert count(session, ContentSection) > count(session, Content) * 3
         assert session.scalar(select(func.count()).where(Click.dead.is_(True))) > 0
+        assert session.scalar(select(func.count()).where(Click.error.is_(True))) > 0
         assert session.scalar(
             select(func.count()).where(Lead.reached_sales_at.is_not(None))
         )

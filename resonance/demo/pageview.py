@@ -90,7 +90,8 @@ def simulate_page_view(
     pv_id = new_id(rng)
     events = _opening(rng, pv_id, arrival, layout, visit.plan, reading)
     page = OnPage(pv_id, site, layout, wall_clock(rng, arrival.t0, reading))
-    reachable = [el for el in layout.elements if el.box[1] < reading.depth()]
+    depth = reading.depth()
+    reachable = [el for el in layout.elements if el.box[1] < depth]
     events += mid_page_clicks(rng, page, reading, reachable)
     end_active = reading.active_ms + rng.randint(300, 4000)
     next_href: str | None = None

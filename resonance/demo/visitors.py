@@ -39,6 +39,7 @@ DEVICES = (
     Device("mobile", 390, (664, 763, 844), 0.12),
     Device("mobile", 414, (715, 736, 896), 0.08),
 )
+DEVICE_WIDTHS = tuple(sorted({device.width for device in DEVICES}))
 
 _CHROME = "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0"
 _SAFARI = "AppleWebKit/605.1.15 (KHTML, like Gecko)"
