@@ -186,6 +186,7 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def count(self, batch: Batch) -> None:
+        self.visitors += "o" in batch  # a shared browser's fresh visitor id
         kinds = [event["t"] for event in batch["e"]]
         self.pageviews += kinds.count("pv")
         self.clicks += kinds.count("c")

@@ -40,12 +40,16 @@ def is_text(value: object, low: int, high: int) -> bool:
 def beacon_problems(batch: Batch, now: datetime) -> list[str]:
     """Every way ``batch`` breaks the documented rules; empty when it is valid."""
     problems = []
-    if not set(batch) <= {"s", "v", "i", "e"}:
+    if not set(batch) <= {"s", "v", "o", "i", "e"}:
         problems.append(f"batch keys {sorted(batch)}")
     if not is_text(batch.get("s"), 1, 64):
         problems.append("s must be 1-64 chars")
     if "v" in batch and not (isinstance(batch["v"], str) and ID.match(batch["v"])):
         problems.append("bad v")
+    if "o" in batch and not (
+        "v" in batch and isinstance(batch["o"], str) and ID.match(batch["o"])
+    ):
+        problems.append("o must be an id, sent with v")
     if "i" in batch and batch["i"] != 1:
         problems.append("i must be 1")
     events = batch.get("e")

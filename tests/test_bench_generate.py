@@ -33,6 +33,7 @@ from tracker.models import (
     Content,
     ContentSection,
     Identify,
+    IdentityConflict,
     Lead,
     PageView,
     StageChange,
@@ -72,14 +73,16 @@ def test_every_visitor_sends_exactly_its_share_in_documented_beacons():
 def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
     lines: list[str] = []
 
-    # Enough for a dozen leads: a quarter of them reach sales.
-    tally = generate(database_url, 4_000, seed=3, log=lines.append)
+    # Enough for a few leads, some reaching sales, and a shared browser whose
+    # fresh visitor id counts as one more visitor.
+    tally = generate(database_url, 4_000, seed=1, log=lines.append)
 
     with _session(database_url) as session:
         assert tally.events == 4_000
         assert count(session, PageView) == tally.pageviews > 0
         assert count(session, Click) == tally.clicks > tally.pageviews
         assert count(session, Visitor) == tally.visitors > 10
+        assert count(session, IdentityConflict) == 1
         assert count(session, Identify) == tally.identifies > 0
         assert count(session, StageChange) == tally.stage_changes
         assert tally.stage_changes >= 2 * count(session, Lead) > 0

@@ -4,8 +4,9 @@ page views of each of its sessions.
 Owns: session start times on the visitor's working hours (weekdays preferred),
 spaced so that no two sessions of a visitor overlap and none ends in the future,
 the source of each session, the walk from page to page (each later page view
-referred by the one before), and which session a planned conversion falls in.
-A visitor's batches come out in the order it sends them.
+referred by the one before), which session a planned conversion falls in, and
+the visitor id each batch carries (a fresh one when a colleague identifies in a
+shared browser). A visitor's batches come out in the order it sends them.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from resonance.demo.draws import clamp, ms, pick
+from resonance.demo.draws import clamp, ms, new_id, pick
 from resonance.demo.pageview import Arrival, Visit, simulate_page_view
 from resonance.demo.site import Site
 from resonance.demo.sources import (
@@ -139,16 +141,50 @@ def simulate_visitor(
     speed = clamp(math.exp(rng.gauss(0, 0.25)), 0.55, 1.8)
     starts = session_starts(rng, plan, *window)
     identities = _fit_identities(plan.identities, len(starts))
+    browser = Browser(None if plan.anonymous else plan.vid, plan.internal)
     for number, started in enumerate(starts):
         weights = FIRST_SESSION_SOURCES if number == 0 else RETURN_SESSION_SOURCES
         source = SOURCES["direct"] if plan.internal else SOURCES[pick(rng, weights)]
         visit = Visit(plan, site, speed, submit_email=identities.get(number))
         for events in simulate_session(rng, visit, source, ms(started)):
-            batch: Batch = {"s": ""} if plan.anonymous else {"s": "", "v": plan.vid}
-            if plan.internal:
-                batch["i"] = 1
-            batch["e"] = events
-            yield events[-1]["ts"], batch, meta
+            for batch in browser.batches(rng, events):
+                yield batch["e"][-1]["ts"], batch, meta
+
+
+@dataclass
+class Browser:
+    """The visitor id a browser stores and whom it belongs to, as the snippet's
+    extension keeps them (``rs_vid``, ``rs_who``)."""
+
+    vid: str | None  # None: the visitor may not be given a stored id
+    internal: bool
+    who: str | None = None
+
+    def batches(self, rng: random.Random, events: list[Event]) -> Iterator[Batch]:
+        """The batch of ``events``, cut in two when a different person identifies
+        in this browser: the events before stay with the old id, the rest go
+        under a fresh id that names the old one as ``o``, once."""
+        cut = next((i for i, e in enumerate(events) if e["t"] == "id"), None)
+        email = None if cut is None else events[cut]["em"]
+        if email is None or self.vid is None or self.who in (None, email):
+            self.who = email or self.who
+            yield self._batch(events)
+            return
+        if cut:
+            yield self._batch(events[:cut])
+        previous, self.vid, self.who = self.vid, new_id(rng), email
+        yield self._batch(events[cut:], previous)
+
+    def _batch(self, events: list[Event], previous: str | None = None) -> Batch:
+        batch: Batch = {"s": ""}
+        if self.vid is not None:
+            batch["v"] = self.vid
+        if previous is not None:
+            batch["o"] = previous
+        if self.internal:
+            batch["i"] = 1
+        batch["e"] = events
+        return batch
 
 
 def _fit_identities(planned: dict[int, str], sessions: int) -> dict[int, str]:
