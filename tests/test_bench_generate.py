@@ -4,11 +4,12 @@ real ingest, reproducibly, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
+from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from bench.generate import (
     visitor_plans,
 )
 from bench.replicate import replicate
+from resonance.demo.site import Site
 from tests.beacon_rules import beacon_problems
 from tests.conftest import count
 from tracker import sites
@@ -51,23 +53,65 @@ def _session(url: str) -> Iterator[Session]:
         engine.dispose()
 
 
-def test_every_visitor_sends_exactly_its_share_in_documented_beacons():
-    made = [made_up_site(2, index) for index in range(len(SITE_NAMES))]
-    sent, shares = [], Counter()
-    for plan, quota in visitor_plans(3_000, 2, len(SITE_NAMES)):
-        batches = list(visitor_batches(plan, quota, 2, made[plan.site]))
-        assert sum(len(batch["e"]) for batch, _ in batches) == quota
-        sent += batches
-        shares[plan.site] += 1
+SEED = 2
 
+
+@pytest.fixture(scope="module")
+def made() -> dict[str, Site]:
+    """The made-up sites, by site key."""
+    return {site_key(i): made_up_site(SEED, i) for i in range(len(SITE_NAMES))}
+
+
+@pytest.fixture(scope="module")
+def sent(made) -> list[tuple[dict, dict]]:
+    """Every batch of 3,000 events, as the workers would feed them."""
+    batches = []
+    for plan, quota in visitor_plans(3_000, SEED, len(SITE_NAMES)):
+        site = made[site_key(plan.site)]
+        batches += visitor_batches(plan, quota, SEED, site)
+    return batches
+
+
+def test_every_visitor_sends_exactly_its_share_in_documented_beacons(made, sent):
+    plans = visitor_plans(3_000, SEED, len(SITE_NAMES))
     now = NOW.replace(tzinfo=UTC)
+
+    assert sum(len(batch["e"]) for batch, _ in sent) == 3_000
+    for plan, quota in plans[:20]:
+        site = made[site_key(plan.site)]
+        batches = visitor_batches(plan, quota, SEED, site)
+        assert sum(len(batch["e"]) for batch, _ in batches) == quota
     problems = [found for batch, _ in sent if (found := beacon_problems(batch, now))]
     assert not problems, problems[:5]
-    assert all(shares[index] for index in range(len(SITE_NAMES)))
-    origins = {site_key(index): origin(index) for index in range(len(SITE_NAMES))}
-    assert all(meta["origin"] == origins[batch["s"]] for batch, meta in sent)
+    assert {batch["s"] for batch, _ in sent} == set(made)
+    assert all(meta["origin"] == made[batch["s"]].origin for batch, meta in sent)
     anonymous = {meta["ip"] for batch, meta in sent if "v" not in batch}
     assert 0.05 <= len(anonymous) / len({meta["ip"] for _, meta in sent}) <= 0.15
+
+
+def test_clicks_land_in_the_boxes_of_the_made_up_pages_and_links_stay_on_them(
+    made, sent
+):
+    page_of: dict[str, tuple[str, str, int]] = {}
+    clicks = 0
+    for batch, _ in sent:
+        site = made[batch["s"]]
+        for event in batch["e"]:
+            if event["t"] == "pv":
+                path = urlsplit(event["u"]).path
+                assert path in site.pages
+                page_of[event["id"]] = (batch["s"], path, event["vw"])
+            elif event["t"] == "c":
+                key, path, width = page_of[event["p"]]
+                element = made[key].layout(path, width).element(event["s"])
+                left, top, box_width, box_height = element.box
+                assert left <= event["x"] < left + box_width
+                assert top <= event["y"] < top + box_height
+                assert abs(left + event["fx"] * box_width - event["x"]) <= 1
+                if "h" in event:
+                    assert urlsplit(event["h"]).path in made[key].pages
+                clicks += 1
+    assert clicks > 100
 
 
 def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
