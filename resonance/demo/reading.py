@@ -149,8 +149,10 @@ def _words_between(
     """Words of the band [start, end), each weighted by its section's interest."""
     total = 0.0
     for index, sec in enumerate(layout.sections):
+        if sec.top >= end or sec.top + sec.height < start:
+            continue  # outside the band (the common case, so checked first)
         if sec.height == 0:
-            share = 1.0 if start <= sec.top < end else 0.0
+            share = 1.0 if start <= sec.top else 0.0
         else:
             overlap = min(end, sec.top + sec.height) - max(start, sec.top)
             share = max(0, overlap) / sec.height
@@ -163,6 +165,8 @@ def _visible(layout: PageLayout, top: int, vh: int) -> tuple[int, ...]:
     bottom = top + vh
     shown = []
     for index, sec in enumerate(layout.sections):
+        if sec.top >= bottom or sec.top + sec.height < top:
+            continue  # out of view (the common case, so checked first)
         overlap = max(0, min(bottom, sec.top + sec.height) - max(top, sec.top))
         if sec.height == 0:
             if top <= sec.top < bottom:
