@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
+from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
@@ -15,20 +18,26 @@ from bench.generate import (
     NOW,
     SITE_NAMES,
     generate,
+    made_up_site,
     origin,
-    replicate,
     site_key,
+    visitor_batches,
+    visitor_plans,
 )
+from bench.replicate import replicate
 from resonance.core.models import (
     Click,
     Content,
     ContentSection,
     Identify,
+    IdentityConflict,
     Lead,
     PageView,
     StageChange,
     Visitor,
 )
+from resonance.demo.site import Site
+from tests.beacon_rules import beacon_problems
 from tests.conftest import count
 from tracker import sites
 from tracker.ingest import RequestMeta, ingest
@@ -44,22 +53,87 @@ def _session(url: str) -> Iterator[Session]:
         engine.dispose()
 
 
+SEED = 2
+
+
+@pytest.fixture(scope="module")
+def made() -> dict[str, Site]:
+    """The made-up sites, by site key."""
+    return {site_key(i): made_up_site(SEED, i) for i in range(len(SITE_NAMES))}
+
+
+@pytest.fixture(scope="module")
+def sent(made) -> list[tuple[dict, dict]]:
+    """Every batch of 3,000 events, as the workers would feed them."""
+    batches = []
+    for plan, quota in visitor_plans(3_000, SEED, len(SITE_NAMES)):
+        site = made[site_key(plan.site)]
+        batches += visitor_batches(plan, quota, SEED, site)
+    return batches
+
+
+def test_every_visitor_sends_exactly_its_share_in_documented_beacons(made, sent):
+    plans = visitor_plans(3_000, SEED, len(SITE_NAMES))
+    now = NOW.replace(tzinfo=UTC)
+
+    assert sum(len(batch["e"]) for batch, _ in sent) == 3_000
+    for plan, quota in plans[:20]:
+        site = made[site_key(plan.site)]
+        batches = visitor_batches(plan, quota, SEED, site)
+        assert sum(len(batch["e"]) for batch, _ in batches) == quota
+    problems = [found for batch, _ in sent if (found := beacon_problems(batch, now))]
+    assert not problems, problems[:5]
+    assert {batch["s"] for batch, _ in sent} == set(made)
+    assert all(meta["origin"] == made[batch["s"]].origin for batch, meta in sent)
+    anonymous = {meta["ip"] for batch, meta in sent if "v" not in batch}
+    assert 0.05 <= len(anonymous) / len({meta["ip"] for _, meta in sent}) <= 0.15
+
+
+def test_clicks_land_in_the_boxes_of_the_made_up_pages_and_links_stay_on_them(
+    made, sent
+):
+    page_of: dict[str, tuple[str, str, int]] = {}
+    clicks = 0
+    for batch, _ in sent:
+        site = made[batch["s"]]
+        for event in batch["e"]:
+            if event["t"] == "pv":
+                path = urlsplit(event["u"]).path
+                assert path in site.pages
+                page_of[event["id"]] = (batch["s"], path, event["vw"])
+            elif event["t"] == "c":
+                key, path, width = page_of[event["p"]]
+                element = made[key].layout(path, width).element(event["s"])
+                left, top, box_width, box_height = element.box
+                assert left <= event["x"] < left + box_width
+                assert top <= event["y"] < top + box_height
+                assert abs(left + event["fx"] * box_width - event["x"]) <= 1
+                if "h" in event:
+                    assert urlsplit(event["h"]).path in made[key].pages
+                clicks += 1
+    assert clicks > 100
+
+
 def test_generator_writes_exactly_the_events_and_rows_it_reports(database_url):
     lines: list[str] = []
 
-    # Enough for a dozen leads: a quarter of them reach sales.
-    tally = generate(database_url, 4_000, seed=3, log=lines.append)
+    # Enough for a few leads, some reaching sales, and a shared browser whose
+    # fresh visitor id counts as one more visitor.
+    tally = generate(database_url, 4_000, seed=1, log=lines.append)
 
     with _session(database_url) as session:
         assert tally.events == 4_000
         assert count(session, PageView) == tally.pageviews > 0
         assert count(session, Click) == tally.clicks > tally.pageviews
         assert count(session, Visitor) == tally.visitors > 10
+        assert count(session, IdentityConflict) == 1
         assert count(session, Identify) == tally.identifies > 0
-        assert count(session, StageChange) == tally.stage_changes >= tally.identifies
+        assert count(session, StageChange) == tally.stage_changes
+        assert tally.stage_changes >= 2 * count(session, Lead) > 0
         assert count(session, Content) == len(SITE_NAMES) * ITEMS_PER_SITE
         assert count(session, ContentSection) > count(session, Content) * 3
         assert session.scalar(select(func.count()).where(Click.dead.is_(True))) > 0
+        assert session.scalar(select(func.count()).where(Click.error.is_(True))) > 0
         assert session.scalar(
             select(func.count()).where(Lead.reached_sales_at.is_not(None))
         )

@@ -1,8 +1,10 @@
-"""The demo site and its synthetic traffic: pure tests, no database.
+"""The demo site and its synthetic traffic: the batches checked on their own,
+then stored through the real ingest on both stores.
 
-The beacon checker here restates docs/beacon.md on its own instead of reusing
-``tracker.beacon``, so a generator bug and a collector bug cannot cancel out.
-Layout facts are read straight from ``layout.json`` for the same reason.
+The beacon checker (``tests/beacon_rules.py``) restates docs/beacon.md on its
+own instead of reusing ``tracker.beacon``, so a generator bug and a collector bug
+cannot cancel out. Layout facts are read straight from ``layout.json`` for the
+same reason.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import hashlib
 import ipaddress
 import json
 import re
-import sys
-import types
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -22,9 +22,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, Response
+from sqlalchemy import func, select
 
+from resonance.core.models import Click, Identify, IdentityConflict, PageView, Visitor
 from resonance.demo.pages import ARTICLES, PAGE_PATHS, bp
-from resonance.demo.traffic import DEMO_ORIGIN, demo_batches, seed_demo
+from resonance.demo.site import DEMO_ORIGIN
+from resonance.demo.traffic import demo_batches, seed_demo
+from tests.beacon_rules import beacon_problems
+from tests.conftest import count
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 LAYOUT = json.loads(
@@ -54,157 +59,6 @@ def events(sent) -> list[tuple[Batch, dict]]:
 @pytest.fixture(scope="module")
 def pageviews(events) -> dict[str, dict]:
     return {e["id"]: e for _, e in events if e["t"] == "pv"}
-
-
-# --------------------------------------------------------------------------
-# A checker of docs/beacon.md
-# --------------------------------------------------------------------------
-
-ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-MIN_TS = 946_684_800_000  # year 2000
-EVENT_KEYS: dict[str, tuple[set[str], set[str]]] = {  # required, optional
-    "pv": ({"u", "ti", "vw", "vh", "dh"}, {"r"}),
-    "c": ({"x", "y", "vw", "s", "fx", "fy", "tg", "in"}, {"tx", "h"}),
-    "s": ({"d", "dh"}, {"f"}),
-    "l": ({"sec"}, set()),
-    "a": ({"ms", "a"}, set()),
-    "id": ({"em"}, set()),
-}
-
-
-def is_int(value: object, low: int, high: int) -> bool:
-    return type(value) is int and low <= value <= high
-
-
-def is_number(value: object, low: float, high: float) -> bool:
-    return type(value) in (int, float) and low <= value <= high
-
-
-def is_text(value: object, low: int, high: int) -> bool:
-    return isinstance(value, str) and low <= len(value) <= high
-
-
-def beacon_problems(batch: Batch, now: datetime) -> list[str]:
-    """Every way ``batch`` breaks the documented rules; empty when it is valid."""
-    problems = []
-    if not set(batch) <= {"s", "v", "i", "e"}:
-        problems.append(f"batch keys {sorted(batch)}")
-    if not is_text(batch.get("s"), 1, 64):
-        problems.append("s must be 1-64 chars")
-    if "v" in batch and not (isinstance(batch["v"], str) and ID.match(batch["v"])):
-        problems.append("bad v")
-    if "i" in batch and batch["i"] != 1:
-        problems.append("i must be 1")
-    events = batch.get("e")
-    if not isinstance(events, list) or not 1 <= len(events) <= 500:
-        return [*problems, "e must hold 1-500 events"]
-    if len(json.dumps(batch).encode()) > 64 * 1024:
-        problems.append("body over 64 KB")
-    limit = (now + timedelta(minutes=5)).timestamp() * 1000
-    for index, event in enumerate(events):
-        problems += [f"e[{index}]: {p}" for p in event_problems(event, limit)]
-    return problems
-
-
-def event_problems(event: dict, ts_limit: float) -> list[str]:
-    kind = event.get("t")
-    if kind not in EVENT_KEYS:
-        return [f"unknown type {kind!r}"]
-    required, optional = EVENT_KEYS[kind]
-    common = {"t", "id", "ts", "p"}
-    problems = []
-    if not (common | required) <= set(event) <= common | required | optional:
-        problems.append(f"keys {sorted(event)}")
-    for key in ("id", "p"):
-        if not (isinstance(event.get(key), str) and ID.match(event[key])):
-            problems.append(f"bad {key}")
-    if not is_int(event.get("ts"), MIN_TS, int(ts_limit)):
-        problems.append("ts out of range or in the future")
-    if kind == "pv" and event.get("p") != event.get("id"):
-        problems.append("pv: p must equal id")
-    return problems + FIELD_CHECKS[kind](event)
-
-
-def _pv(e: dict) -> list[str]:
-    ok = (
-        is_text(e.get("u"), 1, 2000)
-        and is_text(e.get("r", ""), 0, 2000)
-        and is_text(e.get("ti"), 0, 1024)
-        and is_int(e.get("vw"), 0, 100_000)
-        and is_int(e.get("vh"), 0, 100_000)
-        and is_int(e.get("dh"), 0, 1_000_000)
-    )
-    return [] if ok else ["pv fields"]
-
-
-def _click(e: dict) -> list[str]:
-    ok = (
-        is_int(e.get("x"), 0, 1_000_000)
-        and is_int(e.get("y"), 0, 1_000_000)
-        and is_int(e.get("vw"), 0, 100_000)
-        and is_text(e.get("s"), 1, 512)
-        and is_number(e.get("fx"), 0, 1)
-        and is_number(e.get("fy"), 0, 1)
-        and is_text(e.get("tg"), 1, 16)
-        and e["tg"] == e["tg"].lower()
-        and is_text(e.get("tx", ""), 0, 60)
-        and is_text(e.get("h", ""), 0, 2000)
-        and type(e.get("in")) is bool
-    )
-    return [] if ok else ["c fields"]
-
-
-def _scroll(e: dict) -> list[str]:
-    ok = (
-        is_int(e.get("d"), 0, 1_000_000)
-        and is_int(e.get("dh"), 0, 1_000_000)
-        and ("f" not in e or is_number(e["f"], 0, 1))  # optional since 2026-12
-    )
-    return [] if ok else ["s fields"]
-
-
-def _layout(e: dict) -> list[str]:
-    sec = e.get("sec")
-    ok = isinstance(sec, list) and len(sec) <= 200
-    for item in sec if ok else []:
-        ok = ok and (
-            isinstance(item, list)
-            and len(item) == 4
-            and is_int(item[0], 1, 3)
-            and is_text(item[1], 0, 200)
-            and is_int(item[2], 0, 1_000_000)
-            and is_int(item[3], 0, 1_000_000)
-        )
-    return [] if ok else ["l fields"]
-
-
-def _attention(e: dict) -> list[str]:
-    pairs = e.get("a")
-    ok = is_int(e.get("ms"), 0, 86_400_000) and isinstance(pairs, list)
-    ok = ok and len(pairs) <= 200
-    for pair in pairs if ok else []:
-        ok = ok and (
-            isinstance(pair, list)
-            and len(pair) == 2
-            and is_int(pair[0], 0, 199)
-            and is_int(pair[1], 0, 86_400_000)
-        )
-    return [] if ok else ["a fields"]
-
-
-def _identify(e: dict) -> list[str]:
-    em = e.get("em")
-    return [] if is_text(em, 3, 254) and "@" in em else ["id fields"]
-
-
-FIELD_CHECKS = {
-    "pv": _pv,
-    "c": _click,
-    "s": _scroll,
-    "l": _layout,
-    "a": _attention,
-    "id": _identify,
-}
 
 
 # --------------------------------------------------------------------------
@@ -323,6 +177,26 @@ def test_clicks_use_recorded_selectors_and_land_inside_the_element_box(
             assert urlsplit(click["h"]).path == urlsplit(element["h"]).path
 
 
+def test_dead_and_error_clicks_carry_the_verdict_of_the_snippets_extension(
+    events, pageviews
+):
+    flagged: Counter[str] = Counter()
+    for _, click in (item for item in events if item[1]["t"] == "c"):
+        flags = {flag for flag in ("dd", "er") if flag in click}
+        if not flags:
+            continue
+        # The extension arrives a second after the page starts to load.
+        assert click["ts"] - pageviews[click["p"]]["ts"] >= 1000
+        assert len(flags) == 1
+        if "dd" in flags:
+            assert not click["in"]
+        else:  # the tour button's script fails now and then
+            assert click["tg"] == "button" and "h" not in click
+        flagged.update(flags)
+    assert flagged["dd"] > 100
+    assert flagged["er"] > 5
+
+
 def test_layout_events_report_the_sections_of_layout_json(events, pageviews):
     for _, event in (item for item in events if item[1]["t"] == "l"):
         pv = pageviews[event["p"]]
@@ -368,7 +242,14 @@ def test_second_devices_and_a_shared_browser_are_in_the_data(sent):
                 emails_of[batch["v"]].add(event["em"])
                 visitors_of[event["em"]].add(batch["v"])
     assert any(len(v) >= 2 for v in visitors_of.values())  # second device
-    assert any(len(e) >= 2 for e in emails_of.values())  # shared browser
+    assert all(len(e) == 1 for e in emails_of.values())  # one person per id
+    # The shared browser: a colleague identifies later, and the snippet gives
+    # the browser a fresh id, naming the previous one once, in that batch.
+    rotated = [batch for batch, _ in sent if "o" in batch]
+    assert rotated
+    for batch in rotated:
+        assert batch["e"][0]["t"] == "id"
+        assert emails_of[batch["o"]] and emails_of[batch["o"]] != emails_of[batch["v"]]
     companies = {email.split("@")[1] for email in visitors_of}
     assert len(companies) < len(visitors_of)  # some accounts have several people
     assert all(
@@ -446,47 +327,29 @@ def test_rage_click_bursts_exist(events):
 
 
 # --------------------------------------------------------------------------
-# seed_demo goes through ingest, with a stand-in collector
+# seed_demo stores it through the real ingest
 # --------------------------------------------------------------------------
 
 
-class FakeSession:
-    def __init__(self) -> None:
-        self.commits = 0
-
-    def commit(self) -> None:
-        self.commits += 1
-
-
-def test_seed_demo_sends_every_batch_through_ingest(monkeypatch):
-    calls: list[tuple[bytes, Any, datetime]] = []
-
-    class RequestMeta:
-        def __init__(self, ip: str, user_agent: str, **_: object) -> None:
-            self.ip, self.user_agent = ip, user_agent
-
-    def ingest(session, body: bytes, meta, now=None) -> int:
-        calls.append((body, meta, now))
-        return len(json.loads(body)["e"])
-
-    fake = types.ModuleType("tracker.ingest")
-    fake.ingest, fake.RequestMeta = ingest, RequestMeta
-    monkeypatch.setitem(sys.modules, "tracker.ingest", fake)
-    session, progress = FakeSession(), []
+def test_seed_demo_stores_every_generated_event_through_ingest(session, demo_site):
+    expected = list(demo_batches("demo", visitors=30, now=NOW))
+    kinds = Counter(e["t"] for batch, _ in expected for e in batch["e"])
+    progress: list[tuple[int, int]] = []
 
     stored = seed_demo(
         session, "demo", visitors=30, now=NOW, progress=lambda *a: progress.append(a)
     )
 
-    expected = list(demo_batches("demo", visitors=30, now=NOW))
-    assert [json.loads(body) for body, _, _ in calls] == [b for b, _ in expected]
-    assert [(m.ip, m.user_agent) for _, m, _ in calls] == [
-        (meta["ip"], meta["user_agent"]) for _, meta in expected
-    ]
-    assert all(now == NOW for _, _, now in calls)
-    assert stored == sum(len(b["e"]) for b, _ in expected)
+    assert stored == sum(kinds.values())
+    assert count(session, PageView) == kinds["pv"]
+    assert count(session, Click) == kinds["c"]
+    dead = [e for batch, _ in expected for e in batch["e"] if e.get("dd")]
+    assert session.scalar(select(func.count()).where(Click.dead.is_(True))) == len(dead)
+    assert count(session, Identify) == kinds["id"] > 0
+    assert count(session, Visitor) == len({batch["v"] for batch, _ in expected})
+    rotated = [batch for batch, _ in expected if "o" in batch]
+    assert count(session, IdentityConflict) == len(rotated) > 0
     assert progress[-1] == (len(expected), len(expected))
-    assert session.commits >= len(expected) // 200 + 1
 
 
 # --------------------------------------------------------------------------

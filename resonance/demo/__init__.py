@@ -1,1 +1,2 @@
-"""The demo site served by the app itself, and its synthetic traffic."""
+"""The demo site served by the app itself, and the one beacon generator: the
+demo's synthetic traffic (``traffic.py``) and ``bench/generate.py``'s load."""

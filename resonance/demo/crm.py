@@ -1,5 +1,5 @@
-"""The demo's CRM side: names, companies, owners and lifecycle-stage histories for
-the leads that the synthetic traffic identified.
+"""The CRM side of generated traffic (the demo's and the benchmark's): names,
+companies, owners and lifecycle-stage histories for the leads it identified.
 
 Goes through ``tracker.crm`` exactly as the CRM API does. Leads who read more, and
 read the articles about qualification, progress further and faster, so the

@@ -3,8 +3,8 @@
 Owns: the ``/demo`` blueprint, which serves a small but real site (landing page,
 blog, pricing, contact form) carrying the Resonance snippet, so that a fresh
 install has pages to click through and heatmaps to look at. Its layout is
-captured by ``scripts/demo_layout.py`` into ``layout.json``; ``traffic.py``
-generates synthetic beacons against that layout.
+captured by ``scripts/demo_layout.py`` into ``layout.json``, which ``site.py``
+reads for the synthetic traffic of ``traffic.py``.
 
 Must not import: the tracker, the dashboard, the database. The app factory
 registers :data:`bp`; nothing here depends on the rest of the app.
