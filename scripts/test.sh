@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what it needs (Debian's
 # Chromium, wrk and nginx; the locked packages in .venv), starts the local PostgreSQL
-# and Redis if they are installed but stopped, lints, then runs
-# pytest. Extra arguments go to pytest. RESONANCE_FRESH_VENV=1 (as .ci/run
+# and Redis if they are installed but stopped, lints, checks the import
+# contracts, then runs pytest. Extra arguments go to pytest. RESONANCE_FRESH_VENV=1 (as .ci/run
 # sets) builds .venv anew, so nothing left on the machine can hide a missing package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,9 @@ fi
 echo "== ruff"
 python -m ruff check .
 python -m ruff format --check .
+
+echo "== import contracts (.importlinter)"
+lint-imports --no-cache
 
 echo "== pytest"
 start=$SECONDS
