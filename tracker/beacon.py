@@ -32,6 +32,9 @@ from resonance.core.sizes import (
 
 MAX_EVENTS = 500
 MAX_SECTIONS = 200
+BAND_PX = 100  # attention by depth: seconds on screen per band of this height
+MAX_BANDS = 1000  # the first 100,000 px of a page
+NAME_LEN = 200  # a lead's name or company from a marked form
 # Client clocks drift; more than this ahead of the server is refused.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -117,12 +120,17 @@ class LayoutEvent(_Event):
 SectionTime = tuple[Annotated[int, Field(ge=0, lt=MAX_SECTIONS)], Millis]
 
 
+BandTime = tuple[Annotated[int, Field(ge=0, lt=MAX_BANDS)], Millis]
+
+
 class AttentionEvent(_Event):
-    """``a``: active time so far, on the page and per section (cumulative)."""
+    """``a``: active time so far, on the page, per section and per band of
+    ``BAND_PX`` of the page that was on screen (all cumulative)."""
 
     t: Literal["a"]
     ms: Millis
     a: Annotated[list[SectionTime], Field(max_length=MAX_SECTIONS)] = []
+    b: Annotated[list[BandTime], Field(max_length=MAX_BANDS)] = []
 
 
 class IdentifyEvent(_Event):
@@ -138,6 +146,13 @@ class IdentifyEvent(_Event):
             pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$",
         ),
     ]
+    # From a marked form's name and company fields, when it has them.
+    nm: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=NAME_LEN)
+    ] = ""
+    co: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=NAME_LEN)
+    ] = ""
 
 
 Event = Annotated[
