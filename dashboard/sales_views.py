@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -22,21 +21,20 @@ from flask import (
     abort,
     jsonify,
     redirect,
-    render_template,
     request,
     url_for,
 )
 
 from dashboard import figures
 from dashboard.args import day_arg
-from dashboard.queries.influence import SORTS, content_influence
+from dashboard.queries.influence import SORTS, InfluenceReport, content_influence
 from dashboard.queries.prospect_reading import reading_history
-from dashboard.queries.prospect_report import prospect_report
+from dashboard.queries.prospect_report import ProspectReport, prospect_report
 from dashboard.queries.prospects import Prospect, prospect, search_prospects
 from dashboard.queries.sites import site_id, site_timezone
 from resonance.auth.session import current_user
 from resonance.core.db import get_session
-from resonance.core.respond import reads_json as wants_json
+from resonance.core.respond import fields_of, page_or_json, reads_json
 from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
 bp = Blueprint(
@@ -46,6 +44,7 @@ bp = Blueprint(
 # Spreadsheets run a cell starting with one of these as a formula (OWASP's list:
 # = + - @, and tab and carriage return, which some of them skip first).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PROSPECT_PAGE = "dashboard/prospect.html"
 
 
 def _site(site_key: str) -> int:
@@ -54,18 +53,6 @@ def _site(site_key: str) -> int:
     if site is None:
         abort(404)
     return site
-
-
-def _bad_request(message: str) -> Response:
-    """A 400 in the shape the caller reads: JSON for the twin, else Flask's page."""
-    if wants_json():
-        return _status(jsonify(error=message), 400)
-    abort(400, message)
-
-
-def _status(response: Response, code: int) -> Response:
-    response.status_code = code
-    return response
 
 
 @bp.context_processor
@@ -84,19 +71,20 @@ def _zone(site_key: str) -> str:
 
 
 @bp.get("/prospects")
-def prospects(site_key: str) -> Response | str:
+def prospects(site_key: str) -> Response:
     """Leads by e-mail, name or company (``q``), most recently active first."""
     site = _site(site_key)
     query = (request.args.get("q") or "").strip()[:200]
     rows = search_prospects(get_session(), site, query)
-    if wants_json():
-        return jsonify(site=site_key, q=query, prospects=[asdict(r) for r in rows])
-    return render_template(
+    return page_or_json(
         "dashboard/prospects.html",
-        site_key=site_key,
-        q=query,
-        rows=rows,
-        zone=_zone(site_key),
+        {"site": site_key, "q": query, "prospects": rows},
+        lambda: {
+            "site_key": site_key,
+            "q": query,
+            "rows": rows,
+            "zone": _zone(site_key),
+        },
     )
 
 
@@ -121,36 +109,37 @@ def _merged_redirect(site_key: str, lead: Prospect, endpoint: str):
 
 
 @bp.get("/prospects/<int:lead_id>")
-def prospect_page(site_key: str, lead_id: int) -> Response | str:
+def prospect_page(site_key: str, lead_id: int) -> Response:
     """What the prospect read, visit by visit; what they already know; what to
     send next; notes about each content item."""
     site, lead = _prospect(site_key, lead_id)
     if lead.merged_into_id is not None:
         return _merged_redirect(site_key, lead, "sales.prospect_page")
-    return _render_prospect(site_key, site, lead)
+    report = prospect_report(get_session(), site, lead)
+    return page_or_json(
+        PROSPECT_PAGE,
+        {"site": site_key, **fields_of(report)},
+        lambda: _prospect_page(site_key, lead, report),
+    )
 
 
-def _render_prospect(
+def _prospect_page(
     site_key: str,
-    site: int,
     lead: Prospect,
+    report: ProspectReport,
     note_errors: dict[int, dict[str, str]] | None = None,
     note_values: dict[int, dict[str, str]] | None = None,
-    status: int = 200,
-) -> Response | str:
-    report = prospect_report(get_session(), site, lead)
-    if wants_json():
-        return _status(jsonify(site=site_key, **asdict(report)), status)
-    html = render_template(
-        "dashboard/prospect.html",
-        site_key=site_key,
-        report=report,
-        lead=lead,
-        note_errors=note_errors or {},
-        note_values=note_values or {},
-        zone=_zone(site_key),
-    )
-    return Response(html, status=status, mimetype="text/html")
+) -> dict:
+    """The prospect page's context; after a bad note, that note's errors and
+    what was typed, by content item."""
+    return {
+        "site_key": site_key,
+        "report": report,
+        "lead": lead,
+        "note_errors": note_errors or {},
+        "note_values": note_values or {},
+        "zone": _zone(site_key),
+    }
 
 
 CSV_COLUMNS = (
@@ -244,7 +233,7 @@ def _same_origin() -> bool:
 
 
 @bp.post("/prospects/<int:lead_id>/notes")
-def add_prospect_note(site_key: str, lead_id: int) -> Response | str:
+def add_prospect_note(site_key: str, lead_id: int) -> Response:
     """Leave a note on a content item about the prospect; then back to the page
     (post/redirect/get). Bad fields: the page again, 400, errors by the field."""
     if not _same_origin():
@@ -256,7 +245,7 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response | str:
     try:
         content_id = int(fields["content_id"])
     except ValueError:
-        return _bad_request("content_id must be a content item's id")
+        abort(400, "content_id must be a content item's id")
     session = get_session()
     try:
         note = add_note(
@@ -274,19 +263,24 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response | str:
         abort(404)
     except NoteInvalid as exc:
         session.rollback()
-        if wants_json():
-            return _status(jsonify(errors=exc.errors), 400)
-        return _render_prospect(
-            site_key,
-            site,
-            lead,
-            note_errors={content_id: exc.errors},
-            note_values={content_id: fields},
+        errors = exc.errors  # the name `exc` ends with the except block
+        return page_or_json(
+            PROSPECT_PAGE,
+            {"errors": errors},
+            lambda: _prospect_page(
+                site_key,
+                lead,
+                prospect_report(session, site, lead),
+                note_errors={content_id: errors},
+                note_values={content_id: fields},
+            ),
             status=400,
         )
     session.commit()
-    if wants_json():
-        return _status(jsonify(note_id=note.id, content_id=content_id), 201)
+    if reads_json():  # a script's note: no page to go back to
+        created = jsonify(note_id=note.id, content_id=content_id)
+        created.status_code = 201
+        return created
     target = url_for("sales.prospect_page", site_key=site_key, lead_id=lead.lead_id)
     return redirect(f"{target}#notes-{content_id}", code=303)
 
@@ -295,19 +289,27 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response | str:
 
 
 @bp.get("/influence")
-def influence(site_key: str) -> Response | str:
+def influence(site_key: str) -> Response:
     """Per content item: readers among identified leads, conversion to sales vs
     the site's baseline, days to sales, and attribution; sortable."""
     site = _site(site_key)
     sort = request.args.get("sort") or "influence"
     if sort not in SORTS:
-        return _bad_request(f"sort must be one of {', '.join(SORTS)}")
+        abort(400, f"sort must be one of {', '.join(SORTS)}")
     zone = _zone(site_key)
     since = day_arg("since", zone=zone)
     until = day_arg("until", next_day=True, zone=zone)
     report = content_influence(get_session(), site, since, until, sort)
-    if wants_json():
-        return jsonify(site=site_key, **asdict(report))
+    return page_or_json(
+        "dashboard/influence.html",
+        {"site": site_key, **fields_of(report)},
+        lambda: _influence_page(site_key, report, zone),
+    )
+
+
+def _influence_page(site_key: str, report: InfluenceReport, zone: str) -> dict:
+    """The influence page's context: the attribution chart of the rows read
+    before sales, and the filters to carry over."""
     ranked = sorted(report.rows, key=SORTS["influence"])
     figure = figures.influence_figure(
         [
@@ -318,12 +320,13 @@ def influence(site_key: str) -> Response | str:
             if r.readers_before_sales
         ]
     )
-    return render_template(
-        "dashboard/influence.html",
-        site_key=site_key,
-        report=report,
-        figure=json.loads(figure.to_json()),
-        args={k: v for k, v in request.args.items() if k in ("since", "until") and v},
-        sorts=SORTS,
-        zone=zone,
-    )
+    return {
+        "site_key": site_key,
+        "report": report,
+        "figure": json.loads(figure.to_json()),
+        "args": {
+            k: v for k, v in request.args.items() if k in ("since", "until") and v
+        },
+        "sorts": SORTS,
+        "zone": zone,
+    }

@@ -29,7 +29,7 @@ from dashboard.queries.realtime import last_event_times, latest_events
 from resonance.core.clock import iso_utc, local_time
 from resonance.core.db import get_session
 from resonance.core.models import PRIVACY_MODES, Site
-from resonance.core.respond import wants_json
+from resonance.core.respond import page_or_json
 from tracker.crm import DEFAULT_REACHED_SALES, FUNNEL
 from tracker.inject import STUB, normalise_host, snippet_tag
 from tracker.sites import SiteInvalid, add_site, time_zones, update_site
@@ -48,6 +48,8 @@ COMMON_ZONES = (
     "Asia/Tokyo",
     "Australia/Sydney",
 )
+NEW_PAGE = "dashboard/site_new.html"
+SETTINGS_PAGE = "dashboard/site_settings.html"
 PRIVACY_HELP = {
     "anonymous": "no storage, no identify: a visitor is a daily hash",
     "consented": "first-party id and identify after resonance('consent', true)",
@@ -56,52 +58,60 @@ PRIVACY_HELP = {
 
 
 @bp.get("/")
-def site_list() -> Response | str:
+def site_list() -> Response:
     """Every site with its origins, settings and whether events arrive."""
     session = get_session()
     sites = session.scalars(select(Site).order_by(Site.name, Site.id)).all()
     last = last_event_times(session)
-    if wants_json():
-        return jsonify(
-            sites=[
-                _site_json(site) | {"last_event_at": iso_utc(last.get(site.id))}
-                for site in sites
-            ]
-        )
-    return render_template("dashboard/sites.html", sites=sites, last=last)
+    listed = [
+        _site_json(site) | {"last_event_at": iso_utc(last.get(site.id))}
+        for site in sites
+    ]
+    return page_or_json(
+        "dashboard/sites.html",
+        {"sites": listed},
+        lambda: {"sites": sites, "last": last},
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def site_new() -> Response | str:
-    """The add form; a valid post creates the site and opens its setup page."""
+def site_new() -> Response | tuple[str, int]:
+    """The add form; a valid post creates the site and opens its setup page.
+    Its twin is the form's defaults and the values each field accepts."""
     if request.method == "GET":
-        return _form_page("dashboard/site_new.html", _defaults(), {})
+        blank = {"values": _defaults(), **_choices()}
+        return page_or_json(NEW_PAGE, blank, lambda: blank | {"errors": {}})
     form = _form_values()
     session = get_session()
     try:
         site = add_site(session, key=form["key"] or None, **_settings(form))
     except SiteInvalid as exc:
         session.rollback()
-        return _form_page("dashboard/site_new.html", form, exc.errors, status=400)
+        page = render_template(NEW_PAGE, values=form, errors=exc.errors, **_choices())
+        return page, 400
     session.commit()
     return redirect(url_for("sites.site_settings", site_key=site.key, added=1), 303)
 
 
 @bp.route("/<site_key>/settings", methods=["GET", "POST"])
-def site_settings(site_key: str) -> Response | str:
+def site_settings(site_key: str) -> Response | tuple[str, int]:
     """A site's embed tag, API, installation check and settings form."""
     session = get_session()
     site = _site(site_key)
     if request.method == "GET":
-        if wants_json():
-            return jsonify(_site_json(site))
-        return _settings_page(site, _values_of(site), {})
+        return page_or_json(
+            SETTINGS_PAGE,
+            _site_json(site),
+            lambda: _settings_context(site, _values_of(site), {}),
+        )
     form = _form_values()
     try:
         update_site(session, site, **_settings(form))
     except SiteInvalid as exc:
         session.rollback()
-        return _settings_page(site, form, exc.errors, status=400)
+        return render_template(
+            SETTINGS_PAGE, **_settings_context(site, form, exc.errors)
+        ), 400
     session.commit()
     return redirect(url_for("sites.site_settings", site_key=site.key, saved=1), 303)
 
@@ -208,25 +218,20 @@ def _choices() -> dict:
     }
 
 
-def _form_page(template: str, values: dict, errors: dict, status: int = 200, **more):
-    page = render_template(template, values=values, errors=errors, **_choices(), **more)
-    return page, status
-
-
-def _settings_page(site: Site, values: dict, errors: dict, status: int = 200):
+def _settings_context(site: Site, values: dict, errors: dict) -> dict:
+    """The settings page's context: the form, and the tag to paste."""
     host = public_host()
-    return _form_page(
-        "dashboard/site_settings.html",
-        values,
-        errors,
-        status,
-        site=site,
-        stub=STUB,
-        tag=snippet_tag(host, site.key),
-        host=host,
-        added=request.args.get("added") == "1",
-        saved=request.args.get("saved") == "1",
-    )
+    return {
+        "values": values,
+        "errors": errors,
+        **_choices(),
+        "site": site,
+        "stub": STUB,
+        "tag": snippet_tag(host, site.key),
+        "host": host,
+        "added": request.args.get("added") == "1",
+        "saved": request.args.get("saved") == "1",
+    }
 
 
 def embed_tag(site_key: str) -> str:

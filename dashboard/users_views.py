@@ -21,7 +21,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -33,9 +32,10 @@ from resonance.auth.session import current_user
 from resonance.core.clock import iso_utc
 from resonance.core.db import get_session
 from resonance.core.models import ROLES
-from resonance.core.respond import wants_json
+from resonance.core.respond import page_or_json
 
 bp = Blueprint("users", __name__, url_prefix="/dash/users")
+PAGE = "dashboard/users.html"
 
 ROLE_HELP = {
     "admin": "every site; sites, users and settings",
@@ -45,21 +45,19 @@ ROLE_HELP = {
 
 
 @bp.get("/")
-def user_list() -> Response | str:
+def user_list() -> Response:
     """Every user with role, state, sites and last login, and the add form (or
     the list as JSON: never a password hash)."""
-    if wants_json():
-        return jsonify(
-            users=[
-                asdict(u)
-                | {
-                    "created_at": iso_utc(u.created_at),
-                    "last_login_at": iso_utc(u.last_login_at),
-                }
-                for u in users.list_users(get_session())
-            ]
-        )
-    return _page()
+    listed = users.list_users(get_session())
+    twin = [
+        asdict(u)
+        | {
+            "created_at": iso_utc(u.created_at),
+            "last_login_at": iso_utc(u.last_login_at),
+        }
+        for u in listed
+    ]
+    return page_or_json(PAGE, {"users": twin}, lambda: _context(listed))
 
 
 @bp.post("/")
@@ -142,15 +140,27 @@ def _page(
     error: str | None = None,
     form: dict | None = None,
 ) -> str:
-    session = get_session()
-    return render_template(
-        "dashboard/users.html",
-        users=users.list_users(session),
-        site_keys=users.all_site_keys(session),
-        roles=ROLES,
-        role_help=ROLE_HELP,
-        me=current_user().username,
-        shown=shown,
-        error=error,
-        form=form or {"username": "", "role": "marketer", "sites": []},
-    )
+    """The page again after a post: the list as it is now, and what the post
+    made (a password shown once) or why it was refused."""
+    listed = users.list_users(get_session())
+    return render_template(PAGE, **_context(listed, shown, error, form))
+
+
+def _context(
+    listed: list[users.UserInfo],
+    shown: tuple[str, str] | None = None,
+    error: str | None = None,
+    form: dict | None = None,
+) -> dict:
+    """The page's context from the list the caller already read (the JSON
+    twin is built from the same list)."""
+    return {
+        "users": listed,
+        "site_keys": users.all_site_keys(get_session()),
+        "roles": ROLES,
+        "role_help": ROLE_HELP,
+        "me": current_user().username,
+        "shown": shown,
+        "error": error,
+        "form": form or {"username": "", "role": "marketer", "sites": []},
+    }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-from dataclasses import asdict
 from functools import cache
 from operator import attrgetter
 from pathlib import Path
@@ -20,9 +19,7 @@ from flask import (
     Response,
     abort,
     current_app,
-    jsonify,
     redirect,
-    render_template,
     request,
     send_from_directory,
     url_for,
@@ -43,13 +40,13 @@ from resonance.auth.session import visible_sites
 from resonance.core import config
 from resonance.core.db import get_session
 from resonance.core.models import DEVICES, Site
-from resonance.core.respond import wants_json
+from resonance.core.respond import fields_of, page_or_json
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dash", template_folder="templates")
 
 
 @bp.get("/")
-def overview() -> Response | str:
+def overview() -> Response:
     """The user's sites with their counts, and their latest page views."""
     session = get_session()
     keys = visible_sites()
@@ -61,20 +58,21 @@ def overview() -> Response | str:
         site_keys=keys,
         storing=realtime_views.shows_inbox(),
     )
-    if wants_json():
-        return jsonify(
-            sites=[asdict(s) for s in summaries],
-            recent=[asdict(r) for r in recent],
-            realtime=realtime_views.payload(live),
-        )
-    return render_template(
+    return page_or_json(
         "dashboard/overview.html",
-        sites=summaries,
-        recent=recent,
-        live=live,
-        live_sites={s.key: s for s in live.sites},
-        zones={s.key: s.timezone for s in live.sites},
-        first_tag=sites_views.embed_tag(summaries[0].key) if summaries else "",
+        {
+            "sites": summaries,
+            "recent": recent,
+            "realtime": realtime_views.payload(live),
+        },
+        lambda: {
+            "sites": summaries,
+            "recent": recent,
+            "live": live,
+            "live_sites": {s.key: s for s in live.sites},
+            "zones": {s.key: s.timezone for s in live.sites},
+            "first_tag": sites_views.embed_tag(summaries[0].key) if summaries else "",
+        },
     )
 
 
@@ -141,7 +139,7 @@ def _sort(rows: list, default: str = "-views") -> tuple[list, str]:
 
 
 @bp.get("/sites/<site_key>/content")
-def content_list(site_key: str) -> Response | str:
+def content_list(site_key: str) -> Response:
     """Every content item of a site with its reading figures."""
     session = get_session()
     site_id = session.scalar(select(Site.id).where(Site.key == site_key))
@@ -151,27 +149,28 @@ def content_list(site_key: str) -> Response | str:
     group = _flag("group")
     rows, sort = _sort(content_rows(session, flt, group=group))
     never = not rows and not latest_events(session, site_id, 1)
-    if wants_json():
-        return jsonify(site=site_key, content=[asdict(row) for row in rows])
-    return render_template(
+    return page_or_json(
         "dashboard/content_list.html",
-        site_key=site_key,
-        rows=rows,
-        flt=flt,
-        group=group,
-        sort=sort,
-        columns=CONTENT_COLUMNS,
-        sort_args=_page_args(drop=("sort", "format")),
-        link_args=_page_args(drop=("q", "group", "format", "sort")),
-        devices=DEVICES,
-        stages=lead_stages(session, site_key),
-        args=request.args,
-        embed=sites_views.embed_tag(site_key) if never else None,
+        {"site": site_key, "content": rows},
+        lambda: {
+            "site_key": site_key,
+            "rows": rows,
+            "flt": flt,
+            "group": group,
+            "sort": sort,
+            "columns": CONTENT_COLUMNS,
+            "sort_args": _page_args(drop=("sort", "format")),
+            "link_args": _page_args(drop=("q", "group", "format", "sort")),
+            "devices": DEVICES,
+            "stages": lead_stages(session, site_key),
+            "args": request.args,
+            "embed": sites_views.embed_tag(site_key) if never else None,
+        },
     )
 
 
 @bp.get("/sites/<site_key>/content/<int:content_id>")
-def content_page(site_key: str, content_id: int) -> Response | str:
+def content_page(site_key: str, content_id: int) -> Response:
     """One content item: click heatmap over its snapshot, top elements, scroll
     reach, attention per section, a segment comparison and sales notes."""
     session = get_session()
@@ -183,22 +182,23 @@ def content_page(site_key: str, content_id: int) -> Response | str:
     if compare is not None:
         compare = _segment(compare)
     report = content_report(session, flt, content, compare)
-    if wants_json():
-        return jsonify(site=site_key, **asdict(report))
-    return render_template(
+    return page_or_json(
         "dashboard/content.html",
-        site_key=site_key,
-        report=report,
-        flt=flt,
-        compare=compare,
-        devices=DEVICES,
-        stages=lead_stages(session, site_key),
-        figures=_content_figures(site_key, report),
-        can_snapshot=_snapshots_available(),
-        snapshot_args=_page_args(drop=("format",)),
-        args=request.args,
-        filtered=_filtered(flt),
-        embed=sites_views.embed_tag(site_key) if not report.stats.views else None,
+        {"site": site_key, **fields_of(report)},
+        lambda: {
+            "site_key": site_key,
+            "report": report,
+            "flt": flt,
+            "compare": compare,
+            "devices": DEVICES,
+            "stages": lead_stages(session, site_key),
+            "figures": _content_figures(site_key, report),
+            "can_snapshot": _snapshots_available(),
+            "snapshot_args": _page_args(drop=("format",)),
+            "args": request.args,
+            "filtered": _filtered(flt),
+            "embed": None if report.stats.views else sites_views.embed_tag(site_key),
+        },
     )
 
 
