@@ -7,9 +7,11 @@ that Debian's nginx with ``docs/deploy/nginx.conf`` in front of gunicorn started
 as ``docs/deploy/resonance.service`` starts it does what the guide says: a beacon
 is stored under the address nginx saw (not nginx's own, not a forged
 ``X-Forwarded-For``), a login over HTTPS gets a ``Secure`` cookie, every HTTPS
-answer carries HSTS, plain HTTP redirects to HTTPS, and gunicorn tells systemd
-when it is ready. The guide's backup and restore commands run against real
-databases too.
+answer carries HSTS, plain HTTP redirects to HTTPS, gunicorn tells systemd
+when it is ready, and ``/metrics`` scraped through nginx with the token counts
+the beacons posted through nginx, also after a reload (the unit's multiprocess
+folder). The guide's backup and restore commands run against real databases
+too.
 
 The deploy files name production paths (``/opt/resonance``, ``/var/lib/resonance``,
 ``/etc/resonance.env``, port 8000, the ``resonance`` user). Each test renders them
@@ -52,6 +54,7 @@ from pathlib import Path
 import pytest
 from conftest import BROWSER_UA, POSTGRES_URL, form_csrf_token
 from factories import batch, pv
+from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -74,6 +77,7 @@ SITE_ORIGIN = "https://blog.example.com"
 SITE_KEY = "blog"
 ADMIN = "admin1"
 STARTUP_S = 30.0
+ACCEPTED = "resonance_beacons_accepted_total"
 
 
 def tool(name: str, debian_path: str | None = None) -> str:
@@ -422,19 +426,36 @@ def notify_socket(path: Path) -> Iterator[socket.socket]:
         sock.close()
 
 
+def runtime_directory(unit: str) -> str:
+    """The unit's ``RuntimeDirectory=`` as a path: systemd makes it under /run
+    at start and removes it at stop."""
+    (name,) = unit_values(unit, "RuntimeDirectory")
+    return f"/run/{name}"
+
+
 def start_gunicorn(
     stack: ExitStack, install: Install, port: int, notify: Path
-) -> subprocess.Popen:
+) -> tuple[subprocess.Popen, str]:
     """gunicorn exactly as the unit's ExecStart, on ``port``, with the unit's
-    environment and systemd's ``NOTIFY_SOCKET``."""
+    environment, its runtime directory made empty as systemd makes it, and
+    systemd's ``NOTIFY_SOCKET``; the process and the rendered unit."""
     unit = render_unit("resonance.service", install.env_file)
-    unit = render(unit, {"/var/lib/resonance": str(install.data)})
+    run_dir = install.root / "run"
+    run_dir.mkdir()
+    unit = render(
+        unit,
+        {
+            "/var/lib/resonance": str(install.data),
+            runtime_directory(unit): str(run_dir),
+        },
+    )
+    run_dir.chmod(int(unit_values(unit, "RuntimeDirectoryMode")[0], 8))
     (exec_start,) = unit_values(unit, "ExecStart")
     argv = shlex.split(render(exec_start, {"127.0.0.1:8000": f"127.0.0.1:{port}"}))
     app, cwd = app_layout()
     argv = [app if arg == "resonance.wsgi:app" else arg for arg in argv]
     env = install.service_env(unit) | {"NOTIFY_SOCKET": str(notify)}
-    return stack.enter_context(
+    process = stack.enter_context(
         running(
             argv,
             env=env,
@@ -443,6 +464,7 @@ def start_gunicorn(
             ready=lambda: answers(port, "/healthz"),
         )
     )
+    return process, unit
 
 
 def nginx_main_conf(prefix: Path, server_conf: Path) -> str:
@@ -539,6 +561,9 @@ class Deployment:
     tls: ssl.SSLContext
     admin_password: str
     notified: list[str]
+    metrics_token: str
+    gunicorn: subprocess.Popen
+    unit: str  # resonance.service rendered to this machine's paths
 
     def https(
         self,
@@ -571,7 +596,8 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
     nginx = tool("nginx", "/usr/sbin/nginx")
     openssl = tool("openssl")
     root = tmp_path_factory.mktemp("deploy")
-    install = Install.make(root)
+    metrics_token = secrets.token_urlsafe(24)
+    install = Install.make(root, {"RESONANCE_METRICS_TOKEN": metrics_token})
     # Section 4 of the guide: schema, first admin, a site.
     install.resonance("migrate")
     password = secrets.token_urlsafe(18)
@@ -585,11 +611,13 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
     with ExitStack() as stack:
         notify = root / "notify"
         sock = stack.enter_context(notify_socket(notify))
-        start_gunicorn(stack, install, ports["gunicorn"], notify)
+        gunicorn, unit = start_gunicorn(stack, install, ports["gunicorn"], notify)
         sock.settimeout(5)
         notified = [sock.recv(4096).decode()]
         start_nginx(stack, nginx, root / "nginx", ports, cert, context)
-        yield Deployment(install, ports, context, password, notified)
+        yield Deployment(
+            install, ports, context, password, notified, metrics_token, gunicorn, unit
+        )
 
 
 def post_beacon(deployment: Deployment, source: str, **headers: str) -> str:
@@ -770,6 +798,95 @@ def test_the_data_lives_in_the_folder_the_unit_names(deployment: Deployment):
     names = {path.name for path in deployment.install.data.iterdir()}
 
     assert {"resonance.db", "secret_key"} <= names
+
+
+# --- /metrics through the deployment ---------------------------------------------
+
+
+def test_the_metrics_folder_is_the_services_own_runtime_directory():
+    """systemd makes the folder empty at each start (prometheus-client sums
+    every file in it), for this unit alone: neither the drain unit nor the
+    settings file, which the commands run by hand read, names it."""
+    unit = (DEPLOY / "resonance.service").read_text()
+    (exec_start,) = unit_values(unit, "ExecStart")
+    drain = (DEPLOY / "resonance-drain.service").read_text()
+    settings = (DEPLOY / "resonance.env.example").read_text()
+
+    folder = unit_environment(unit)["PROMETHEUS_MULTIPROC_DIR"]
+    assert folder == runtime_directory(unit)
+    assert unit_values(unit, "RuntimeDirectoryPreserve") in ([], ["no"])
+    argv = shlex.split(exec_start)
+    assert argv[argv.index("--config") + 1] == "python:resonance.cli.gunicorn_conf"
+    assert "PROMETHEUS_MULTIPROC_DIR" not in unit_environment(drain)
+    assert "PROMETHEUS_MULTIPROC_DIR" not in settings
+
+
+def scrape(deployment: Deployment, token: str | None) -> Answer:
+    """``GET /metrics`` over HTTPS through nginx, with ``token`` if given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return deployment.https("GET", "/metrics", headers=headers)
+
+
+def accepted(deployment: Deployment) -> float:
+    """The beacons the service has answered 204, as a scrape with the token
+    reads them."""
+    answer = scrape(deployment, deployment.metrics_token)
+    assert answer.status == 200, answer.body[:2000]
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(answer.body.decode())
+        for sample in family.samples
+        if not sample.labels
+    }
+    return samples[ACCEPTED]
+
+
+def test_a_scrape_through_nginx_with_the_token_counts_a_beacon_posted_through_it(
+    deployment: Deployment,
+):
+    before = accepted(deployment)
+
+    post_beacon(deployment, "127.0.0.4")
+
+    assert accepted(deployment) == before + 1
+    samples = list(deployment.install.root.joinpath("run").glob("counter_*.db"))
+    assert samples, "gunicorn's workers wrote no samples to the unit's folder"
+
+
+def test_a_scrape_through_nginx_without_the_token_is_refused(deployment: Deployment):
+    assert scrape(deployment, None).status == 401
+    assert scrape(deployment, "not-" + deployment.metrics_token).status == 401
+
+
+def worker_pids(master: subprocess.Popen) -> set[int]:
+    out = subprocess.run(
+        ["ps", "--ppid", str(master.pid), "-o", "pid="],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return {int(pid) for pid in out.split()}
+
+
+def test_beacons_still_count_after_a_reload_replaced_the_workers(
+    deployment: Deployment,
+):
+    """``systemctl reload`` (the unit's ExecReload) replaces every worker: the
+    counts of the workers that exited stay in the unit's folder and still count."""
+    post_beacon(deployment, "127.0.0.5")
+    before, old_workers = accepted(deployment), worker_pids(deployment.gunicorn)
+    (reload,) = unit_values(deployment.unit, "ExecReload")
+
+    argv = shlex.split(render(reload, {"$MAINPID": str(deployment.gunicorn.pid)}))
+    subprocess.run(argv, check=True, timeout=30)
+    deadline = time.monotonic() + STARTUP_S
+    while (workers := worker_pids(deployment.gunicorn)) & old_workers or not workers:
+        assert time.monotonic() < deadline, "the workers were not replaced"
+        time.sleep(0.1)
+
+    assert accepted(deployment) == before
+    post_beacon(deployment, "127.0.0.6")
+    assert accepted(deployment) == before + 1
 
 
 # --- backup and restore, as section 8 of the guide runs them --------------------
