@@ -128,3 +128,42 @@ def test_a_logged_exception_keeps_its_traceback_in_one_line():
     assert entry["message"] == "storing a beacon failed"
     assert entry["timestamp"].endswith("Z")
     assert "RuntimeError: the database is on fire" in entry["exception"]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_gunicorn_run_as_the_systemd_unit_runs_it_logs_no_client_address(
+    tmp_path: Path, log_format: str
+):
+    """docs/deploy/resonance.service starts gunicorn itself with the package's
+    config module: its access log keeps the same privacy as ``resonance serve``
+    (gunicorn's default format starts with the client's address)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unit.db'}",
+        "SECRET_KEY": "unit-test",
+        "RESONANCE_LOG_FORMAT": log_format,
+    }
+    subprocess.run(
+        [sys.executable, "-c", "from resonance.cli import cli; cli()", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    argv = [sys.executable, "-m", "gunicorn", "resonance.wsgi:app"]
+    argv += ["--config", "python:resonance.cli.gunicorn_conf"]
+    argv += ["--bind", f"127.0.0.1:{port}", "--access-logfile", "-"]
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
+    try:
+        wait_until(lambda: _answers(base), seconds=60)
+        wait_until(lambda: "/healthz" in log.read_text(), seconds=10)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    access = [line for line in log.read_text().splitlines() if "/healthz" in line]
+    assert access, log.read_text()[-2000:]
+    assert not any("127.0.0.1" in line for line in access), access

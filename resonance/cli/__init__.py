@@ -31,11 +31,6 @@ from tracker.crm import FUNNEL
 from tracker.inject import STUB, snippet_tag
 from tracker.sites import SiteInvalid, add_site, create_site, update_site
 
-# gunicorn's default access log starts with the client's IP address: Resonance
-# never stores one, so its log leaves it out (time, request line, status, bytes,
-# seconds).
-ACCESS_LOG_FORMAT = '%(t)s "%(r)s" %(s)s %(b)s %(L)s'
-
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
 def cli() -> None:
@@ -173,7 +168,7 @@ def serve_command(
     )
     argv = [*serving.GUNICORN_ARGV, "--bind", bind, "--workers", str(workers)]
     argv += ["--worker-class", "gthread", "--threads", str(threads)]
-    argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+    argv += ["--access-logfile", "-"]  # its format: resonance.cli.gunicorn_conf
     sys.stdout.flush()
     env = os.environ | serving.worker_environment(mode)
     env |= metrics.serve_environment() | {logs.ENV: log_format}

@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from resonance.cli import logs
 from resonance.core import db, dialect
 from resonance.core.clock import naive_utc
 from resonance.core.models import Site
@@ -119,6 +120,7 @@ def drain_command(status: bool, follow: bool) -> None:
     """
     sessions = current_app.extensions["resonance.sessionmaker"]
     if follow:
+        logs.from_environment("resonance.drain")  # RESONANCE_LOG_FORMAT=json
         _follow(sessions)
         return
     with _database_errors():

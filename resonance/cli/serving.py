@@ -32,12 +32,10 @@ RESTART_AFTER_S = 1.0  # a drain process that died is started again after this
 # metrics' clean-up when a worker exits, the JSON logs.
 GUNICORN_ARGV = [sys.executable, "-m", "gunicorn", "resonance.wsgi:app"]
 GUNICORN_ARGV += ["--config", "python:resonance.cli.gunicorn_conf"]
-# The drain process logs as the environment says (RESONANCE_LOG_FORMAT).
-_DRAIN_MAIN = (
-    "from resonance.cli import logs; logs.from_environment('resonance.drain'); "
-    "from resonance.cli import cli; cli()"
-)
-DRAIN_ARGV = [sys.executable, "-c", _DRAIN_MAIN, "drain", "--follow"]
+# The drain process logs as the environment says (RESONANCE_LOG_FORMAT), as
+# `resonance drain --follow` does under systemd.
+DRAIN_ARGV = [sys.executable, "-c", "from resonance.cli import cli; cli()"]
+DRAIN_ARGV += ["drain", "--follow"]
 
 
 def drain_mode(choice: str, database_url: str) -> str:
