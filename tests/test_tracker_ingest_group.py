@@ -157,7 +157,7 @@ def test_a_lone_beacon_whose_page_view_another_process_stores_meanwhile_is_store
     sessionmaker = app.extensions["resonance.sessionmaker"]
     view = pv("pvracing001")
     beacon = body(view, click(view["id"]))
-    write = ingest._Plan.write
+    write = ingest._write
     raced: list[list] = []
 
     def write_after_the_other_process(plan, commit: bool = False) -> None:
@@ -168,7 +168,7 @@ def test_a_lone_beacon_whose_page_view_another_process_stores_meanwhile_is_store
                 other.commit()
         write(plan, commit)
 
-    monkeypatch.setattr(ingest._Plan, "write", write_after_the_other_process)
+    monkeypatch.setattr(ingest, "_write", write_after_the_other_process)
     assert store_group(sessionmaker, [(beacon, META, NOW)]) == [2]
     assert raced == [[2]]
     assert count(session, PageView) == 1

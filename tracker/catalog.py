@@ -32,7 +32,7 @@ from bs4.element import PreformattedString
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from tracker.ingest import put_content
+from tracker.contents import put_content
 from tracker.models import HEADING_LEN, TITLE_LEN, URL_LEN, Content, ContentSection
 from tracker.urls import clean_url
 
@@ -358,9 +358,9 @@ def store_outline(
 ) -> int:
     """Upsert the content item of an outline and replace its sections; its id.
 
-    The item is the one page views of the canonical URL land on (the same
-    ``put_content`` the collector uses), so crawled lengths and measured attention
-    meet on one row. Does not commit.
+    The item is the one page views of the canonical URL land on (the content
+    upsert of ``tracker.contents``, which ingest shares), so crawled lengths and
+    measured attention meet on one row. Does not commit.
     """
     url = clean_url(outline.canonical_url)
     if len(url) > URL_LEN:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.ingest import put_content
+from tracker.contents import put_content
 from tracker.models import Click, Snapshot, SnapshotElement
 from tracker.urls import clean_url
 
