@@ -395,7 +395,7 @@ def stage_history(
         company=email.split("@")[1].split(".")[0].title(),
         owner=rng.choice(OWNERS),
         now=first,
-    )
+    ).lead
     path = list(STAGES[: rng.randint(1, len(STAGES))])
     if len(path) == len(STAGES):
         path += LATE_STAGES[: rng.randint(0, len(LATE_STAGES))]

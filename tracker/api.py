@@ -269,7 +269,7 @@ def post_leads(site_id: int) -> dict:
                 company=item.company,
                 owner=item.owner,
                 now=now,
-            )
+            ).lead
         except crm.LeadConflict as exc:
             raise ApiError(409, _item(index, len(items), "leads") + str(exc)) from None
         out.append({"id": lead.id, "email": lead.email, "crm_id": lead.crm_id})
@@ -286,7 +286,7 @@ def post_stages(site_id: int) -> dict:
         try:
             lead = crm.upsert_lead(
                 session, site_id, email=item.email, crm_id=item.crm_id, now=now
-            )
+            ).lead
         except crm.LeadConflict as exc:
             raise ApiError(409, _item(index, len(items), "stages") + str(exc)) from None
         recorded += crm.record_stage_change(

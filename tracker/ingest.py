@@ -255,7 +255,7 @@ def put_identify(
     if new is None:
         return None  # a replay: already linked (or already recorded as a conflict)
     # A lead merged by the CRM resolves to the survivor.
-    lead_id = upsert_lead(session, site_id, email=event.em, now=at).id
+    lead_id = upsert_lead(session, site_id, email=event.em, now=at).lead.id
     link_visitor(session, site_id, visitor_id, lead_id, source="snippet", now=at)
     return lead_id
 

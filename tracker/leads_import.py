@@ -264,7 +264,7 @@ def _store(
     session: Session, site_id: int, row: LeadRow, summary: ImportSummary, now
 ) -> None:
     """Upsert the row's lead and record its stage; count what it changed."""
-    write = crm.put_lead(
+    write = crm.upsert_lead(
         session,
         site_id,
         email=row.email,
