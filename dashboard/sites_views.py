@@ -31,8 +31,9 @@ from resonance.core.db import get_session
 from resonance.core.models import PRIVACY_MODES, Site
 from resonance.core.respond import wants_json
 from tracker.crm import DEFAULT_REACHED_SALES, FUNNEL
-from tracker.inject import STUB, normalise_host, snippet_tag
-from tracker.sites import SiteInvalid, add_site, time_zones, update_site
+from tracker.inject import normalise_host
+from tracker.sites import SiteInvalid, create_site, time_zones, update_site
+from tracker.sites import embed_tag as site_embed_tag
 
 bp = Blueprint("sites", __name__, url_prefix="/dash/sites", template_folder="templates")
 
@@ -79,7 +80,7 @@ def site_new() -> Response | str:
     form = _form_values()
     session = get_session()
     try:
-        site = add_site(session, key=form["key"] or None, **_settings(form))
+        site = create_site(session, key=form["key"] or None, **_settings(form))
     except SiteInvalid as exc:
         session.rollback()
         return _form_page("dashboard/site_new.html", form, exc.errors, status=400)
@@ -163,7 +164,7 @@ def _form_values() -> dict[str, str]:
 
 
 def _settings(form: dict[str, str]) -> dict:
-    """Form text → the arguments of add_site/update_site."""
+    """Form text → the arguments of create_site/update_site."""
     return {
         "name": form["name"],
         "origins": _lines(form["origins"]),
@@ -221,8 +222,7 @@ def _settings_page(site: Site, values: dict, errors: dict, status: int = 200):
         errors,
         status,
         site=site,
-        stub=STUB,
-        tag=snippet_tag(host, site.key),
+        tag=site_embed_tag(host, site.key),
         host=host,
         added=request.args.get("added") == "1",
         saved=request.args.get("saved") == "1",
@@ -230,8 +230,9 @@ def _settings_page(site: Site, values: dict, errors: dict, status: int = 200):
 
 
 def embed_tag(site_key: str) -> str:
-    """The two lines to paste into a page of the site (empty states show it)."""
-    return STUB + "\n" + snippet_tag(public_host(), site_key)
+    """The site's embed tag as served from this dashboard's host (the settings
+    page and the empty states show it)."""
+    return site_embed_tag(public_host(), site_key)
 
 
 def public_host() -> str:
