@@ -31,8 +31,9 @@ from resonance.core.db import get_session
 from resonance.core.models import PRIVACY_MODES, Site
 from resonance.core.respond import page_or_json
 from tracker.crm import DEFAULT_REACHED_SALES, FUNNEL
-from tracker.inject import STUB, normalise_host, snippet_tag
-from tracker.sites import SiteInvalid, add_site, time_zones, update_site
+from tracker.inject import normalise_host
+from tracker.sites import SiteInvalid, create_site, time_zones, update_site
+from tracker.sites import embed_tag as site_embed_tag
 
 bp = Blueprint("sites", __name__, url_prefix="/dash/sites", template_folder="templates")
 
@@ -84,7 +85,7 @@ def site_new() -> Response | tuple[str, int]:
     form = _form_values()
     session = get_session()
     try:
-        site = add_site(session, key=form["key"] or None, **_settings(form))
+        site = create_site(session, key=form["key"] or None, **_settings(form))
     except SiteInvalid as exc:
         session.rollback()
         page = render_template(NEW_PAGE, values=form, errors=exc.errors, **_choices())
@@ -173,7 +174,7 @@ def _form_values() -> dict[str, str]:
 
 
 def _settings(form: dict[str, str]) -> dict:
-    """Form text → the arguments of add_site/update_site."""
+    """Form text → the arguments of create_site/update_site."""
     return {
         "name": form["name"],
         "origins": _lines(form["origins"]),
@@ -226,8 +227,7 @@ def _settings_context(site: Site, values: dict, errors: dict) -> dict:
         "errors": errors,
         **_choices(),
         "site": site,
-        "stub": STUB,
-        "tag": snippet_tag(host, site.key),
+        "tag": site_embed_tag(host, site.key),
         "host": host,
         "added": request.args.get("added") == "1",
         "saved": request.args.get("saved") == "1",
@@ -235,8 +235,9 @@ def _settings_context(site: Site, values: dict, errors: dict) -> dict:
 
 
 def embed_tag(site_key: str) -> str:
-    """The two lines to paste into a page of the site (empty states show it)."""
-    return STUB + "\n" + snippet_tag(public_host(), site_key)
+    """The site's embed tag as served from this dashboard's host (the settings
+    page and the empty states show it)."""
+    return site_embed_tag(public_host(), site_key)
 
 
 def public_host() -> str:

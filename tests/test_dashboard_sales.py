@@ -69,7 +69,7 @@ def other_site_lead(session) -> int:
         privacy_mode="always",
         key="other",
     )
-    lead = crm.upsert_lead(session, other.id, email="eve@other.example", now=NOW)
+    lead = crm.upsert_lead(session, other.id, email="eve@other.example", now=NOW).lead
     session.commit()
     return lead.id
 

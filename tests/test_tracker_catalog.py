@@ -433,6 +433,29 @@ def test_crawl_fills_the_content_item_page_views_already_created(
     assert stored(session) == {"https://blog.example.com/guide": GUIDE}
 
 
+def test_a_page_view_without_a_title_keeps_the_crawled_one_and_a_later_title_wins(
+    client, session, site, tmp_path
+):
+    """The crawler and the collector write the content item through one upsert:
+    an empty title never wipes a known one, a page's own title replaces it."""
+    (tmp_path / "guide.html").write_bytes((FIXTURE / "guide.html").read_bytes())
+    crawl(
+        session,
+        site.id,
+        plan_sources([str(tmp_path)], base_url="https://blog.example.com/")[0],
+        report=_quiet,
+    )
+    session.commit()
+
+    url = "https://blog.example.com/guide?utm_source=news"
+    assert post_batch(client, batch(pv(url=url, ti=""))).status_code == 204
+    assert stored(session)["https://blog.example.com/guide"][0] == "The setup guide"
+
+    assert post_batch(client, batch(pv(url=url, ti="Setup, v2"))).status_code == 204
+    assert count(session, Content) == 1
+    assert stored(session)["https://blog.example.com/guide"][0] == "Setup, v2"
+
+
 # --- the command line ----------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from conftest import count, post_batch
 from factories import batch, identify, pv
 from sqlalchemy import select
 
+from resonance.core.clock import naive_utc
 from resonance.core.models import (
     IdentityConflict,
     IdentityLink,
@@ -93,11 +94,13 @@ def test_reached_sales_follows_the_funnel_order(stage_name, threshold, expected)
 
 
 def test_upsert_lead_matches_by_crm_id_then_by_normalised_email(session, site):
-    first = crm.upsert_lead(session, site.id, email=" Ada@Example.COM ", now=NOW)
+    first = crm.upsert_lead(session, site.id, email=" Ada@Example.COM ", now=NOW).lead
     by_email = crm.upsert_lead(
         session, site.id, email="ada@example.com", crm_id="101", name="Ada", now=NOW
-    )
-    by_crm_id = crm.upsert_lead(session, site.id, crm_id="101", company="AE", now=NOW)
+    ).lead
+    by_crm_id = crm.upsert_lead(
+        session, site.id, crm_id="101", company="AE", now=NOW
+    ).lead
     session.commit()
 
     lead = fresh(session, first)
@@ -124,13 +127,13 @@ def test_upsert_lead_refuses_an_email_held_by_another_crm_id(session, site):
 
 def test_crm_lead_taking_an_email_absorbs_the_snippets_lead(session, site):
     """The snippet met jane@ first; the CRM then says contact 7 is jane@."""
-    snippet = crm.upsert_lead(session, site.id, email="jane@corp.example", now=NOW)
+    snippet = crm.upsert_lead(session, site.id, email="jane@corp.example", now=NOW).lead
     contact = crm.upsert_lead(
         session, site.id, crm_id="7", email="old@corp.example", now=NOW
-    )
+    ).lead
     again = crm.upsert_lead(
         session, site.id, crm_id="7", email="jane@corp.example", now=NOW
-    )
+    ).lead
     session.commit()
 
     assert again.id == contact.id
@@ -142,7 +145,7 @@ def test_crm_lead_taking_an_email_absorbs_the_snippets_lead(session, site):
 
 
 def test_replayed_stage_event_is_recorded_once(session, site):
-    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW)
+    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW).lead
 
     first = stage(session, site, lead, "salesqualifiedlead", FEB, "evt-1")
     replay = stage(session, site, lead, "salesqualifiedlead", FEB, "evt-1")
@@ -153,7 +156,7 @@ def test_replayed_stage_event_is_recorded_once(session, site):
 
 
 def test_late_event_with_an_earlier_time_is_placed_in_order(session, site):
-    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW)
+    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW).lead
     stage(session, site, lead, "customer", APR, "evt-customer")
     stage(session, site, lead, "opportunity", MAR, "evt-opportunity")
     # Arrives last but happened first: neither the current stage nor the first
@@ -172,7 +175,7 @@ def test_late_event_with_an_earlier_time_is_placed_in_order(session, site):
 
 
 def test_reached_sales_at_is_kept_after_moving_back_to_lead(session, site):
-    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW)
+    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW).lead
     stage(session, site, lead, "lead", JAN, "e1")
     stage(session, site, lead, "SQL", FEB, "e2")
     stage(session, site, lead, "lead", MAR, "e3")
@@ -183,7 +186,7 @@ def test_reached_sales_at_is_kept_after_moving_back_to_lead(session, site):
 
 
 def test_entered_at_with_a_zone_is_stored_as_naive_utc(session, site):
-    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW)
+    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW).lead
     paris = timezone(timedelta(hours=1))
     stage(session, site, lead, "sql", datetime(2024, 2, 1, 10, 0, tzinfo=paris), "e1")
     session.commit()
@@ -192,7 +195,7 @@ def test_entered_at_with_a_zone_is_stored_as_naive_utc(session, site):
 
 
 def test_site_threshold_mql_makes_an_mql_reach_sales(session, site):
-    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW)
+    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW).lead
     stage(session, site, lead, "marketingqualifiedlead", JAN, "e1")
     session.commit()
     assert fresh(session, lead).reached_sales_at is None
@@ -208,7 +211,7 @@ def test_site_threshold_mql_makes_an_mql_reach_sales(session, site):
 
 
 def test_other_and_disqualified_never_reach_sales(session, site):
-    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW)
+    lead = crm.upsert_lead(session, site.id, crm_id="101", now=NOW).lead
     stage(session, site, lead, "my custom stage", JAN, "e1")
     stage(session, site, lead, "unqualified", FEB, "e2")
     session.commit()
@@ -221,7 +224,7 @@ def test_stage_of_another_sites_lead_is_refused(session, site):
     other = Site(key="other", name="Other", created_at=NOW, allowed_origins=[])
     session.add(other)
     session.flush()
-    theirs = crm.upsert_lead(session, other.id, crm_id="101", now=NOW)
+    theirs = crm.upsert_lead(session, other.id, crm_id="101", now=NOW).lead
 
     with pytest.raises(ValueError, match="not a lead of site"):
         stage(session, site, theirs, "sql", JAN, "e1")
@@ -277,7 +280,7 @@ def test_merge_moves_links_history_and_fills_empty_fields(session, site, two_rea
 
 def test_merged_leads_keys_find_the_survivor(session, site, two_readers):
     ada, bob = two_readers
-    carol = crm.upsert_lead(session, site.id, email="carol@x.example", now=NOW)
+    carol = crm.upsert_lead(session, site.id, email="carol@x.example", now=NOW).lead
     crm.merge_leads(session, site.id, carol.id, bob.id, now=NOW)
     crm.merge_leads(session, site.id, bob.id, ada.id, now=NOW)
     replay = crm.merge_leads(session, site.id, bob.id, ada.id, now=NOW)
@@ -287,7 +290,7 @@ def test_merged_leads_keys_find_the_survivor(session, site, two_readers):
     assert fresh(session, carol).merged_into_id == ada.id  # no chains left
     for key in ("carol@x.example", " BOB@x.example"):
         assert crm.find_lead(session, site.id, key).id == ada.id
-        assert crm.upsert_lead(session, site.id, email=key, now=NOW).id == ada.id
+        assert crm.upsert_lead(session, site.id, email=key, now=NOW).lead.id == ada.id
     assert count(session, Lead) == 3
 
 
@@ -311,8 +314,8 @@ def test_merge_drops_a_conflict_between_the_two_records_of_one_person(
 def test_naive_utc_keeps_naive_and_converts_aware():
     aware = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
-    assert crm.naive_utc(aware) == datetime(2024, 1, 1, 12, 0)
-    assert crm.naive_utc(datetime(2024, 1, 1)) == datetime(2024, 1, 1)
+    assert naive_utc(aware) == datetime(2024, 1, 1, 12, 0)
+    assert naive_utc(datetime(2024, 1, 1)) == datetime(2024, 1, 1)
 
 
 def test_new_browser_identifying_as_a_merged_lead_reads_for_the_survivor(

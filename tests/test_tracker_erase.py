@@ -66,10 +66,10 @@ def people(client, session, site):
 
     jane = upsert_lead(
         session, site.id, email="jane@example.com", crm_id="crm-jane", now=NOW
-    )
+    ).lead
     old = upsert_lead(
         session, site.id, email="j.doe@oldco.example", crm_id="crm-jane-old", now=NOW
-    )
+    ).lead
     merge_leads(session, site.id, old.id, jane.id, now=NOW)
     bob = session.scalar(select(Lead).where(Lead.email == "bob@example.com"))
     for lead, event in ((jane, "e-jane"), (bob, "e-bob")):

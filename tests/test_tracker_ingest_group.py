@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, text
 
 from resonance.core.models import (
+    BotHit,
     Click,
     PageSection,
     PageView,
@@ -62,6 +63,30 @@ def test_a_group_stores_every_batch_with_folded_maxima_and_sections(session, sit
         (0, "A post", 4000),
         (1, "Why it matters", 0),
         (2, "How to start", 5000),
+    ]
+
+
+def test_a_bots_beacon_in_a_group_is_filed_apart_and_the_visitors_beside_it_stored(
+    session, site
+):
+    """Bot hits are written with the group's other rows: a group of bots alone
+    stores them too, each with its page URL cleaned (a bad one left out)."""
+    bot = RequestMeta(ip="203.0.113.7", user_agent="Googlebot/2.1", origin=ORIGIN)
+    items = [
+        (body(pv("pvbot000001", url="https://blog.example.com/a?x=1#top")), bot, NOW),
+        (body(pv("pvperson001"), v="visitorperson"), META, NOW),
+    ]
+    assert ingest_many(session, items) == [0, 1]
+    bad_url = pv("pvbotonly01", url="javascript:alert(1)")
+    assert ingest_many(session, [(body(bad_url), bot, NOW)]) == [0]
+    session.commit()
+
+    assert session.scalars(select(PageView.event_id)).all() == ["pvperson001"]
+    assert session.scalars(select(Visitor.uid)).all() == ["c:visitorperson"]
+    hits = session.execute(select(BotHit.url, BotHit.user_agent).order_by(BotHit.id))
+    assert [tuple(hit) for hit in hits] == [
+        ("https://blog.example.com/a", "Googlebot/2.1"),
+        (None, "Googlebot/2.1"),
     ]
 
 
@@ -164,7 +189,7 @@ def test_a_lone_beacon_whose_page_view_another_process_stores_meanwhile_is_store
     sessionmaker = app.extensions["resonance.sessionmaker"]
     view = pv("pvracing001")
     beacon = body(view, click(view["id"]))
-    write = ingest._Plan.write
+    write = ingest._write
     raced: list[list] = []
 
     def write_after_the_other_process(plan, commit: bool = False) -> None:
@@ -175,7 +200,7 @@ def test_a_lone_beacon_whose_page_view_another_process_stores_meanwhile_is_store
                 other.commit()
         write(plan, commit)
 
-    monkeypatch.setattr(ingest._Plan, "write", write_after_the_other_process)
+    monkeypatch.setattr(ingest, "_write", write_after_the_other_process)
     assert store_group(sessionmaker, [(beacon, META, NOW)]) == [2]
     assert raced == [[2]]
     assert count(session, PageView) == 1

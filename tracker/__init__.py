@@ -1,5 +1,8 @@
-"""The collector: the snippet's endpoints and the write side of Resonance.
+"""The write side of Resonance: the snippet's endpoints and everything they store.
 
-Data flows one way: ``views`` (HTTP) → ``ingest`` (the only writer of events) →
-``models``. Nothing here imports the dashboard.
+A beacon flows one way: ``collector`` (``POST /e``, validated in the request's
+thread) → ``writer`` (group commits) or, under load, ``inbox`` (kept, then
+drained) → ``ingest``, the only module that writes the event tables. The CRM
+API, the CSV import, the catalog and snapshots write their own tables beside
+it. Nothing here imports the dashboard: it reads what this package stores.
 """

@@ -11,7 +11,7 @@ field, never a 500. ``docs/crm-api.md`` documents every route.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Annotated, Any
 
@@ -29,6 +29,7 @@ from pydantic import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from resonance.core.clock import naive_utc
 from resonance.core.db import get_session
 from resonance.core.models import Lead
 from resonance.core.sizes import EMAIL_LEN
@@ -57,7 +58,7 @@ def _utc(moment: datetime) -> datetime:
     # Bounded first: converting year 9999 with a negative offset would overflow.
     if not 1970 <= moment.year <= 2100:
         raise ValueError("must be between 1970 and 2100")
-    return crm.naive_utc(moment)
+    return naive_utc(moment)
 
 
 Email = Annotated[
@@ -163,7 +164,7 @@ def api_route(rule: str, **options) -> Callable:
             header = request.headers.get("Authorization")
             if not header:
                 return _unauthorized("an Authorization: Bearer header is needed")
-            token = authenticate(session, header, _now())
+            token = authenticate(session, header, naive_utc())
             if token is None:
                 session.rollback()
                 return _unauthorized("unknown or revoked token")
@@ -243,10 +244,6 @@ def _item(index: int, count: int, key: str) -> str:
     return f"{key}[{index}]: " if count > 1 else ""
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() + "Z" if moment else None
 
@@ -258,7 +255,7 @@ def _iso(moment: datetime | None) -> str | None:
 def post_leads(site_id: int) -> dict:
     """Create or update leads; their ids in the order sent."""
     items = _parse(_body(), LeadIn, LeadsIn, "leads")
-    session, now, out = get_session(), _now(), []
+    session, now, out = get_session(), naive_utc(), []
     for index, item in enumerate(items):
         try:
             lead = crm.upsert_lead(
@@ -270,7 +267,7 @@ def post_leads(site_id: int) -> dict:
                 company=item.company,
                 owner=item.owner,
                 now=now,
-            )
+            ).lead
         except crm.LeadConflict as exc:
             raise ApiError(409, _item(index, len(items), "leads") + str(exc)) from None
         out.append({"id": lead.id, "email": lead.email, "crm_id": lead.crm_id})
@@ -281,13 +278,13 @@ def post_leads(site_id: int) -> dict:
 def post_stages(site_id: int) -> dict:
     """Record stage changes; a replayed ``crm_event_id`` counts as a duplicate."""
     items = _parse(_body(), StageIn, StagesIn, "stages")
-    session, now = get_session(), _now()
+    session, now = get_session(), naive_utc()
     recorded, touched = 0, set()
     for index, item in enumerate(items):
         try:
             lead = crm.upsert_lead(
                 session, site_id, email=item.email, crm_id=item.crm_id, now=now
-            )
+            ).lead
         except crm.LeadConflict as exc:
             raise ApiError(409, _item(index, len(items), "stages") + str(exc)) from None
         recorded += crm.record_stage_change(
@@ -320,7 +317,7 @@ def post_merge(site_id: int) -> dict:
             raise ApiError(400, "from and into are the same lead")
         # else: a replayed merge, already done
     else:
-        crm.merge_leads(session, site_id, source.id, target.id, now=_now())
+        crm.merge_leads(session, site_id, source.id, target.id, now=naive_utc())
     return {"lead": _lead_json(session, target)}
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from resonance.core.models import Content, ContentSection
 from resonance.core.sizes import HEADING_LEN, TITLE_LEN, URL_LEN
-from tracker.ingest import put_content
+from tracker.contents import put_content
 from tracker.urls import clean_url
 
 WORDS_PER_MINUTE = 230
@@ -359,9 +359,9 @@ def store_outline(
 ) -> int:
     """Upsert the content item of an outline and replace its sections; its id.
 
-    The item is the one page views of the canonical URL land on (the same
-    ``put_content`` the collector uses), so crawled lengths and measured attention
-    meet on one row. Does not commit.
+    The item is the one page views of the canonical URL land on (the content
+    upsert of ``tracker.contents``, which ingest shares), so crawled lengths and
+    measured attention meet on one row. Does not commit.
     """
     url = clean_url(outline.canonical_url)
     if len(url) > URL_LEN:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from resonance.core.clock import naive_utc
 from resonance.core.dialect import insert
 from resonance.core.models import (
     IdentityConflict,
@@ -102,13 +103,6 @@ def normalise_email(email: str | None) -> str | None:
     return email.strip().lower() or None
 
 
-def naive_utc(moment: datetime) -> datetime:
-    """A naive UTC datetime, as every ``*_at`` column holds."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 # --- leads ----------------------------------------------------------------------
 
 
@@ -131,37 +125,15 @@ def upsert_lead(
     company: str | None = None,
     owner: str | None = None,
     now: datetime,
-) -> Lead:
-    """The site's lead for ``crm_id`` or else ``email``, created or updated.
+) -> LeadWrite:
+    """The site's lead for ``crm_id`` or else ``email``, created or updated: the
+    one lead upsert of every source (the CRM API, the CSV import, the snippet's
+    identify call), so they cannot disagree on what a lead is.
 
     Fields given (not None) overwrite; a lead that was merged resolves to the
     survivor. Raises :class:`LeadConflict` (before writing anything) when the
     e-mail belongs to a lead of another CRM id. Does not commit.
     """
-    return put_lead(
-        session,
-        site_id,
-        email=email,
-        crm_id=crm_id,
-        name=name,
-        company=company,
-        owner=owner,
-        now=now,
-    ).lead
-
-
-def put_lead(
-    session: Session,
-    site_id: int,
-    *,
-    email: str | None = None,
-    crm_id: str | None = None,
-    name: str | None = None,
-    company: str | None = None,
-    owner: str | None = None,
-    now: datetime,
-) -> LeadWrite:
-    """:func:`upsert_lead`, also telling whether the lead was created or changed."""
     email = normalise_email(email)
     crm_id = (crm_id or "").strip() or None
     if email is None and crm_id is None:

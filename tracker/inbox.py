@@ -37,12 +37,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from resonance.core.clock import naive_utc
 from resonance.core.dialect import RawSql
 from resonance.core.engine import write_turn
 from resonance.core.models import InboxBeacon
 from tracker import table_stats
 from tracker.beacon import BeaconError
-from tracker.ingest import RequestMeta, ingest_many, naive_utc
+from tracker.ingest import RequestMeta, ingest_many
 
 CHUNK = 64  # beacons per drain transaction, as in a group commit
 LOCK_KEY = 0x7265736F  # PostgreSQL advisory lock: one drainer at a time

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from resonance.core.clock import naive_utc
 from resonance.core.sizes import EMAIL_LEN
 from tracker import crm
 
@@ -130,7 +131,7 @@ def import_leads(
         if any(cell.strip() for cell in cells):  # else a blank line
             try:
                 row = parse_row(line, cells, columns, len(header))
-                _store(session, site_id, row, summary, crm.naive_utc(now))
+                _store(session, site_id, row, summary, naive_utc(now))
             except (RowError, crm.LeadConflict) as exc:
                 summary.errors.append(f"line {line}: {exc}")
         if report:
@@ -257,14 +258,14 @@ def _when(value: str | None) -> datetime | None:
         raise RowError(f"stage_changed_at {value!r} is not between 1970 and 2100")
     if len(value) == 10:  # a date alone: the start of that UTC day
         moment = datetime.combine(moment.date(), time())
-    return crm.naive_utc(moment)
+    return naive_utc(moment)
 
 
 def _store(
     session: Session, site_id: int, row: LeadRow, summary: ImportSummary, now
 ) -> None:
     """Upsert the row's lead and record its stage; count what it changed."""
-    write = crm.put_lead(
+    write = crm.upsert_lead(
         session,
         site_id,
         email=row.email,

@@ -1,7 +1,9 @@
-"""Sites: create, edit, and the collector's cached look-up by key.
+"""Sites: create, edit, the embed tag, and the collector's cached look-up by key.
 
-Owns: the ``sites`` table's writes and the hot-path read ``lookup`` (every beacon
-needs its site; a short in-process cache saves that round trip).
+Owns: the ``sites`` table's writes with their checks (shared by the sites page,
+the CLI and the demo), the tag a site's pages carry, and the hot-path read
+``lookup`` (every beacon needs its site; a short in-process cache saves that
+round trip).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from resonance.core.models import PRIVACY_MODES, Site
 from tracker.crm import FUNNEL
-from tracker.inject import check_key
+from tracker.inject import STUB, check_key, snippet_tag
 from tracker.urls import BadUrl, ascii_host, site_origin
 
 CACHE_SECONDS = 10.0
@@ -94,23 +96,6 @@ def normalise_origins(origins: list[str]) -> list[str]:
         elif entry:
             result.append(site_origin(entry))
     return result
-
-
-def create_site(
-    session: Session,
-    name: str,
-    *,
-    origins: list[str],
-    privacy_mode: str = "anonymous",
-    key: str | None = None,
-    now: datetime | None = None,
-) -> Site:
-    """Add a site with its basic settings (the demo, tests, benchmarks): a short
-    call to :func:`add_site`, whose checks apply (SiteInvalid is a ValueError).
-    Does not commit."""
-    return add_site(
-        session, name=name, origins=origins, privacy_mode=privacy_mode, key=key, now=now
-    )
 
 
 # --- editing settings ----------------------------------------------------------------
@@ -257,10 +242,10 @@ def check_new_key(session: Session, key: str) -> str:
     return key
 
 
-def add_site(
+def create_site(
     session: Session,
-    *,
     name: str,
+    *,
     origins: list[str],
     privacy_mode: str = "anonymous",
     key: str | None = None,
@@ -269,9 +254,10 @@ def add_site(
     internal_domains: list[str] | None = None,
     now: datetime | None = None,
 ) -> Site:
-    """Add a site with all its settings checked first (the sites page and
-    ``resonance site add``): SiteInvalid lists every bad field, nothing is
-    written then. The key is random unless given. Does not commit."""
+    """Add a site with all its settings checked first (the sites page,
+    ``resonance site add``, the demo): SiteInvalid (a ValueError) lists every bad
+    field, nothing is written then. The key is random unless given. Does not
+    commit."""
     errors: dict[str, str] = {}
     values: dict[str, object] = {}
     try:
@@ -301,3 +287,10 @@ def add_site(
     session.flush()
     forget()
     return site
+
+
+def embed_tag(host: str, key: str) -> str:
+    """What a marketer pastes into every page of the site ``key``: the stub that
+    queues calls made before the snippet loads, then the tag that loads it from
+    ``host``. The sites page and ``resonance site add`` both show this."""
+    return STUB + "\n" + snippet_tag(host, key)

@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resonance.core.models import Click, Snapshot, SnapshotElement
-from tracker.ingest import put_content
+from tracker.contents import put_content
 from tracker.urls import clean_url
 
 if TYPE_CHECKING:

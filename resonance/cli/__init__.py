@@ -28,8 +28,7 @@ from resonance.core import db, metrics
 from resonance.core.engine import upgrade
 from resonance.core.models import PRIVACY_MODES, Site
 from tracker.crm import FUNNEL
-from tracker.inject import STUB, snippet_tag
-from tracker.sites import SiteInvalid, add_site, create_site, update_site
+from tracker.sites import SiteInvalid, create_site, embed_tag, update_site
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -233,9 +232,9 @@ def site_add(
     """Add a site and print its embed tag."""
     session = db.get_session()
     try:
-        site = add_site(
+        site = create_site(
             session,
-            name=name,
+            name,
             key=key,
             origins=list(origins),
             privacy_mode=privacy or "anonymous",
@@ -247,8 +246,7 @@ def site_add(
         raise _settings_error(exc) from None
     session.commit()
     click.echo(f"site {site.name!r} added with key {site.key}")
-    click.echo(STUB)
-    click.echo(snippet_tag("https://YOUR-HOST", site.key))
+    click.echo(embed_tag("https://YOUR-HOST", site.key))
 
 
 @site_group.command("edit")
