@@ -2,7 +2,7 @@
 
 Two files: the core ``/r.js`` (static/js/resonance.js) and the extension
 ``/r2.js`` (static/js/resonance-extras.js) that the core imports once the page
-has settled. Each stays within 2,048 bytes gzipped.
+has settled. Each stays within its gzip budget (static/js/build.sh).
 """
 
 from __future__ import annotations
@@ -20,18 +20,20 @@ FILES = [
     ("/r.js", "r.min.js", "resonance.js"),
     ("/r2.js", "r2.min.js", "resonance-extras.js"),
 ]
+# gzip -9 bytes, as static/js/build.sh checks them.
+BUDGETS = {"/r.js": 4096, "/r2.js": 2048}
 served_files = pytest.mark.parametrize(
     "route, build, source", FILES, ids=["core", "extension"]
 )
 
 
 @served_files
-def test_served_snippet_is_at_most_2048_bytes_gzipped(client, route, build, source):
+def test_served_snippet_is_within_its_gzip_budget(client, route, build, source):
     response = client.get(route)
 
     assert response.status_code == 200
     assert response.mimetype == "text/javascript"
-    assert len(gzip.compress(response.data, compresslevel=9)) <= 2048
+    assert len(gzip.compress(response.data, compresslevel=9)) <= BUDGETS[route]
 
 
 @served_files

@@ -1,10 +1,11 @@
 /**
  * Resonance snippet extension: the readable source of /r2.js.
  *
- * What does not fit the core snippet's 2,048-byte budget (resonance.js, /r.js)
- * lives here. The core imports this module on its first tick, about a second
- * after it started, or at once when identify is called; identify waits for it
- * (or for its failure). static/js/build.sh minifies it into r2.min.js.
+ * What the core snippet (resonance.js, /r.js) can do without lives here, off
+ * the page's critical path. The core imports this module on its first tick,
+ * about a second after it started, or at once when an identify is queued; that
+ * identify waits for it (or for its failure, or the page going away).
+ * static/js/build.sh minifies it into r2.min.js.
  *
  *   export default (queue, flush, flags, store, randomId) => transport
  *
@@ -13,39 +14,48 @@
  * maker, and returns the transport that sends every batch from then on in place
  * of the core's sendBeacon. It adds:
  *
- *  - Dead and error clicks. A click waits 1 s for its verdict before it is
- *    queued: dead (dd) when on a non-interactive element and no navigation, DOM
- *    change or scroll followed; error (er) when a JavaScript error or an
- *    unhandled rejection followed. When the page is hidden earlier the click
- *    goes at once with what is known (never dead).
- *  - Identify on submit of forms marked data-resonance-identify.
+ *  - Dead and error clicks. A click waits 2.5 s for its verdict before it is
+ *    queued: dead (dd) when no navigation, DOM change, scroll, form change or
+ *    window focus change followed, whether the element is interactive or not
+ *    (a button that does nothing is dead); error (er) when a JavaScript error
+ *    or an unhandled rejection followed within 1 s. Never dead: a click with
+ *    a modifier key (Ctrl, Cmd, Shift, Alt) or another button than the main
+ *    one, a click that ends a drag-to-select or a multi-click selecting text
+ *    (text is selected), a click into a form field, a label, editable content,
+ *    media or a frame, a download link or a link to another window. When the
+ *    page is hidden earlier the click goes at once with what is known (never
+ *    dead).
  *  - Shared browsers. rs_who remembers whom the stored visitor id (rs_vid)
  *    belongs to: the id and a hash of the id with the normalised e-mail, never
  *    the e-mail. When a different e-mail identifies, the browser gets a fresh id
  *    and that batch names the previous one once as o: the collector records the
  *    conflict and keeps the first person's history apart.
  *  - A retry queue (outbox). Every batch stays in it until the collector
- *    answered for good (stored, or refused with a 4xx). Batches go one at a
- *    time, oldest first; after a network error or a 5xx the oldest is tried
- *    again on the next flush, and all of them on the next page load and when
- *    the page is hidden or goes away (then joined into one body where the
- *    collector's limits allow, so that none overtakes the batch of its page
- *    view on the way). The answer to a batch sent as the page goes
- *    away may never be seen: the next page load sends it again, and event ids
- *    make that harmless (the collector stores page views, clicks and identify
- *    once per id; scroll and attention are cumulative maxima). Kept in
- *    localStorage (rs_retry) only while the privacy mode lets the core keep a
- *    visitor id there, else in memory; never a batch holding an e-mail. At most
- *    20 batches and 64,000 characters: the oldest go first.
+ *    answered for good: stored (2xx, also a 200 that lists some events as
+ *    refused: the rest was stored, and the refused ones would be refused
+ *    again), or refused whole with a 4xx other than 429. Batches go one at a
+ *    time, oldest first; after a network error, a 429 or a 5xx the oldest is
+ *    tried again on the next flush and when the browser is back online, and
+ *    all of them on the next page load and when the page is hidden or goes
+ *    away (then joined into one body where the collector's limits allow, so
+ *    that none overtakes the batch of its page view on the way). The answer to
+ *    a batch sent as the page goes away may never be seen: the next page load
+ *    sends it again, and event ids make that harmless (the collector stores
+ *    page views, clicks and identify once per id; scroll and attention are
+ *    cumulative maxima). Kept in localStorage (rs_retry) only while the
+ *    privacy mode lets the core keep a visitor id there, else in memory; never
+ *    a batch holding an e-mail. At most 20 batches and 200,000 characters: the
+ *    oldest go first.
  *
  * Like the core, it must never break or slow down the host page: every entry
- * point catches its own errors, and it observes the DOM only in the second
+ * point catches its own errors, and it observes the DOM only in the 2.5 s
  * after a click.
  */
 const ENDPOINT = new URL('/e', import.meta.url).href;
-const VERDICT_MS = 1e3;
+const VERDICT_MS = 2500; // no DOM change, scroll or navigation this long: dead
+const ERROR_MS = 1e3; // a JavaScript error this soon after a click: error click
 const MAX_BATCHES = 20;
-const MAX_CHARS = 64e3;
+const MAX_CHARS = 2e5; // (over 3 full batches; localStorage holds megabytes)
 const MAX_EVENTS = 500; // the collector's limits for one batch (its default
 const MAX_BYTES = 60e3; // RESONANCE_MAX_BEACON_BYTES is 65,536)
 
@@ -98,11 +108,12 @@ export default (queue, flush, flags, store, randomId) => {
     save();
   };
 
-  // true once the collector answered for good: stored (2xx) or refused (4xx: the
-  // same bytes would be refused again); false after a network error or a 5xx.
+  // true once the collector answered for good: stored (2xx, even with some
+  // events refused) or refused whole (4xx: the same bytes would be refused
+  // again); false after a network error, a 429 (too many, for now) or a 5xx.
   const post = (body) =>
     fetch(ENDPOINT, { method: 'POST', body, keepalive: true }).then(
-      (response) => response.status < 500,
+      ({ status }) => status < 500 && status != 429,
       () => false
     );
 
@@ -204,26 +215,14 @@ export default (queue, flush, flags, store, randomId) => {
     }
   };
 
-  // The core flushes as the page goes away in its own pagehide or
-  // visibilitychange listener, which runs before this extension's: the clicks
-  // still waiting join that batch, with what is known, so that they never
-  // arrive before the page view they refer to. (window.event: the event being
-  // dispatched; at pagehide document.hidden is still false.)
-  const withWaiting = (body) => {
-    try {
-      const batch = JSON.parse(body);
-      waiting.forEach((click) => batch.e.push(...release(click)));
-      return JSON.stringify(batch);
-    } catch {
-      return body;
-    }
-  };
-
+  // As the page goes away the core flushes in its own pagehide or
+  // visibilitychange listener, which runs before this extension's: then the
+  // batch waits for leave (below), which sends it joined with the clicks still
+  // waiting for their verdict, in one body where the limits allow. Sent at
+  // once it would go twice. (window.event: the event being dispatched.)
   const transport = guard((body) => {
-    if (waiting.size && (document.hidden || window.event?.type == 'pagehide'))
-      body = withWaiting(body);
     stamp(body).map(add);
-    drain();
+    if (!/^(visibilitychange|pagehide)$/.test(window.event?.type)) drain();
   });
 
   // ---- dead and error clicks --------------------------------------------------
@@ -232,7 +231,8 @@ export default (queue, flush, flags, store, randomId) => {
   const seen = new WeakSet(); // click events already taken from the queue
   queue.map((event) => seen.add(event)); // (queued before this module arrived)
 
-  // Something happened: a DOM change, a scroll, a navigation.
+  // Something happened: a DOM change, a scroll, a form change, the window lost
+  // or got focus (a new window, a file dialog).
   const alive = () => waiting.forEach((click) => (click.alive = 1));
   const observer = new MutationObserver(alive);
 
@@ -241,15 +241,20 @@ export default (queue, flush, flags, store, randomId) => {
   const release = (click, final) => {
     if (!waiting.delete(click)) return [];
     const event = click.event;
-    if (final && !event.in && !click.alive && location.href == click.href)
-      event.dd = true;
+    if (final && !click.alive && location.href == click.href) event.dd = true;
     if (!waiting.size) observer.disconnect();
     return flags.optout ? [] : [event];
   };
 
+  // Where a click shows nothing by design, or leaves for another window.
+  const CALM =
+    'select,textarea,label,option,video,audio,canvas,iframe,embed,object,[download],' +
+    '[target=_blank],input:not([type=submit],[type=button],[type=reset],[type=image])';
+
   // The core's capture listener on window runs before this one: the click it
-  // just queued is the last event of the queue.
-  const hold = () => {
+  // just queued is the last event of the queue (none when the core left it
+  // out: see its rage rule).
+  const hold = (click) => {
     const event = queue[queue.length - 1];
     if (event?.t != 'c' || seen.has(event)) return;
     seen.add(event);
@@ -261,12 +266,31 @@ export default (queue, flush, flags, store, randomId) => {
         attributes: true,
         characterData: true,
       });
-    const click = { event, href: location.href };
-    waiting.add(click);
+    const target = click.target;
+    waiting.add(
+      (click = {
+        event,
+        href: location.href,
+        // Never dead: a modifier key or another button (a new tab, a menu),
+        // selected text (drag-to-select, a double or triple click), see CALM.
+        alive:
+          click.ctrlKey ||
+          click.metaKey ||
+          click.shiftKey ||
+          click.altKey ||
+          click.button ||
+          !getSelection().isCollapsed ||
+          target.isContentEditable ||
+          target.closest(CALM),
+      })
+    );
     setTimeout(guard(() => queue.push(...release(click, 1))), VERDICT_MS);
   };
 
-  const failed = () => waiting.forEach((click) => (click.event.er = true));
+  const failed = () =>
+    waiting.forEach(
+      (click) => Date.now() - click.event.ts < ERROR_MS && (click.event.er = true)
+    );
 
   // The page may be gone any moment (the core has just flushed): the clicks
   // waiting go with what is known, and everything goes now, not one at a time:
@@ -285,36 +309,26 @@ export default (queue, flush, flags, store, randomId) => {
 
   // ---- events -----------------------------------------------------------------
 
-  const identifyForm = ({ target }) => {
-    if (target.hasAttribute('data-resonance-identify'))
-      resonance('identify', {
-        email: target.querySelector('[type=email],input[name*=email i]')?.value,
-      });
-  };
-
   const listeners = {
     click: hold,
     scroll: alive, // capture: scrolls inside elements too
-    submit: identifyForm,
+    change: alive,
+    input: alive,
     visibilitychange: leave,
     pagehide: leave,
+    online: drain,
   };
   for (const [type, listener] of Object.entries(listeners))
     addEventListener(type, guard(listener), true);
-  // Not captured: window's own error events are JavaScript errors; failed
-  // images and scripts only pass through in the capture phase.
+  // Not captured: the window's own focus changes (not its elements'), and
+  // window's own error events are JavaScript errors (failed images and scripts
+  // only pass through in the capture phase).
+  addEventListener('blur', guard(alive));
+  addEventListener('focus', guard(alive));
   addEventListener('error', guard(failed));
   addEventListener('unhandledrejection', guard(failed));
 
   // ---- start ------------------------------------------------------------------
-
-  // The privacy commands may take the visitor id out of storage: this
-  // extension's keys follow as soon as the core has applied them.
-  const api = window.resonance;
-  window.resonance = (...args) => {
-    api(...args);
-    setTimeout(guard(save));
-  };
 
   try {
     outbox = JSON.parse(store('rs_retry') || '[]')

@@ -3,10 +3,11 @@
  *
  *   <script defer src="https://HOST/r.js" data-site="SITE_KEY"></script>
  *
- * static/js/build.sh minifies this file into r.min.js, which must stay at most
- * 2,048 bytes gzipped: keep code paths short and reuse the helpers below. (The
- * hash of this file goes to r.min.js.sha, not into the served bytes.)
- * Without data-site the snippet does nothing at all.
+ * static/js/build.sh minifies this file into r.min.js and fails when it grows
+ * over its gzip budget (see there): keep code paths short and reuse the helpers
+ * below. (The hash of this file goes to r.min.js.sha, not into the served
+ * bytes.) Without data-site the snippet does nothing at all; a second copy of it
+ * on the same page (two tags) does nothing either.
  *
  * Wire format (the contract with the collector): docs/beacon.md. Requests go to
  * the origin of this script's own src:
@@ -14,48 +15,56 @@
  *   POST /e             a batch: JSON as text/plain (sendBeacon, else fetch)
  *   GET  /r2.js         the extension (resonance-extras.js), an ES module
  *                       imported on the first tick: dead and error clicks (dd,
- *                       er), identify from forms, a new visitor id for a shared
- *                       browser (o) and a retry queue. See its header.
+ *                       er), a new visitor id for a shared browser (o) and a
+ *                       retry queue. See its header.
  *
  * Every field it sends:
  *   batch   s site key, v visitor id (only while storage is allowed),
  *           i 1 for a visitor marked internal, e events (oldest first)
  *   event   t type, id event id, ts Date.now(), p page-view id (= id on pv)
  *   pv      u URL (no fragment, only utm_* query keys), r referrer (optional),
- *           ti title, vw vh viewport, dh document height (these three read
+ *           ti title, vw vh viewport, dh document height (these four read
  *           when the batch is sent, not at start)
  *   c       x y page coordinates, vw viewport width, s CSS selector (#id, else a
  *           tag[data-x="..."] hook, else a tag:nth-of-type(n) path from the
  *           nearest such anchor; at most 512 chars), fx fy click position in the
- *           element's box (0..1), tg tag, tx text ("" for a form field), h
- *           link href (optional), in interactive element
+ *           element's box (0..1), tg tag, tx text ("" for a form field or
+ *           editable content), h link href (optional), in interactive element
  *   s       d deepest scrollY + innerHeight, dh document height (the
  *           collector computes d / dh)
  *   l       sec [[level, heading, top, height], ...] of the h1-h3 sections
- *   a       ms active ms, a [[section index, active ms], ...] (cumulative)
- *   id      em e-mail address
+ *   a       ms active ms, a [[section index, ms], ...], b [[band index, ms],
+ *           ...] per 100 px band of the document (all cumulative)
+ *   id      em e-mail address, nm name and co company (optional)
+ * Text, titles and URLs go through scrub(): nothing that looks like a payment
+ * card number or an e-mail address leaves the page.
  *
  * localStorage keys: rs_vid visitor id, and the flags rs_consent (consent
  * given), rs_optout (opted out), rs_internal (internal visitor); the extension
- * adds rs_who and rs_retry.
+ * adds rs_who and rs_retry (removed with rs_vid).
  *
  * It must never break or slow down the host page: every entry point catches its
  * own errors, nothing heavy runs at load (not even a layout read: the page's
  * first layout would land in the snippet's task), and layout is read at most
- * once a second (plus once per click and per batch holding a page view).
+ * once a second (plus once per click, per focus change and per batch holding a
+ * page view).
  *
- * Left out to stay within the size budget: waiting for the load event before
- * the section layout, a Math.random fallback for ids (crypto.getRandomValues is
+ * Left out to save bytes: waiting for the load event before the section
+ * layout, a Math.random fallback for ids (crypto.getRandomValues is
  * everywhere) and escaping of odd site keys (they are URL-safe).
  */
 (() => {
   try {
+    const win = window;
     const doc = document;
     const nav = navigator;
     const loc = location;
     const script = doc.currentScript;
     const site = script.dataset.site;
-    if (!site) return;
+    // Twice on a page (a tag in the template and one from a tag manager):
+    // the first copy counts, the second does nothing.
+    if (!site || win.__resonance) return;
+    win.__resonance = 1;
     const origin = new URL(script.src).origin;
     const endpoint = origin + '/e';
 
@@ -79,6 +88,8 @@
       } catch {}
     };
 
+    const now = Date.now;
+
     // 96 random bits as the digits of three 32-bit numbers (about 28 chars).
     const randomId = () => crypto.getRandomValues(new Uint32Array(3)).join('');
 
@@ -89,8 +100,49 @@
     // A fraction 0..1 with 3 decimals; NaN (a zero-size box) -> 0.
     const frac = (v) => +Math.min(Math.max(v, 0), 1).toFixed(3) || 0;
 
-    // The element's text content, whitespace collapsed, cut to max chars.
-    const text = (el, max) => el.textContent.replace(/\s+/g, ' ').trim().slice(0, max);
+    // Luhn's checksum, as card numbers carry it: the digits from the right,
+    // every second one doubled (less 9 above 9), add up to a multiple of 10.
+    const luhn = (digits) => {
+      let sum = 0;
+      for (let i = digits.length, double = 0; i--; double = !double) {
+        const digit = digits[i] * (double ? 2 : 1);
+        sum += digit > 9 ? digit - 9 : digit;
+      }
+      return !(sum % 10);
+    };
+
+    // Nothing that looks like an e-mail address (also percent-encoded, as in a
+    // URL) or a payment card number: 13 to 19 digits passing Luhn's check,
+    // whole or in groups split by a space, dash, + or %20 (in a URL). A run of
+    // such groups holding one is masked whole ("Order 12 4111 1111 1111 1111");
+    // a longer number without separators is no card. And no NUL, which makes
+    // the collector refuse the whole batch.
+    const scrub = (value) =>
+      value
+        .replace(/\0/g, '')
+        .replace(/[\w.+%-]+(@|%40)[\w-]+(\.[\w-]+)+/gi, '[email]')
+        .replace(/\d((%20|[ +-])?\d){12,}/g, (run) => {
+          const groups = run.split(/%20|[ +-]/);
+          for (let first = 0; first < groups.length; first++)
+            for (let last = first, digits = ''; last < groups.length; last++)
+              if ((digits += groups[last]).length > 12 && digits.length < 20 && luhn(digits))
+                return '[card]';
+          return run;
+        });
+
+    // A URL scrubbed and cut to the collector's 2,000 chars, never inside a
+    // percent escape (the collector's decoding would choke on "...%E").
+    const cut = (url) => scrub(url).slice(0, 2e3).replace(/%.?$/, '');
+
+    // The element's text content, whitespace collapsed, scrubbed, cut to max
+    // chars; nothing for a form field or editable content (what someone
+    // typed), nor for an element holding editable content.
+    const text = (el, max) =>
+      el.isContentEditable ||
+      el.matches('input,select,textarea') ||
+      el.querySelector('[contenteditable]')
+        ? ''
+        : scrub(el.textContent.replace(/\s+/g, ' ').trim()).slice(0, max);
 
     // Both read layout (as do scrollY, innerWidth and innerHeight), so none of
     // them is read at start: the page's first layout, 20-90 ms on a long page,
@@ -99,11 +151,9 @@
     const viewBottom = () => scrollY + innerHeight;
     // The URL without fragment, and with only the utm_* query keys.
     const cleanUrl = () =>
-      (
-        loc.origin +
-        loc.pathname +
-        loc.search.replace(/[?&](?!utm_)[^&]*/g, '').replace(/^&/, '?')
-      ).slice(0, 2e3);
+      cut(
+        loc.origin + loc.pathname + loc.search.replace(/[?&](?!utm_)[^&]*/g, '').replace(/^&/, '?')
+      );
 
     // ---- state ----------------------------------------------------------------
 
@@ -113,69 +163,89 @@
     for (const name of FLAGS) flags[name] = store('rs_' + name) && 1;
     let visitorId; // set only while the privacy mode allows storage
     const queue = [];
-    let idleTicks; // ticks since the user last did something
+    let inputAt; // when the user last did something
+    let countedAt; // up to when active time is counted
+    let wasActive; // the tab visible and focused, as it was at countedAt
     let ticks = 0;
+    let lastClick = []; // [ts, x, y] of the last click queued
     // The current page view: its id, cleaned URL and path, the deepest point
-    // seen and its active ms (and the values last sent), its section layout
-    // (0 until laid out) and the active ms per section index (sparse).
+    // seen (and the value last sent), its active ms (and the value last sent),
+    // its section layout (0 until laid out), and the active ms per section
+    // index and per 100 px band of the document (sparse).
     let pageId, pageUrl, pagePath, depth, sentDepth, activeMs, sentMs;
-    let sections, sectionMs;
+    let sections, sectionMs, bandMs;
 
     // ---- transport ------------------------------------------------------------
 
     // The extension's transport once loaded (a retry queue). Until then, or
     // without it: a string body goes as text/plain;charset=UTF-8 either way
     // (fetch sets that content type itself), so there is no CORS preflight.
-    // sendBeacon may be missing, or refuse the body (false): then fetch, which
-    // survives the page with keepalive. (Plain CORS mode: the collector echoes
-    // the Origin back.)
-    const send = (body) =>
-      transport
-        ? transport(body)
-        : nav.sendBeacon?.(endpoint, body) ||
-          fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
+    // sendBeacon may be missing, throw (a host page or an extension replaced
+    // it) or refuse the body (false, over the browser's quota): then fetch,
+    // which survives the page with keepalive, and without keepalive when that
+    // quota is used up too. (Plain CORS mode: the collector echoes the Origin.)
+    const send = (body) => {
+      const post = (keepalive) => fetch(endpoint, { method: 'POST', body, keepalive });
+      if (transport) return transport(body);
+      try {
+        if (nav.sendBeacon(endpoint, body)) return;
+      } catch {}
+      post(1).catch(() => post().catch(() => {}));
+    };
 
-    // Batches of at most 50 events stay well under the collector's 64 KB (the
-    // queue holds the events of about 5 s, see the tick).
+    // The queue as batches of at most 50 events and under 60,000 bytes each:
+    // the collector refuses a body over 64 KiB whole. (Counted in UTF-8 bytes,
+    // which is never less than the characters.) An event too big for a batch
+    // of its own is dropped rather than block the queue; by construction none
+    // is: clicks, page views and attention are bounded well below.
     const flush = () => {
-      while (queue[0])
-        send(
-          JSON.stringify({
-            s: site,
-            v: visitorId, // JSON.stringify leaves undefined keys out
-            i: flags.internal || undefined,
-            e: queue.splice(0, 50),
-          })
-        );
+      const head =
+        JSON.stringify({ s: site, v: visitorId, i: flags.internal || undefined }).slice(0, -1) +
+        ',"e":[';
+      let events, size;
+      const post = () => {
+        if (events?.[0]) send(head + events + ']}');
+        events = [];
+        size = head.length + 2;
+      };
+      post();
+      for (const event of queue.splice(0)) {
+        const json = JSON.stringify(event);
+        const bytes = new Blob([json]).size + 1; // (and its comma)
+        if (size + bytes > 6e4 || events.length > 49) post();
+        if (size + bytes <= 6e4) {
+          events.push(json);
+          size += bytes;
+        }
+      }
+      post();
     };
 
     const enqueue = (type, fields) => {
       if (flags.optout) return;
-      queue.push({ t: type, id: randomId(), ts: Date.now(), p: pageId, ...fields });
+      queue.push({ t: type, id: randomId(), ts: now(), p: pageId, ...fields });
     };
 
     // Scroll depth and attention of the current page when changed since last
     // sent. Both are cumulative, so a lost or repeated one does no harm.
     const progress = () => {
+      const ms = Math.round(activeMs);
+      const pairs = (list) => list.flatMap((value, i) => [[i, Math.round(value)]]); // (skips holes)
       if (depth > sentDepth)
         enqueue('s', {
           d: px((sentDepth = depth)),
           dh: docHeight(), // (the collector computes the fraction d / dh)
         });
-      if (activeMs > sentMs)
-        enqueue('a', {
-          ms: (sentMs = activeMs),
-          a: sectionMs.flatMap((ms, i) => [[i, ms]]), // (flatMap skips the holes)
-        });
+      if (ms > sentMs) enqueue('a', { ms: (sentMs = ms), a: pairs(sectionMs), b: pairs(bandMs) });
     };
 
     // ---- extension ------------------------------------------------------------
 
-    // /r2.js (resonance-extras.js) adds dead and error clicks, identify from
-    // forms, new visitor ids for shared browsers and a retry queue. Imported on
-    // the first tick, once the page has settled, or at once by identify. It gets
-    // the queue and the helpers it needs and returns the transport that replaces
-    // the beacon. If it fails to load, the core works on without it.
+    // /r2.js (resonance-extras.js) adds dead and error clicks, new visitor ids
+    // for shared browsers and a retry queue. Imported on the first tick, once
+    // the page has settled, or at once by identify. It gets the queue and the
+    // helpers it needs and returns the transport that replaces the beacon. If it
+    // fails to load, the core works on without it.
     let transport, extension;
     const loadExtension = () =>
       (extension ||= import(origin + '/r2.js')
@@ -198,27 +268,53 @@
     const whenModeKnown = (fn) => modeKnown.then(guard(fn));
 
     // A visitor id, kept in storage, only in mode "always" or in "consented"
-    // after consent; otherwise a stored one is removed.
+    // after consent; otherwise a stored one is removed, and with it what the
+    // extension keeps about it.
     const applyMode = (mode) => {
       visitorId =
         mode == 'always' || (mode == 'consented' && flags.consent)
           ? store('rs_vid') || randomId()
           : undefined;
-      store('rs_vid', visitorId || 0);
+      for (const key of ['rs_vid', 'rs_who', 'rs_retry'])
+        if (!visitorId || key == 'rs_vid') store(key, visitorId || 0);
     };
     whenModeKnown(applyMode);
 
-    // The collector drops an e-mail that comes without a visitor id. The
-    // extension first: it starts a new visitor id when someone else identifies.
-    const identify = (email) =>
-      loadExtension().then(() =>
+    // An identify the collector would refuse is never sent (it used to refuse
+    // the whole batch, page view included): the address must be
+    // something@something.tld without spaces, quotes or <>, at most 254 chars
+    // (the collector's rule); name and company are optional, at most 200.
+    // Only with a visitor id (the collector drops an e-mail without one). The
+    // extension first, when it can come: it starts a new visitor id when
+    // someone else identifies in this browser. If the page goes away before
+    // it came, the identify goes with sendBeacon as the page is hidden.
+    const identify = (email, name, company) => {
+      const field = (value) => (value && (value + '').trim().slice(0, 200)) || undefined;
+      email = (email + '').trim();
+      if (email.length < 255 && /^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>"]+$/.test(email))
         whenModeKnown(() => {
-          if (visitorId && email) {
-            enqueue('id', { em: email.slice(0, 254) });
-            flush();
+          if (visitorId) {
+            enqueue('id', { em: email, nm: field(name), co: field(company) });
+            loadExtension().then(flush);
           }
-        })
-      );
+        });
+    };
+
+    // A form marked data-resonance-identify: its e-mail, name and company
+    // fields, read as it is submitted (before it navigates or resets).
+    const identifyForm = (form) => {
+      const value = (selector) => form.querySelector(selector)?.value;
+      if (form.matches('[data-resonance-identify]'))
+        identify(
+          value('[type=email],[autocomplete=email],[name*=email i],[id*=email i]'),
+          value(
+            '[autocomplete=name],[name=name i],[id=name i],[name*=full i][name*=name i],[id*=full i][id*=name i]'
+          ),
+          value(
+            '[autocomplete=organization],[name*=company i],[name*=organi i],[id*=company i],[id*=organi i]'
+          )
+        );
+    };
 
     // ---- page views -----------------------------------------------------------
 
@@ -228,20 +324,82 @@
       pagePath = loc.pathname;
       // The deepest point starts at 0, not at the fold: the collector takes the
       // fold from the page view, and reading scrollY here would lay out.
-      depth = sentDepth = activeMs = sentMs = idleTicks = 0; // arriving counts as activity
+      depth = sentDepth = activeMs = sentMs = 0;
+      inputAt = now(); // arriving counts as activity
+      account(1);
       sections = 0; // laid out on the next tick
       sectionMs = [];
+      bandMs = [];
       enqueue('pv', {
         id: pageId,
         u: pageUrl,
-        r: referrer.slice(0, 2e3) || undefined,
-        ti: doc.title.slice(0, 1024),
-        // The viewport and document sizes are read when the batch is sent
-        // (JSON.stringify calls toJSON), not at start: see docHeight.
+        r: (referrer && cut(referrer)) || undefined,
+        // The title, viewport and document sizes are read when the batch is
+        // sent (JSON.stringify calls toJSON), not at start: see docHeight. A
+        // single-page app sets the title of a new route after pushState.
         toJSON() {
-          return { ...this, vw: innerWidth, vh: innerHeight, dh: docHeight() };
+          return {
+            ...this,
+            ti: scrub(doc.title).slice(0, 1024),
+            vw: innerWidth,
+            vh: innerHeight,
+            dh: docHeight(),
+          };
         },
       });
+    };
+
+    // ---- attention ------------------------------------------------------------
+
+    // Visible headings only; a section runs to the next heading, the last one
+    // to the document end.
+    const layOut = () => {
+      const headings = [...doc.querySelectorAll('h1,h2,h3')]
+        .filter((heading) => heading.offsetHeight)
+        .slice(0, 200);
+      const topOf = (heading) =>
+        heading ? px(heading.getBoundingClientRect().y + scrollY) : docHeight();
+      const layout = headings.map((heading, i) => [
+        +heading.tagName[1],
+        text(heading, 200),
+        topOf(heading),
+        px(topOf(headings[i + 1]) - topOf(heading)),
+      ]);
+      if (layout[0]) enqueue('l', { sec: layout });
+      return layout;
+    };
+
+    // Counts the time since the last call when it was active: the tab visible
+    // and focused (every change of either calls this first, so the state held
+    // throughout) and the user did something in the last 10 s. Each active
+    // millisecond is divided among the sections on screen by the share of the
+    // viewport each covers (so they add up to the active time whenever one is
+    // on screen), and goes to every 100 px band of the document on screen
+    // weighted by how much of the band was (so a band wholly on screen gets all
+    // of it, and a section's time is that of its bands times 100 px over the
+    // viewport height). The position is read once, at the end of the interval.
+    const account = (starting) => {
+      const at = now();
+      const ms = Math.min(at, inputAt + 1e4) - countedAt;
+      if (!starting) sections ||= layOut();
+      if (!starting && wasActive && ms > 0) {
+        const top = Math.max(scrollY, 0);
+        const bottom = Math.min(top + innerHeight, docHeight());
+        const overlaps = sections.map(([, , y, height]) =>
+          Math.max(Math.min(bottom, y + height) - Math.max(top, y), 0)
+        );
+        const covered = overlaps.reduce((sum, part) => sum + part, 0);
+        activeMs += ms;
+        overlaps.map(
+          (part, i) => part && (sectionMs[i] = (sectionMs[i] || 0) + (ms * part) / covered)
+        );
+        for (let band = (top / 100) | 0; band * 100 < bottom && band < 1e3; band++)
+          bandMs[band] =
+            (bandMs[band] || 0) +
+            (ms * (Math.min(bottom, band * 100 + 100) - Math.max(top, band * 100))) / 100;
+      }
+      countedAt = at;
+      wasActive = !doc.hidden && doc.hasFocus();
     };
 
     // ---- clicks ---------------------------------------------------------------
@@ -252,11 +410,11 @@
 
     // A stable selector for el, tried in this order:
     //  - "#id" for a unique hand-written id (ids with digits are usually
-    //    generated and change between builds);
+    //    generated and change between builds; none with an @);
     //  - tag[data-x="value"] for the first unique data-* hook whose name has only
     //    letters, - and _ (not data-v-7ba5bd90, not data-resonance-identify) and
     //    whose value has at most 40 chars and no digits (generated names and
-    //    values change between builds);
+    //    values change between builds) and no @ (an e-mail address);
     //  - the parent's selector followed by ">tag:nth-of-type(n)", i.e. a path
     //    from the nearest such anchor or from html.
     // CSS.escape keeps odd ids and quotes in values from making an invalid
@@ -265,11 +423,11 @@
       let n = 1;
       for (let sibling = el; (sibling = sibling.previousElementSibling); )
         n += sibling.localName == el.localName;
-      let found = /^\D+$/.test(el.id) && unique('#' + CSS.escape(el.id));
+      let found = /^[^\d@]+$/.test(el.id) && unique('#' + CSS.escape(el.id));
       for (const { name, value } of el.attributes)
         found =
           found ||
-          (/^data-(?!resonance-identify)[a-z_-]+=\D{0,40}$/.test(name + '=' + value) &&
+          (/^data-(?!resonance-identify)[a-z_-]+=[^\d@]{0,40}$/.test(name + '=' + value) &&
             unique(el.localName + '[' + name + '="' + CSS.escape(value) + '"]'));
       return (
         found ||
@@ -289,19 +447,41 @@
       const hit = event.target.closest(INTERACTIVE);
       const el = hit || event.target;
       const box = el.getBoundingClientRect();
+      const x = px(event.pageX);
+      const y = px(event.pageY);
+      const [lastTs, lastX, lastY] = lastClick;
       // Keyboard clicks (Enter, Space) have no pointer position.
       const keyboard = !event.detail;
+      const tx = text(el, 60);
+      // Repeated clicks that are no rage clicks by definition go as one (the
+      // collector counts 3 clicks within 1 s and 30 px as rage): on a stepper
+      // (a number field, a spin button, a button labelled + or -), the 2nd and
+      // 3rd click of a multi-click that selects text, clicks in editable
+      // content and form fields other than buttons. Within 1 s and 30 px of the
+      // last click queued, such a click is left out.
+      if (
+        now() - lastTs < 1e3 &&
+        Math.abs(x - lastX) + Math.abs(y - lastY) < 30 &&
+        (event.target.closest('input[type=number],[role=spinbutton]') ||
+          /^([+\u2212\u2013-]1?|plus|minus|(in|de)cre(ase|ment)( .*)?)$/i.test(
+            el.getAttribute('aria-label') || el.textContent.trim()
+          ) ||
+          (event.detail > 1 && !getSelection().isCollapsed) ||
+          el.isContentEditable ||
+          el.matches('textarea,select,input:not([type=submit],[type=button],[type=reset],[type=image])'))
+      )
+        return;
+      lastClick = [now(), x, y];
       enqueue('c', {
-        x: px(event.pageX),
-        y: px(event.pageY),
+        x,
+        y,
         vw: innerWidth,
         s: selectorOf(el).slice(-512), // (a longer one loses its start)
         fx: keyboard ? 0.5 : frac((event.clientX - box.x) / box.width),
         fy: keyboard ? 0.5 : frac((event.clientY - box.y) / box.height),
         tg: el.localName.toLowerCase().slice(0, 16),
-        // Never what someone typed into a form field.
-        tx: el.matches('input,select,textarea') ? '' : text(el, 60),
-        h: el.href?.slice?.(0, 2e3) || undefined, // (an SVG link's href is no string)
+        tx, // never what someone typed: see text
+        h: (typeof el.href == 'string' && cut(el.href)) || undefined, // (not an SVG link's)
         in: !!hit,
       });
     };
@@ -312,35 +492,45 @@
     // clicks and submits before the host can stop them. Passive in effect: it
     // never cancels an event, and browsers make wheel listeners on window
     // passive by default. (No touchstart or pointerdown: a touch moves the
-    // pointer, scrolls or clicks.)
+    // pointer, scrolls or clicks.) Focus and blur are the window's own (not
+    // captured: those of elements would come too).
     const onEvent = guard((event) => {
       const type = event.type;
-      // A scroll, pointer, key or wheel event (or a click, a navigation...)
-      // means that someone is there.
-      idleTicks = 0;
-      if (type == 'scroll') depth = Math.max(depth, viewBottom()); // cheap: numbers
-      if (type == 'click') onClick(event);
+      // visibilitychange to hidden, pagehide: the page may be gone any moment.
+      const hiding = doc.hidden || type == 'pagehide';
       // Single-page apps: a new URL is a new page view (for replaceState only a
-      // new path). The page left goes at once, its last scroll and attention
-      // included, before its sizes (read when sent) are those of the next page.
-      if (
+      // new path).
+      const navigating =
         type == 'replaceState'
           ? loc.pathname != pagePath
-          : /tate$/.test(type) && cleanUrl() != pageUrl // pushState, popstate
-      ) {
+          : /tate$/.test(type) && cleanUrl() != pageUrl; // pushState, popstate
+      // The time so far, counted in the state it was in. After pagehide
+      // nothing counts (visibilitychange follows at once).
+      if (hiding || navigating || /^(blur|focus|vis)/.test(type)) account();
+      if (type == 'pagehide') wasActive = 0;
+      // A scroll, pointer, key or wheel event (or a click, a navigation...)
+      // means that someone is there.
+      inputAt = now();
+      if (type == 'scroll') depth = Math.max(depth, viewBottom()); // cheap: numbers
+      if (type == 'click') onClick(event);
+      if (type == 'submit') identifyForm(event.target);
+      // The page left goes at once, its last scroll and attention included,
+      // before its sizes and title (read when sent) are those of the next page.
+      if (navigating) {
         progress();
         flush();
         startPage(pageUrl);
       }
-      // visibilitychange to hidden, pagehide: the page may be gone any moment.
-      if (doc.hidden || type == 'pagehide') {
-        progress();
-        flush();
-      }
+      if (hiding) progress();
+      // Back online: what waited goes now (without the extension nothing else
+      // would send it before the page is hidden).
+      if (hiding || type == 'online') flush();
     });
-    'click scroll pointermove keydown wheel popstate visibilitychange pagehide'
+    'click scroll pointermove keydown wheel popstate visibilitychange pagehide submit online'
       .split(' ')
       .map((type) => addEventListener(type, onEvent, true));
+    addEventListener('blur', onEvent);
+    addEventListener('focus', onEvent);
     // history.pushState and replaceState are reported as events of their own.
     ['pushState', 'replaceState'].map((type) => {
       const original = history[type];
@@ -352,55 +542,28 @@
       };
     });
 
-    // ---- attention ------------------------------------------------------------
-
+    // Every second: the extension (once), the active time, scroll and
+    // attention every 30 s, and the events of about 5 s (4.5 to 5.5 s) go
+    // together, so that a few go in one request: each costs the page a
+    // millisecond or two of main thread (see bench/snippet.py). Leaving or
+    // hiding the page sends them at once. Offline they wait for the online
+    // event.
     setInterval(
       guard(() => {
         loadExtension();
-        // The section layout, once per page view, on its first tick.
-        if (!sections) {
-          // Visible headings only; a section runs to the next heading, the last
-          // one to the document end.
-          const headings = [...doc.querySelectorAll('h1,h2,h3')]
-            .filter((heading) => heading.offsetHeight)
-            .slice(0, 200);
-          const topOf = (heading) =>
-            heading ? px(heading.getBoundingClientRect().y + scrollY) : docHeight();
-          sections = headings.map((heading, i) => [
-            +heading.tagName[1],
-            text(heading, 200),
-            topOf(heading),
-            px(topOf(headings[i + 1]) - topOf(heading)),
-          ]);
-          if (sections[0]) enqueue('l', { sec: sections });
-        }
-        // Active: the tab is visible and the user did something in the last 10 s.
-        // A section counts while it covers over 5 % of the viewport or over 80 %
-        // of it is in view.
-        if (!doc.hidden && idleTicks++ < 10) {
-          activeMs += 1e3;
-          sections.map(
-            ([, , top, height], i) =>
-              Math.min(viewBottom(), top + height) - Math.max(scrollY, top) >
-                Math.min(innerHeight * 0.05, height * 0.8) &&
-              (sectionMs[i] = ~~sectionMs[i] + 1e3)
-          );
-        }
+        account();
         if (!(++ticks % 30)) progress();
-        // Events wait about 5 s (4.5 to 5.5 s), so that a few go together: each
-        // request costs the page a millisecond or two of main thread (see
-        // bench/snippet.py). Leaving or hiding the page sends them at once.
-        if (queue[0]?.ts < Date.now() - 4500) flush();
+        if (nav.onLine && queue[0]?.ts < now() - 4500) flush();
       }),
       1e3
     );
 
     // ---- commands -------------------------------------------------------------
 
-    // resonance("identify", {email}) | ("consent", true|false) |
+    // resonance("identify", {email[, name, company]}) | ("consent", true|false) |
     // ("optout"[, false]) | ("internal"[, false])
     const api = guard((command, arg) => {
-      if (command == 'identify') identify(arg.email);
+      if (command == 'identify') identify(arg.email, arg.name, arg.company);
       if (FLAGS.includes(command)) {
         const wasOut = flags.optout;
         // Kept when set, removed when not. (Consent itself may be kept: the
@@ -415,10 +578,13 @@
 
     // The host's stub queued calls in resonance.q. Replay them after the first
     // page view is queued: an "optout" among them still drops it, nothing has
-    // been sent yet.
-    const queued = window.resonance?.q || [];
-    window.resonance = api;
+    // been sent yet. A window.resonance that is not the stub (a function
+    // whose source names resonance.q) is the host's own: it is left alone, and
+    // this snippet's commands are not reachable (marked forms still work).
+    const host = win.resonance;
+    const free = !host || (typeof host == 'function' && /resonance\.q/.test(host));
+    if (free) win.resonance = api;
     startPage();
-    queued.map((args) => api(...args));
+    if (free) host?.q?.map((args) => api(...args));
   } catch {}
 })();
