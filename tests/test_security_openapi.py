@@ -101,6 +101,18 @@ def test_the_batch_schema_refuses_what_the_collector_refuses(client, site, body)
     assert response.status_code == 400
 
 
+def test_a_batch_stored_without_some_events_answers_the_documented_200(client, site):
+    view = pv()
+    body = batch(view, identify(view["p"], "null"), click("pvneverstored"))
+
+    response = client.post("/e", json=body, headers={"Origin": ORIGIN})
+
+    assert response.status_code == 200
+    assert "200" in document()["paths"]["/e"]["post"]["responses"]
+    _validator("Refused").validate(response.get_json())
+    assert [r["i"] for r in response.get_json()["refused"]] == [1, 2]
+
+
 # --- schemathesis against the live server -------------------------------------------
 
 

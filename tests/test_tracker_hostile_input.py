@@ -1,4 +1,6 @@
-"""Hostile and broken beacons: each gets its 4xx and stores nothing at all.
+"""Hostile and broken beacons: each gets its 4xx and stores nothing at all; a
+hostile event beside valid ones is refused alone (200 naming it) and nothing of
+it is stored.
 
 Every case starts from a database holding one accepted page view, and checks the
 row count of every table is unchanged afterwards, so "nothing partial stored"
@@ -59,18 +61,6 @@ CASES: list[tuple[str, object, int, str]] = [
         "",
     ),
     (
-        "negative coordinates",
-        batch(pv("pv0000000001"), click("pv0000000001", x=-5)),
-        400,
-        "greater than or equal",
-    ),
-    (
-        "fraction above 1",
-        batch(pv("pv0000000001"), click("pv0000000001", fx=1.5)),
-        400,
-        "less than or equal",
-    ),
-    (
         "URL over 2,000 chars",
         _with({"u": "https://blog.example.com/" + "a" * 2000}),
         400,
@@ -83,46 +73,34 @@ CASES: list[tuple[str, object, int, str]] = [
     ("javascript: URL", _with({"u": "javascript:alert(document.cookie)"}), 400, "http"),
     ("HTML as host", _with({"u": "https://<svg onload=alert(1)>/"}), 400, "host"),
     ("bad event id", _with({"id": "x'--", "p": "x'--"}), 400, "pattern"),
-    (
-        "page-view id of another event",
-        batch(pv("pv0000000001"), click("pv0000000099")),
-        400,
-        "unknown page view",
-    ),
     ("NUL character", _with({"ti": "a\u0000b"}), 400, "NUL"),
-    (
-        "selector too long",
-        batch(pv("pv0000000001"), click("pv0000000001", s="a" * 600)),
-        400,
-        "at most 512",
-    ),
-    (
-        "text too long",
-        batch(pv("pv0000000001"), click("pv0000000001", tx="x" * 61)),
-        400,
-        "at most 60",
-    ),
-    (
-        "tag with markup",
-        batch(pv("pv0000000001"), click("pv0000000001", tg="<img>")),
-        400,
-        "pattern",
-    ),
-    (
-        "not an e-mail",
-        batch(pv("pv0000000001"), identify("pv0000000001", HOSTILE)),
-        400,
-        "pattern",
-    ),
-    (
-        "heading level 7",
-        batch(pv("pv0000000001"), layout("pv0000000001", [[7, "h", 0, 10]])),
-        400,
-        "less than or equal",
-    ),
     ("unknown site", _with({}) | {"s": "nope"}, 404, "unknown site"),
     ("site key with SQL", _with({}) | {"s": "' OR 1=1 --"}, 404, "unknown site"),
     ("visitor id with markup", _with({}) | {"v": "<script>"}, 400, "pattern"),
+]
+
+
+# One hostile event beside a valid page view, as e[1]: the field its refusal
+# names and words of its message. The page view is stored; nothing of the event.
+VIEW = "pv0000000001"
+EVENT_CASES: list[tuple[str, list[dict], str, str]] = [
+    ("negative coordinates", [click(VIEW, x=-5)], "x", "greater than or equal"),
+    ("fraction above 1", [click(VIEW, fx=1.5)], "fx", "less than or equal"),
+    ("page-view id of another event", [click("pv0000000099")], "p", "unknown page"),
+    ("selector too long", [click(VIEW, s="a" * 600)], "s", "at most 512"),
+    ("text too long", [click(VIEW, tx="x" * 61)], "tx", "at most 60"),
+    ("tag with markup", [click(VIEW, tg="<img>")], "tg", "pattern"),
+    ("not an e-mail", [identify(VIEW, HOSTILE)], "em", "pattern"),
+    ("heading level 7", [layout(VIEW, [[7, "h", 0, 10]])], "sec[0][0]", "less"),
+    ("unknown key", [click(VIEW) | {"evil": 1}], "evil", "Extra inputs"),
+    ("NUL character", [click(VIEW, tx="a\u0000b")], "tx", "NUL"),
+    ("timestamp in the future", [click(VIEW, ts=NOW_MS + 3_600_000)], "ts", "future"),
+    (
+        "page view with a javascript: URL, and its click",
+        [pv("pv0000000002", url="javascript:alert(1)"), click("pv0000000002")],
+        "u",
+        "http",
+    ),
 ]
 
 
@@ -150,6 +128,39 @@ def test_hostile_beacon_is_refused_and_stores_nothing(
     assert response.status_code == status
     assert message in response.json["error"]
     assert _counts(session) == before
+
+
+@pytest.mark.parametrize(
+    ("events", "field", "words"),
+    [case[1:] for case in EVENT_CASES],
+    ids=[case[0] for case in EVENT_CASES],
+)
+def test_a_hostile_event_is_refused_alone_and_nothing_of_it_is_stored(
+    client, session, site, events, field, words
+):
+    assert post_batch(client, batch(pv())).status_code == 204
+    before = _counts(session)
+
+    response = post_batch(client, batch(pv(VIEW), *events))
+
+    assert response.status_code == 200
+    [refused, *dependents] = response.json["refused"]
+    assert (refused["i"], refused["id"]) == (1, events[0]["id"])
+    assert refused["error"].startswith(f"{field}: ")
+    assert words in refused["error"]
+    if len(events) > 1:  # the click of the refused page view goes with it
+        assert dependents == [
+            {
+                "i": 2,
+                "id": events[1]["id"],
+                "error": "p: its page view e[1] was refused",
+            }
+        ]
+    after = _counts(session)
+    # The valid page view and what it brings (its visit, its content item) only.
+    assert after["pageviews"] == before["pageviews"] + 1
+    changed = {table for table in after if after[table] != before[table]}
+    assert changed <= {"pageviews", "visit_sessions", "visitors", "contents"}
 
 
 def test_origin_not_allowed_is_forbidden_and_stores_nothing(client, session, site):

@@ -87,7 +87,8 @@ def put_waiting(app: Flask, *beacons: dict) -> None:
         items = []
         for beacon in beacons:
             raw = json.dumps(beacon).encode()
-            items.append((raw, admit(session, parse(raw, now), meta, now), now))
+            admitted, _answer = admit(session, parse(raw, now), meta, now)
+            items.append((raw, admitted, now))
         inbox.put(session, items)
         session.commit()
 

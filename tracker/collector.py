@@ -3,7 +3,9 @@
 Owns: bytes in, status out for beacons. Reads the request facts ingest needs
 (never storing the IP), counts the rate limit, hands the body to the process's
 group-commit writer (``tracker.writer``) and answers 204 once it is committed,
-or a JSON 4xx/503 saying why not, with the CORS headers fetch() fallbacks need.
+200 with the list of the events refused one by one when the others were
+committed, or a JSON 4xx/503 saying why the whole batch was refused, with the
+CORS headers fetch() fallbacks need.
 
 Why not a Flask view: every beacon would pay for a request context, URL
 matching, the session interface, the before and after hooks and a response
@@ -17,8 +19,9 @@ Retry-After while the database is away, JSON errors. ProxyFix wraps this
 handler, so the client address is already the forwarded one.
 
 Every answer is counted for ``/metrics`` (``resonance.core.metrics``): accepted, or
-refused by a reason label this module derives from its own errors; so is the
-snippet's ``GET /e`` when it is refused.
+refused by a reason label this module derives from its own errors, and each event
+refused in an accepted batch by its reason; so is the snippet's ``GET /e`` when
+it is refused.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from resonance.core import limits, metrics
 from resonance.core.security_headers import EVERY_RESPONSE
 from resonance.core.unavailable import MESSAGE, RETRY_AFTER_S, UNAVAILABLE, first_line
 from tracker.beacon import BeaconError
-from tracker.ingest import RequestMeta, UnknownPageView
+from tracker.ingest import PartlyStored, RequestMeta, UnknownPageView
 from tracker.urls import BadUrl
 from tracker.urls import origin as origin_of
 from tracker.writer import INBOX_FROM, writer_of
@@ -82,7 +85,8 @@ class Collector:
         return status, headers + list(EVERY_RESPONSE), body
 
     def collect(self, request: Request) -> Answer:
-        """Store one batch: 204 once committed, else the error to answer."""
+        """Store one batch: 204 once committed, 200 naming the events refused
+        one by one (the others committed), else the error to answer."""
         if self.limit is not None:
             site = request.headers.get("Origin") or "-"
             refused = self.limit.refuse(site, request.remote_addr or "-")
@@ -97,7 +101,7 @@ class Collector:
         if len(body) > self.max_bytes:
             return _too_large(self.max_bytes)
         try:
-            events = self.writer().submit(body, _meta(request), datetime.now(UTC))
+            result = self.writer().submit(body, _meta(request), datetime.now(UTC))
         except BeaconError as exc:
             metrics.refused(refusal_reason(exc))
             return _error(exc.status, exc.message)
@@ -109,7 +113,11 @@ class Collector:
             self.app.logger.exception("storing a beacon failed")
             metrics.refused("error")
             return _error(500, "internal error; it has been logged")
-        metrics.accepted(events)
+        if isinstance(result, PartlyStored):
+            metrics.accepted(result.events)
+            metrics.events_refused(r.reason for r in result.refused)
+            return _json(200, {"refused": [r.answer() for r in result.refused]})
+        metrics.accepted(result)
         return 204, [], b""
 
     def writer(self):

@@ -17,7 +17,12 @@ Order: beacons are drained in arrival order by one process at a time (an
 advisory lock on PostgreSQL, SQLite's single writer), so a batch of clicks is
 never stored before the batch with its page view. A beacon the drain refuses
 (its page view never arrived, its site was deleted meanwhile) stays in the inbox
-with ``error`` set, for ``resonance drain --status``; it is not retried.
+with ``error`` set, for ``resonance drain --status``; it is not retried. Events
+are judged one by one, as when stored at once: the drain stores a beacon's
+valid events and leaves out the others. Those refused on arrival were named in
+the answer already; those only the stored page views can refuse (the inbox
+answered 204 before) are logged, and handed to the drain's caller to count (the
+writer counts them in ``/metrics``; this module sits below the metrics' Flask).
 
 Statistics: the drain makes the event tables grow, so after each chunk it has
 :mod:`tracker.table_stats` analyse a table that outgrew its statistics (plans
@@ -26,6 +31,7 @@ made while a table was young scan it whole).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -42,8 +48,9 @@ from resonance.core.dialect import RawSql
 from resonance.core.engine import write_turn
 from resonance.core.models import InboxBeacon
 from tracker import table_stats
-from tracker.beacon import BeaconError
-from tracker.ingest import RequestMeta, ingest_many
+from tracker.beacon import BeaconError, Refusal
+from tracker.ingest import PartlyStored, RequestMeta, ingest_many
+from tracker.ingest_plan import LATE_REASONS
 
 CHUNK = 64  # beacons per drain transaction, as in a group commit
 LOCK_KEY = 0x7265736F  # PostgreSQL advisory lock: one drainer at a time
@@ -61,6 +68,10 @@ PERMANENT = (
 
 Item = tuple[bytes, RequestMeta, datetime]
 Sessions = Callable[[], Session]
+# Told of the events a drain refused that the beacon's answer could not name.
+OnRefused = Callable[[list[Refusal]], None]
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = (
     ("received_at", "timestamp"),
@@ -91,9 +102,13 @@ def put(session: Session, items: list[Item]) -> None:
     RawSql(session).insert("inbox", _COLUMNS, rows)
 
 
-def drain(sessions: Sessions, limit: int = CHUNK) -> int | None:
+def drain(
+    sessions: Sessions, limit: int = CHUNK, on_refused: OnRefused | None = None
+) -> int | None:
     """Store the oldest waiting beacons, at most ``limit``; how many were taken
     (0: the inbox is empty), or None when another process is draining.
+    ``on_refused`` is told of the events refused that the answers could not name
+    (their page view never stored), once their transaction committed.
 
     One transaction stores them all and deletes them; should the database refuse
     it (a constraint nobody expected), each is stored alone and one that fails
@@ -109,15 +124,16 @@ def drain(sessions: Sessions, limit: int = CHUNK) -> int | None:
             session.commit()
             return 0
         try:
-            _store(session, sql, rows)
+            late = _store(session, sql, rows)
             session.commit()
         except PERMANENT:
             session.rollback()
         else:
+            _report(late, on_refused)
             table_stats.refresh_now_and_then(session)
             return len(rows)
     for row in rows:
-        _drain_one(sessions, row[0])
+        _drain_one(sessions, row[0], on_refused)
     return len(rows)
 
 
@@ -175,8 +191,9 @@ def _take(sql: RawSql, ids: str, params: list | None = None) -> list[tuple]:
     return sorted(rows)
 
 
-def _store(session: Session, sql: RawSql, rows: list[tuple]) -> None:
-    """Store taken beacons; a refused one goes back, with its reason."""
+def _store(session: Session, sql: RawSql, rows: list[tuple]) -> list[Refusal]:
+    """Store taken beacons; a refused one goes back, with its reason. Returns
+    the events refused that only storing them could tell."""
     items = [
         (
             body.encode(),
@@ -186,6 +203,12 @@ def _store(session: Session, sql: RawSql, rows: list[tuple]) -> None:
         for _id, received_at, body, uid, user_agent, origin in rows
     ]
     results = ingest_many(session, items)
+    late = [
+        refusal
+        for (id_, *_), result in zip(rows, results, strict=True)
+        if isinstance(result, PartlyStored)
+        for refusal in _late_refusals(id_, result)
+    ]
     refused = [
         (id_, sql.when(received_at), body, uid, user_agent, origin,
          f"{result.status} {result.message}"[:500])
@@ -194,16 +217,38 @@ def _store(session: Session, sql: RawSql, rows: list[tuple]) -> None:
         if isinstance(result, BeaconError)
     ]  # fmt: skip
     sql.insert("inbox", (("id", "int"), *_COLUMNS, ("error", "text")), refused)
+    return late
 
 
-def _drain_one(sessions: Sessions, id_: int) -> None:
+def _late_refusals(id_: int, result: PartlyStored) -> list[Refusal]:
+    """The events of a stored beacon refused for what only its storing could
+    tell (its answer named the others already), logged."""
+    late = [r for r in result.refused if r.reason in LATE_REASONS]
+    if late:
+        log.warning(
+            "inbox beacon %s: stored without %d event(s): %s",
+            id_,
+            len(late),
+            "; ".join(r.located for r in late)[:500],
+        )
+    return late
+
+
+def _report(late: list[Refusal], on_refused: OnRefused | None) -> None:
+    if late and on_refused is not None:
+        on_refused(late)
+
+
+def _drain_one(sessions: Sessions, id_: int, on_refused: OnRefused | None) -> None:
     """Store one beacon alone; set it aside if the database refuses it again."""
     with sessions() as session, write_turn(session):
         sql = RawSql(session)
         try:
+            late = []
             if _lock(sql) and (rows := _take(sql, "?", [id_])):
-                _store(session, sql, rows)
+                late = _store(session, sql, rows)
             session.commit()
+            _report(late, on_refused)
             return
         except PERMANENT as exc:
             session.rollback()

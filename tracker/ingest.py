@@ -6,7 +6,9 @@ visitors and content items they need. Other modules may build rows and
 statements (``tracker.ingest_plan``, ``event_rows``, ``visits``, ``contents``);
 only this one runs the writes, so there is one place to read to know what a
 beacon changes. Everything happens in the caller's transaction, so a refused
-batch stores nothing; the caller commits before answering 2xx.
+batch stores nothing; the caller commits before answering 2xx. Events are judged
+one by one: a refused event (see :class:`tracker.beacon.Refusal`) is left out and
+the rest of its batch stored.
 
 Idempotency, because browsers and our own retry queue re-send: a page view whose
 client event id is stored is not stored again (one stored by another process
@@ -34,17 +36,21 @@ from resonance.core.clock import naive_utc
 from resonance.core.dialect import RawSql, insert
 from resonance.core.models import Identify
 from tracker import contents, event_rows, visits
-from tracker.beacon import Batch, BeaconError, IdentifyEvent, PageViewEvent, parse
+from tracker.beacon import BeaconError, IdentifyEvent, Parsed, parse
 from tracker.bots import is_bot
 from tracker.crm import upsert_lead
 from tracker.event_rows import device_class
 from tracker.identity import link_visitor, record_rotation
 from tracker.ingest_plan import (
     Checked,
+    Outcome,
+    PartlyStored,
     Plan,
     RequestMeta,
     UnknownPageView,
-    page_url,
+    outcome,
+    refuse_all,
+    screen_pages,
     site_for,
     uid_for,
 )
@@ -53,44 +59,48 @@ from tracker.ingest_plan import (
 def ingest(
     session: Session, body: bytes, meta: RequestMeta, now: datetime | None = None
 ) -> int:
-    """Validate and store one beacon body; return the number of events it held.
+    """Validate and store one beacon body; return the number of events stored
+    (its refused events left out).
 
-    Raises :class:`BeaconError` with the 4xx to answer. Does not commit.
+    Raises :class:`BeaconError` with the 4xx to answer when none could be
+    stored. Does not commit.
     """
     [result] = ingest_many(session, [(body, meta, now or datetime.now(UTC))])
     if isinstance(result, BeaconError):
         raise result
-    return result
+    return result.events if isinstance(result, PartlyStored) else result
 
 
 def ingest_many(
     session: Session,
-    items: Sequence[tuple[bytes | Batch, RequestMeta, datetime]],
+    items: Sequence[tuple[bytes | Parsed, RequestMeta, datetime]],
     *,
     commit: bool = False,
-) -> list[int | BeaconError]:
+) -> list[Outcome | BeaconError]:
     """Validate and store several beacon bodies, in order, in one transaction.
 
     A body may come parsed already (:func:`tracker.beacon.parse` with the same
     ``now``): the collector validates in the request's thread, so that the
     writer's serial work is only the database's.
 
-    Returns, per body, the number of events stored or the :class:`BeaconError`
-    that refused it (a refused body stores nothing). Database errors propagate;
-    the caller then rolls back. With ``commit`` the transaction may be committed
-    along with the last writes (saving a round trip); the caller still calls
-    ``session.commit()``, which then has nothing left to do.
+    Returns, per body, the number of events stored, a :class:`PartlyStored`
+    when some of its events were refused (the others stored), or the
+    :class:`BeaconError` that refused it whole (it stores nothing). Database
+    errors propagate; the caller then rolls back. With ``commit`` the
+    transaction may be committed along with the last writes (saving a round
+    trip); the caller still calls ``session.commit()``, which then has nothing
+    left to do.
     """
     plan = Plan(session)
-    checked: list[Checked | int | BeaconError] = []
+    checked: list[Checked | Outcome | BeaconError] = []
     for body, meta, now in items:
         try:
-            batch = body if isinstance(body, Batch) else parse(body, now)
-            checked.append(plan.check(batch, meta, naive_utc(now)))
+            parsed = body if isinstance(body, Parsed) else parse(body, now)
+            checked.append(plan.check(parsed, meta, naive_utc(now)))
         except BeaconError as exc:
             checked.append(exc)
     plan.look_up_views([c for c in checked if isinstance(c, Checked)])
-    results: list[int | BeaconError] = []
+    results: list[Outcome | BeaconError] = []
     for item in checked:
         if isinstance(item, Checked):
             try:
@@ -103,19 +113,27 @@ def ingest_many(
 
 
 def admit(
-    session: Session, batch: Batch, meta: RequestMeta, now: datetime
-) -> RequestMeta:
+    session: Session, parsed: Parsed, meta: RequestMeta, now: datetime
+) -> tuple[RequestMeta, Outcome]:
     """Check a beacon as far as it can be without the stored page views, for the
     inbox: its site, origin and page views. Returns the request facts to keep with
-    it: the visitor uid instead of the IP. Raises :class:`BeaconError`."""
+    it (the visitor uid instead of the IP) and what to answer: the events it
+    holds, with the refusals known already. Raises :class:`BeaconError` when the
+    site refuses it or none of its events can be stored."""
+    batch = parsed.batch
     site = site_for(session, batch, meta)
     uid = ""  # a bot's beacon is recorded apart: no visitor
+    answer = outcome(len(batch.e), parsed.refused)
     if not is_bot(meta.user_agent):
-        for index, event in enumerate(batch.e):
-            if isinstance(event, PageViewEvent):
-                page_url(index, event)
+        kept, refused = screen_pages(parsed)
+        if not kept:
+            raise refuse_all([*parsed.refused, *refused])
+        answer = outcome(len(kept), [*parsed.refused, *refused])
         uid = uid_for(session, site, batch, meta, naive_utc(now))
-    return RequestMeta(ip="", user_agent=meta.user_agent, origin=meta.origin, uid=uid)
+    kept_meta = RequestMeta(
+        ip="", user_agent=meta.user_agent, origin=meta.origin, uid=uid
+    )
+    return kept_meta, answer
 
 
 # --- the write: a handful of set-based statements ---------------------------------
@@ -256,6 +274,7 @@ def put_identify(
 
 __all__ = [
     "BeaconError",
+    "PartlyStored",
     "RequestMeta",
     "UnknownPageView",
     "admit",

@@ -7,13 +7,16 @@ scroll depth and active time already raised, a section row with its layout and
 attention at once, the 30-minute session rule replayed in memory. Nothing here
 writes an event table: ``tracker.ingest`` stores the plan in a handful of
 statements. A batch refused here is left out of the plan, so it stores nothing
-and takes no other batch down.
+and takes no other batch down; so is an event refused here (a page view whose URL
+cannot be stored and the events that belong to it, events of a page view never
+stored), while the rest of its batch is stored.
 
 Must not import: Flask, the dashboard.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,10 +29,14 @@ from tracker.beacon import (
     Batch,
     BeaconError,
     ClickEvent,
+    Event,
     IdentifyEvent,
     LayoutEvent,
     PageViewEvent,
+    Parsed,
+    Refusal,
     ScrollEvent,
+    whole_refusal,
 )
 from tracker.bots import is_bot
 from tracker.contents import ContentKey, fold_sighting
@@ -51,7 +58,46 @@ from tracker.visits import Visit, VisitorKey
 
 
 class UnknownPageView(BeaconError):
-    """A batch refers to a page view that is not stored (nor in the batch)."""
+    """No event of a batch was stored, some because they refer to a page view that
+    is not stored (nor in the batch): it may still be on its way."""
+
+
+# Refusals only the stored page views can tell: the inbox learns of them when it
+# stores a beacon, long after its answer (every other one was in the answer).
+LATE_REASONS = frozenset({"unknown_page_view"})
+
+
+@dataclass(frozen=True)
+class PartlyStored:
+    """A batch stored without some of its events: how many were stored, and
+    which were refused and why (in the order of the body's ``e``)."""
+
+    events: int
+    refused: tuple[Refusal, ...]
+
+    def waits_for_page_view(self) -> bool:
+        """Whether some events were refused for a page view not stored yet."""
+        return any(r.reason in LATE_REASONS for r in self.refused)
+
+
+Outcome = int | PartlyStored  # the events stored, with the refusals if any
+
+
+def outcome(stored: int, refused: Iterable[Refusal]) -> Outcome:
+    """``stored`` alone when nothing was refused, else a :class:`PartlyStored`."""
+    refused = tuple(sorted(refused, key=lambda r: r.index))
+    return PartlyStored(stored, refused) if refused else stored
+
+
+def refuse_all(refused: Iterable[Refusal]) -> BeaconError:
+    """The error of a batch none of whose events can be stored: an
+    :class:`UnknownPageView` when some wait for a page view (the writer may find
+    it in the inbox), named by the first of those; else the first refusal."""
+    refused = list(refused)
+    waiting = [r for r in refused if r.reason in LATE_REASONS]
+    if waiting:
+        return UnknownPageView(400, whole_refusal(waiting))
+    return BeaconError(400, whole_refusal(refused))
 
 
 @dataclass(frozen=True)
@@ -72,7 +118,7 @@ class Checked:
     """A parsed body of a known, enabled site and an allowed origin."""
 
     site: sites.SiteInfo
-    batch: Batch
+    parsed: Parsed
     meta: RequestMeta
     now: datetime  # naive UTC
 
@@ -104,19 +150,22 @@ class Plan:
     accepted: list[Accepted] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
 
-    def check(self, batch: Batch, meta: RequestMeta, now: datetime) -> Checked | int:
+    def check(
+        self, parsed: Parsed, meta: RequestMeta, now: datetime
+    ) -> Checked | Outcome:
         """Check a batch's site (``now`` naive UTC); a bot's beacon becomes a bot
         hit, apart from visitors (0 events)."""
+        batch = parsed.batch
         site = site_for(self.session, batch, meta)
         if is_bot(meta.user_agent):
             url = next((e.u for e in batch.e if isinstance(e, PageViewEvent)), None)
             self.bots.append(bot_row(site.id, url, meta.user_agent, now))
-            return 0
-        return Checked(site, batch, meta, now)
+            return outcome(0, parsed.refused)
+        return Checked(site, parsed, meta, now)
 
     def look_up_views(self, checked: list[Checked]) -> None:
         """Load the stored page views the bodies refer to, in one SELECT."""
-        wanted = {(c.site.id, e.p) for c in checked for e in c.batch.e}
+        wanted = {(c.site.id, e.p) for c in checked for e in c.parsed.batch.e}
         if not wanted:
             return
         sql = RawSql(self.session)
@@ -132,47 +181,76 @@ class Plan:
                     site_id, event_id, id_, session_id, content_id
                 )
 
-    def add(self, checked: Checked) -> int:
+    def add(self, checked: Checked) -> Outcome:
         """Validate one batch against what is stored and what the group adds, and
-        fold it into the group's rows; the number of its events."""
-        site, batch, meta, now = checked.site, checked.batch, checked.meta, checked.now
-        uid = uid_for(self.session, site, batch, meta, now)
-        new = self._new_views(site.id, batch, now)
-        self._check_references(site.id, batch, new)
-        self._accept(site.id, uid, batch, new, now)
-        return len(batch.e)
+        fold its valid events into the group's rows; the number of events kept,
+        with the refusals if any. Raises :class:`BeaconError` when none is left.
+        """
+        site, parsed, now = checked.site, checked.parsed, checked.now
+        uid = uid_for(self.session, site, parsed.batch, checked.meta, now)
+        kept, refused = screen_pages(parsed)
+        new = self._new_views(site.id, kept, now)
+        kept, unknown = self._known(site.id, kept, new)
+        refused = [*parsed.refused, *refused, *unknown]
+        if not kept:
+            raise refuse_all(refused)
+        self._accept(site.id, uid, parsed.batch, [e for _, e in kept], new, now)
+        return outcome(len(kept), refused)
 
-    def _new_views(self, site_id: int, batch: Batch, now: datetime) -> dict:
+    def _new_views(
+        self, site_id: int, kept: list[tuple[int, Event]], now: datetime
+    ) -> dict:
         """The batch's page views not stored yet, as rows (nothing is kept yet)."""
         new: dict[tuple[int, str], View] = {}
-        for index, event in enumerate(batch.e):
+        for _, event in kept:
             if not isinstance(event, PageViewEvent):
                 continue
-            url = page_url(index, event)
             key = (site_id, event.id)
             if key in self.views or key in new:
                 continue  # re-sent: stored once
+            url = clean_page_url(event.u)  # screened: it can be stored
             new[key] = new_view(site_id, event, url, event_time(event.ts, now))
         return new
 
-    def _check_references(self, site_id: int, batch: Batch, new: dict) -> None:
-        for index, event in enumerate(batch.e):
+    def _known(
+        self, site_id: int, kept: list[tuple[int, Event]], new: dict
+    ) -> tuple[list[tuple[int, Event]], list[Refusal]]:
+        """The events whose page view is stored or in the batch, and a refusal
+        for each of the others."""
+        known: list[tuple[int, Event]] = []
+        unknown: list[Refusal] = []
+        for place, event in kept:
             key = (site_id, event.p)
-            if key not in self.views and key not in new:
-                raise UnknownPageView(
-                    400, f"e[{index}].p: unknown page view {event.p!r}"
+            if key in self.views or key in new:
+                known.append((place, event))
+            else:
+                unknown.append(
+                    Refusal(
+                        place,
+                        event.id,
+                        "p",
+                        f"unknown page view {event.p!r}",
+                        "unknown_page_view",
+                    )
                 )
+        return known, unknown
 
     def _accept(
-        self, site_id: int, uid: str, batch: Batch, new: dict, now: datetime
+        self,
+        site_id: int,
+        uid: str,
+        batch: Batch,
+        events: list[Event],
+        new: dict,
+        now: datetime,
     ) -> None:
-        """Fold a valid batch into the group's rows, in event order."""
+        """Fold a batch's valid events into the group's rows, in event order."""
         self.views.update(new)
         visitor = (site_id, uid)
-        first_at = event_time(min(e.ts for e in batch.e), now)
+        first_at = event_time(min(e.ts for e in events), now)
         visits.seen(self.visitors, visitor, first_at, now, bool(batch.i))
         accepted = Accepted(site_id, visitor, is_anonymous(uid), batch.o, [], [], [])
-        for event in batch.e:
+        for event in events:
             key = (site_id, event.p)
             view = self.views[key]
             at = event_time(event.ts, now)
@@ -257,11 +335,39 @@ def uid_for(
     )
 
 
-def page_url(index: int, event: PageViewEvent) -> str:
-    """The page view's cleaned URL; refuses a page view that is not its own."""
+def screen_pages(parsed: Parsed) -> tuple[list[tuple[int, Event]], list[Refusal]]:
+    """The batch's events but its page views that cannot be stored (a URL that
+    is not http(s), a ``p`` that is not their own) and the events that belong to
+    those; a refusal for each of them. Needs nothing stored: the inbox screens a
+    beacon so on arrival, and its answer names these refusals."""
+    refused: list[Refusal] = []
+    bad: dict[str, int] = {}  # a refused page view's id → its place
+    for place, event in parsed.events():
+        if isinstance(event, PageViewEvent):
+            problem = page_problem(event)
+            if problem is not None:
+                refused.append(Refusal(place, event.id, *problem))
+                bad.setdefault(event.id, place)
+    if not bad:
+        return list(parsed.events()), []
+    kept: list[tuple[int, Event]] = []
+    for place, event in parsed.events():
+        if isinstance(event, PageViewEvent) and event.id in bad:
+            continue
+        if event.p in bad:
+            message = f"its page view e[{bad[event.p]}] was refused"
+            refused.append(Refusal(place, event.id, "p", message, "page_view_refused"))
+        else:
+            kept.append((place, event))
+    return kept, refused
+
+
+def page_problem(event: PageViewEvent) -> tuple[str, str] | None:
+    """Why a page view cannot be stored, as (field, message); None if it can."""
     if event.id != event.p:
-        raise BeaconError(400, f"e[{index}].p: a page view's p must equal its id")
+        return "p", "a page view's p must equal its id"
     try:
-        return clean_page_url(event.u)
+        clean_page_url(event.u)
     except BadUrl as exc:
-        raise BeaconError(400, f"e[{index}].u: {exc}") from None
+        return "u", str(exc)
+    return None

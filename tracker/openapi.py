@@ -49,6 +49,27 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "required": ["error"],
         "properties": {"error": {"type": "string"}},
     },
+    "Refused": {
+        "type": "object",
+        "required": ["refused"],
+        "properties": {
+            "refused": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["i", "id", "error"],
+                    "properties": {
+                        "i": {"type": "integer", "minimum": 0},
+                        "id": NULLABLE_TEXT,
+                        "error": {"type": "string"},
+                    },
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "additionalProperties": False,
+    },
     "SiteConfig": {
         "type": "object",
         "required": ["m"],
@@ -202,7 +223,7 @@ def _lead_lookup(parameters: list[dict]) -> dict:
 def document() -> dict:
     """The whole OpenAPI document (built once per process)."""
     collector_errors = {
-        "400": "malformed or invalid batch (the message names the field)",
+        "400": "malformed batch, or no event of it valid (the message names the field)",
         "403": "the site is disabled, or the Origin is not one of its origins",
         "404": "unknown site key",
         "413": "body over RESONANCE_MAX_BEACON_BYTES",
@@ -241,13 +262,23 @@ def document() -> dict:
                     "summary": "Store one batch of events",
                     "description": "The snippet sends the JSON as text/plain (no CORS "
                     "preflight); the body is read as JSON whatever its type. "
-                    f"At most {MAX_EVENTS} events. A refused batch stores nothing.",
+                    f"At most {MAX_EVENTS} events. The envelope (s, v, o, i) is "
+                    "judged as a whole, each event on its own: an invalid event, "
+                    "or one of a page view that is refused or was never stored, "
+                    "is refused alone and the others are stored. A batch refused "
+                    "whole stores nothing.",
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": _ref("Batch")}},
                     },
                     "responses": {
                         "204": {"description": "stored and committed"},
+                        "200": _json(
+                            _ref("Refused"),
+                            "committed, but for the events listed: `i` is the "
+                            "index in `e`, `id` its id when it had a valid one, "
+                            "`error` the field and why (never send them again)",
+                        ),
                         **{
                             code: _json(ERROR, reason)
                             for code, reason in collector_errors.items()

@@ -3,9 +3,10 @@
 Owns: the process's writer thread. It takes every beacon waiting when it is free,
 stores them in one transaction and answers each request only after the commit
 that holds it, so nothing is acknowledged before it is durable and a group
-shares one commit. A refused batch stores nothing and leaves the others alone;
-a group whose transaction fails is retried batch by batch. There is no added
-wait: groups grow with the load.
+shares one commit. A refused batch stores nothing and leaves the others alone,
+as a refused event leaves the rest of its batch; a group whose transaction
+fails is retried batch by batch. There is no added wait: groups grow with the
+load.
 
 Under load a group of ``INBOX_FROM_GROUP`` beacons or more is committed to the
 inbox instead (``tracker.inbox``, one statement), and while anything of this
@@ -33,10 +34,17 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from resonance.core.engine import write_turn
-from resonance.core.metrics import GROUPS
+from resonance.core.metrics import GROUPS, events_refused
 from tracker import inbox
-from tracker.beacon import Batch, BeaconError, parse
-from tracker.ingest import RequestMeta, UnknownPageView, admit, ingest_many
+from tracker.beacon import BeaconError, Parsed, Refusal, parse
+from tracker.ingest import (
+    PartlyStored,
+    RequestMeta,
+    UnknownPageView,
+    admit,
+    ingest_many,
+)
+from tracker.ingest_plan import Outcome
 
 MAX_GROUP = 64  # beacons per transaction; bounds memory and statement size
 IDLE_SECONDS = 1.0  # an idle writer thread ends (tests create many apps)
@@ -67,11 +75,11 @@ class _Pending:
     Event costs a Condition and a lock per wait."""
 
     raw: bytes
-    body: Batch
+    body: Parsed
     meta: RequestMeta
     now: datetime
     done: threading.Lock = field(default_factory=_held_lock)
-    result: int | BaseException | None = None
+    result: Outcome | BaseException | None = None
 
 
 class _Load:
@@ -135,10 +143,11 @@ class GroupWriter:
         self._load = _Load()
         self._drain_after = 0.0  # no drain before (after one failed)
 
-    def submit(self, body: bytes, meta: RequestMeta, now: datetime) -> int:
-        """Store one beacon; return its event count once committed.
+    def submit(self, body: bytes, meta: RequestMeta, now: datetime) -> Outcome:
+        """Store one beacon; return its event count once committed, with the
+        events refused one by one if any (:class:`PartlyStored`).
 
-        Raises :class:`BeaconError` when refused, or the database's exception.
+        Raises :class:`BeaconError` when refused whole, or the database's exception.
         The body is validated here, in the request's thread, while the writer
         is busy with the database.
         """
@@ -227,10 +236,11 @@ class GroupWriter:
         self._stopping.clear()
 
     def _write(self, group: list[_Pending]) -> None:
-        """Store the group's events now; a beacon whose page view is unknown
-        waits in the inbox if others do (its page view may be among them)."""
+        """Store the group's events now; a beacon with events of an unknown page
+        view waits in the inbox if others do (its page view may be among them).
+        What of it was stored already is stored again harmlessly from there."""
         results = store_group(self._session, [(p.body, p.meta, p.now) for p in group])
-        early = [i for i, r in enumerate(results) if isinstance(r, UnknownPageView)]
+        early = [i for i, r in enumerate(results) if waits_for_page_view(r)]
         if early and self._inbox_from and self._inbox_waits():
             for index, result in zip(
                 early, self._put([group[i] for i in early]), strict=True
@@ -238,9 +248,10 @@ class GroupWriter:
                 results[index] = result
         self._answer(group, results)
 
-    def _put(self, group: list[_Pending]) -> list[int | BaseException]:
+    def _put(self, group: list[_Pending]) -> list[Outcome | BaseException]:
         """Commit the group to the inbox: per beacon, its event count (accepted)
-        or why it is refused (what can be checked before its events are).
+        with the events refused already, or why it is refused whole (what can be
+        checked before its events are stored).
 
         The group is one ``INSERT``, run in autocommit: the statement is its own
         transaction, so there is no ``BEGIN`` and no ``COMMIT`` to send. On
@@ -248,18 +259,18 @@ class GroupWriter:
         that let go of the GIL, and with sixteen request threads waiting for it
         every one costs the writer a wait and a context switch.
         """
-        results: list[int | BaseException] = []
+        results: list[Outcome | BaseException] = []
         admitted = []
         try:
             with self._session(autocommit=True) as session, write_turn(session):
                 for p in group:
                     try:
-                        admitted.append(
-                            (p.raw, admit(session, p.body, p.meta, p.now), p.now)
-                        )
-                        results.append(len(p.body.e))
+                        meta, answer = admit(session, p.body, p.meta, p.now)
                     except BeaconError as exc:
                         results.append(exc)
+                    else:
+                        admitted.append((p.raw, meta, p.now))
+                        results.append(answer)
                 if admitted:
                     inbox.put(session, admitted)  # committed by itself
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
@@ -276,7 +287,7 @@ class GroupWriter:
             return  # the last one failed: the database gets its time
         self._next_drain = now + DRAIN_AT_LEAST_S
         try:
-            taken = inbox.drain(self._session)
+            taken = inbox.drain(self._session, on_refused=_count_refused)
         except Exception:
             log.exception("storing the inbox failed; retrying in %s s", RETRY_DRAIN_S)
             self._drain_after = time.monotonic() + RETRY_DRAIN_S
@@ -293,7 +304,7 @@ class GroupWriter:
             return False
 
     @staticmethod
-    def _answer(group: list[_Pending], results: list[int | BaseException]) -> None:
+    def _answer(group: list[_Pending], results: list[Outcome | BaseException]) -> None:
         for pending, result in zip(group, results, strict=True):
             pending.result = result
             pending.done.release()
@@ -322,14 +333,28 @@ class GroupWriter:
         self._connections.clear()
 
 
-Item = tuple[bytes | Batch, RequestMeta, datetime]
+Item = tuple[bytes | Parsed, RequestMeta, datetime]
+
+
+def _count_refused(refused: list[Refusal]) -> None:
+    """Events the drain refused after their beacon was answered, in /metrics."""
+    events_refused(r.reason for r in refused)
+
+
+def waits_for_page_view(result: Outcome | BaseException) -> bool:
+    """Whether a beacon's events were refused, in whole or in part, for a page
+    view that is not stored: it may be waiting in the inbox."""
+    if isinstance(result, PartlyStored):
+        return result.waits_for_page_view()
+    return isinstance(result, UnknownPageView)
 
 
 def store_group(
     sessionmaker: Callable[[], Session], items: list[Item]
-) -> list[int | BaseException]:
+) -> list[Outcome | BaseException]:
     """Store beacons in one transaction, else each alone; per beacon, its event
-    count or the exception to answer (a :class:`BeaconError` or the database's).
+    count (with its refused events, if any) or the exception to answer (a
+    :class:`BeaconError` or the database's).
 
     A lone beacon is tried again only after a constraint failed: its page view
     stored meanwhile by another process (the same batch sent twice at once, as
@@ -344,7 +369,7 @@ def store_group(
     return [_alone(sessionmaker, item) for item in items]
 
 
-def _alone(sessionmaker: Callable[[], Session], item: Item) -> int | BaseException:
+def _alone(sessionmaker: Callable[[], Session], item: Item) -> Outcome | BaseException:
     try:
         [result] = _transaction(sessionmaker, [item])
     except Exception as exc:  # noqa: BLE001 - handed to the waiting request
@@ -354,7 +379,7 @@ def _alone(sessionmaker: Callable[[], Session], item: Item) -> int | BaseExcepti
 
 def _transaction(
     sessionmaker: Callable[[], Session], items: list[Item]
-) -> list[int | BeaconError]:
+) -> list[Outcome | BeaconError]:
     with sessionmaker() as session, write_turn(session):
         results = ingest_many(session, items, commit=True)
         session.commit()

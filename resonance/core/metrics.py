@@ -82,6 +82,13 @@ REFUSALS = (
     "unavailable",  # 503: the database is away
     "error",  # 500: a bug, logged
 )
+# Why one event was refused while the rest of its beacon was stored (answered
+# 200 with the list; or found by the inbox's drain after its 204).
+EVENT_REFUSALS = (
+    "invalid",  # fails the schema, stamped in the future, a URL not http(s)
+    "unknown_page_view",  # refers to a page view never stored
+    "page_view_refused",  # belongs to a page view of its batch that was refused
+)
 # Why GET /e (the snippet asking for its site's privacy mode) was refused.
 SITE_CONFIG_REFUSALS = ("unknown_site", "rate_limited")
 KINDS = ("collector", "snippet", "api", "dashboard", "other")
@@ -104,11 +111,17 @@ if MULTIPROC_DIR is not None:
 
 _accepted = Counter(
     "resonance_beacons_accepted",
-    "Beacons answered 204: committed to the event tables or to the inbox.",
+    "Beacons answered 204, or 200 with some events refused: committed to the "
+    "event tables or to the inbox.",
 )
 _events = Counter(
     "resonance_beacon_events_accepted",
-    "Events in the accepted beacons.",
+    "Events in the accepted beacons, but those refused one by one.",
+)
+_events_refused = Counter(
+    "resonance_beacon_events_refused",
+    "Events refused one by one while the rest of their beacon was stored, by reason.",
+    ["reason"],
 )
 _refused = Counter(
     "resonance_beacons_refused",
@@ -134,6 +147,7 @@ _latency = Histogram(
 )
 # Children bound once: a label look-up takes a lock and a dict per call.
 REFUSED = {reason: _refused.labels(reason) for reason in REFUSALS}
+EVENTS_REFUSED = {reason: _events_refused.labels(reason) for reason in EVENT_REFUSALS}
 SITE_CONFIG_REFUSED = {
     reason: _site_config_refused.labels(reason) for reason in SITE_CONFIG_REFUSALS
 }
@@ -145,9 +159,16 @@ LATENCY = {kind: _latency.labels(kind) for kind in KINDS}
 
 
 def accepted(events: int) -> None:
-    """A beacon of ``events`` events was answered 204."""
+    """A beacon was accepted with ``events`` events stored (204, or 200 when
+    some of its events were refused)."""
     _accepted.inc()
     _events.inc(events)
+
+
+def events_refused(reasons: Iterable[str]) -> None:
+    """Events were refused one by one; each reason is one of EVENT_REFUSALS."""
+    for reason in reasons:
+        EVENTS_REFUSED[reason].inc()
 
 
 def refused(reason: str) -> None:

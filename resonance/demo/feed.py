@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from resonance.demo.site import Site
 from tracker.catalog import PageOutline, Section, store_outline
-from tracker.ingest import RequestMeta, ingest_many
+from tracker.ingest import PartlyStored, RequestMeta, ingest_many
 
 Batch = dict[str, Any]
 Meta = dict[str, str]
@@ -40,7 +40,8 @@ def feed(
     and ``origin`` where a browser would send one. ``progress`` gets the
     batches and the events stored so far after each group.
 
-    A refused batch raises its ``BeaconError``: generated traffic must be valid.
+    A refused batch raises its ``BeaconError``, a refused event a ``ValueError``:
+    generated traffic must be valid.
     """
     pending: list[tuple[bytes, RequestMeta, datetime]] = []
     batches = stored = 0
@@ -70,6 +71,9 @@ def _ingest(
         if isinstance(result, Exception):
             result.add_note(f"generated batch {number} was refused")
             raise result
+        if isinstance(result, PartlyStored):
+            refused = "; ".join(r.located for r in result.refused)
+            raise ValueError(f"generated batch {number}: events refused: {refused}")
         stored += result
     session.commit()
     return stored
