@@ -174,6 +174,10 @@
     // index and per 100 px band of the document (sparse).
     let pageId, pageUrl, pagePath, depth, sentDepth, activeMs, sentMs;
     let sections, sectionMs, bandMs;
+    let pageView; // its pv event
+    let title = doc.title; // the title, as last seen before a navigation
+    let view; // the viewport's [top, bottom] in the page when last counted
+    let pageHeight = 1e6; // the document's height as read on the last tick
 
     // ---- transport ------------------------------------------------------------
 
@@ -222,8 +226,9 @@
     };
 
     const enqueue = (type, fields) => {
-      if (flags.optout) return;
-      queue.push({ t: type, id: randomId(), ts: now(), p: pageId, ...fields });
+      const event = { t: type, id: randomId(), ts: now(), p: pageId, ...fields };
+      if (!flags.optout) queue.push(event);
+      return event;
     };
 
     // Scroll depth and attention of the current page when changed since last
@@ -327,20 +332,21 @@
       depth = sentDepth = activeMs = sentMs = 0;
       inputAt = now(); // arriving counts as activity
       account(1);
-      sections = 0; // laid out on the next tick
+      sections = view = 0; // laid out and read on the next tick
       sectionMs = [];
       bandMs = [];
-      enqueue('pv', {
+      pageView = enqueue('pv', {
         id: pageId,
         u: pageUrl,
         r: (referrer && cut(referrer)) || undefined,
         // The title, viewport and document sizes are read when the batch is
         // sent (JSON.stringify calls toJSON), not at start: see docHeight. A
-        // single-page app sets the title of a new route after pushState.
+        // single-page app sets the title of a new route after pushState (then
+        // ti is set as the page is left: see onEvent).
         toJSON() {
           return {
-            ...this,
             ti: scrub(doc.title).slice(0, 1024),
+            ...this,
             vw: innerWidth,
             vh: innerHeight,
             dh: docHeight(),
@@ -369,6 +375,13 @@
       return layout;
     };
 
+    // The viewport's top and bottom in the page (the bottom no lower than the
+    // document's end, as read on the last tick).
+    const viewport = () => {
+      const top = Math.max(scrollY, 0);
+      return [top, Math.min(top + innerHeight, pageHeight)];
+    };
+
     // Counts the time since the last call when it was active: the tab visible
     // and focused (every change of either calls this first, so the state held
     // throughout) and the user did something in the last 10 s. Each active
@@ -377,26 +390,29 @@
     // on screen), and goes to every 100 px band of the document on screen
     // weighted by how much of the band was (so a band wholly on screen gets all
     // of it, and a section's time is that of its bands times 100 px over the
-    // viewport height). The position is read once, at the end of the interval.
+    // viewport height). Every scroll calls this too, so the interval counts
+    // where the viewport was during it (as read at its start).
     const account = (starting) => {
       const at = now();
       const ms = Math.min(at, inputAt + 1e4) - countedAt;
-      if (!starting) sections ||= layOut();
-      if (!starting && wasActive && ms > 0) {
-        const top = Math.max(scrollY, 0);
-        const bottom = Math.min(top + innerHeight, docHeight());
-        const overlaps = sections.map(([, , y, height]) =>
-          Math.max(Math.min(bottom, y + height) - Math.max(top, y), 0)
-        );
-        const covered = overlaps.reduce((sum, part) => sum + part, 0);
-        activeMs += ms;
-        overlaps.map(
-          (part, i) => part && (sectionMs[i] = (sectionMs[i] || 0) + (ms * part) / covered)
-        );
-        for (let band = (top / 100) | 0; band * 100 < bottom && band < 1e3; band++)
-          bandMs[band] =
-            (bandMs[band] || 0) +
-            (ms * (Math.min(bottom, band * 100 + 100) - Math.max(top, band * 100))) / 100;
+      if (!starting) {
+        sections ||= layOut();
+        const [top, bottom] = (view ||= viewport());
+        if (wasActive && ms > 0) {
+          const overlaps = sections.map(([, , y, height]) =>
+            Math.max(Math.min(bottom, y + height) - Math.max(top, y), 0)
+          );
+          const covered = overlaps.reduce((sum, part) => sum + part, 0);
+          activeMs += ms;
+          overlaps.map(
+            (part, i) => part && (sectionMs[i] = (sectionMs[i] || 0) + (ms * part) / covered)
+          );
+          for (let band = (top / 100) | 0; band * 100 < bottom && band < 1e3; band++)
+            bandMs[band] =
+              (bandMs[band] || 0) +
+              (ms * (Math.min(bottom, band * 100 + 100) - Math.max(top, band * 100))) / 100;
+        }
+        view = viewport();
       }
       countedAt = at;
       wasActive = !doc.hidden && doc.hasFocus();
@@ -496,6 +512,10 @@
     // captured: those of elements would come too).
     const onEvent = guard((event) => {
       const type = event.type;
+      // The title of the page being left by a single-page-app navigation is
+      // the one seen before it: the app's own popstate listener may have set
+      // the next one already, and some set it before pushState.
+      if (!/tate$/.test(type)) title = doc.title;
       // visibilitychange to hidden, pagehide: the page may be gone any moment.
       const hiding = doc.hidden || type == 'pagehide';
       // Single-page apps: a new URL is a new page view (for replaceState only a
@@ -504,9 +524,9 @@
         type == 'replaceState'
           ? loc.pathname != pagePath
           : /tate$/.test(type) && cleanUrl() != pageUrl; // pushState, popstate
-      // The time so far, counted in the state it was in. After pagehide
+      // The time so far, counted in the state and place it was in. After pagehide
       // nothing counts (visibilitychange follows at once).
-      if (hiding || navigating || /^(blur|focus|vis)/.test(type)) account();
+      if (hiding || navigating || /^(blur|focus|vis|scroll)/.test(type)) account();
       if (type == 'pagehide') wasActive = 0;
       // A scroll, pointer, key or wheel event (or a click, a navigation...)
       // means that someone is there.
@@ -517,9 +537,13 @@
       // The page left goes at once, its last scroll and attention included,
       // before its sizes and title (read when sent) are those of the next page.
       if (navigating) {
+        pageView.ti = scrub(title).slice(0, 1024);
         progress();
         flush();
         startPage(pageUrl);
+        // The new route's title, once the app has set it (the title is also
+        // seen on every event and tick).
+        setTimeout(() => (title = doc.title));
       }
       if (hiding) progress();
       // Back online: what waited goes now (without the extension nothing else
@@ -551,6 +575,8 @@
     setInterval(
       guard(() => {
         loadExtension();
+        title = doc.title;
+        pageHeight = docHeight();
         account();
         if (!(++ticks % 30)) progress();
         if (nav.onLine && queue[0]?.ts < now() - 4500) flush();
