@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 import pytest
 
 from tracker.urls import (
@@ -11,6 +13,8 @@ from tracker.urls import (
     clean_href,
     clean_referrer,
     clean_url,
+    fit,
+    redact,
     site_origin,
 )
 
@@ -124,3 +128,66 @@ def test_an_emoji_domain_is_taken_as_browsers_send_it_not_as_typed():
 def test_an_origin_keeps_its_port_and_drops_the_default_one():
     assert site_origin("https://Bücher.de:8443/") == "https://xn--bcher-kva.de:8443"
     assert site_origin("https://Bücher.de:443") == "https://xn--bcher-kva.de"
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("Pay with 4111 1111 1111 1111", "Pay with [card]"),
+        ("/card/4242424242424242/confirm", "/card/[card]/confirm"),
+        ("5555-5555-5555-4444", "[card]"),
+        ("378282246310005 (Amex, 15 digits)", "[card] (Amex, 15 digits)"),
+        ("Order 12 4111 1111 1111 1111 paid", "Order 12 [card] paid"),
+        ("Write to ann@example.com", "Write to [email]"),
+        (
+            "ann%40example.com paid with 4111%201111%201111%201111",
+            "[email] paid with [card]",
+        ),
+    ],
+)
+def test_card_numbers_and_addresses_are_scrubbed_from_any_text(text, scrubbed):
+    assert redact(text) == scrubbed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111 1111 1111 1112",  # fails the Luhn check
+        "Call 0800 123 4567",  # too few digits
+        "41111111111111111111",  # 20 digits: no card has as many
+        "Chapter 4 of 12, 2026-12-06",
+    ],
+)
+def test_numbers_that_are_no_card_are_kept(text):
+    assert redact(text) == text
+
+
+def test_a_card_number_in_a_url_path_query_or_referrer_is_not_kept():
+    assert clean_href("https://a.com/card/4242424242424242/confirm") == (
+        "https://a.com/card/[card]/confirm"
+    )
+    assert clean_url("https://a.com/?utm_content=5555-5555-5555-4444") == (
+        "https://a.com/?utm_content=%5Bcard%5D"
+    )
+    assert clean_referrer("https://shop.example/pay/4111-1111-1111-1111/") == (
+        "https://shop.example/pay/[card]/"
+    )
+
+
+@pytest.mark.parametrize("length", range(1985, 2001))
+@pytest.mark.parametrize("character", ["é", "€", "😀"])
+def test_a_url_cut_to_2000_characters_ends_on_a_whole_character(length, character):
+    """Percent escapes of 1 to 4 bytes per character, cut at every offset."""
+    path = "a" * (length - len("https://a.com/")) + character * 400
+    url = clean_url("https://a.com/" + path)
+
+    assert len(url) <= 2000
+    assert not url.endswith("%") and url[-2:-1] != "%"
+    kept = unquote(url, errors="strict")  # raises on a cut character's bytes
+    assert kept.rstrip(character).endswith("a")
+    assert len(url) > 2000 - len(quote(character))  # at most one character lost
+
+
+def test_fit_leaves_a_short_url_alone():
+    assert fit("https://a.com/%E2%82%AC", 2000) == "https://a.com/%E2%82%AC"
+    assert fit("https://a.com/%E2%82%AC", 20) == "https://a.com/"

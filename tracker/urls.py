@@ -1,11 +1,13 @@
 """URL hygiene: what of a URL may be stored, and which content item it is.
 
-Owns: stripping fragments, non-``utm_*`` query keys, e-mail addresses and token-like
-strings from URLs before they are stored, the canonical form that groups page
-variants into one content item, and host names spelled as browsers send them
-(ASCII, IDNA 2008 by UTS 46 through the ``idna`` package: Python's own ``idna``
-codec is IDNA 2003, which turns ``faß.de`` into ``fass.de``, another domain).
-Pure functions, no I/O.
+Owns: stripping fragments, non-``utm_*`` query keys, e-mail addresses, payment
+card numbers and token-like strings from URLs before they are stored (and the
+one scrubbing function, :func:`redact`, that titles, click texts and headings go
+through too), the length a stored URL is cut to, the canonical form that groups
+page variants into one content item, and host names spelled as browsers send
+them (ASCII, IDNA 2008 by UTS 46 through the ``idna`` package: Python's own
+``idna`` codec is IDNA 2003, which turns ``faß.de`` into ``fass.de``, another
+domain). Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 import idna
 
+from resonance.core.sizes import URL_LEN
+
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # 24+ characters mixing letters and digits: session ids, reset tokens, API keys.
@@ -24,6 +28,14 @@ _TOKEN = re.compile(
     r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])"
     r"[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])"
 )
+# Digits with at most one space or dash between two: where a card number hides
+# (4111 1111 1111 1111, 5555-5555-5555-4444, 4242424242424242).
+_DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9])*")
+_DIGIT_GROUP = re.compile(r"[0-9]+|[ -]")
+CARD_DIGITS = range(13, 20)  # payment card numbers have 13 to 19 digits
+# The end of a URL cut inside a percent escape: "%" or "%E".
+_CUT_ESCAPE = re.compile(r"%[0-9A-Fa-f]?\Z")
+_LAST_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})\Z")
 _INDEX_PAGE = re.compile(r"/index\.(?:html?|php|aspx?)$", re.IGNORECASE)
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _IPV6 = re.compile(r"^[0-9a-f:.]+$")
@@ -37,9 +49,88 @@ class BadUrl(ValueError):
 
 
 def redact(text: str) -> str:
-    """Replace e-mail addresses and token-like strings with placeholders."""
+    """Replace e-mail addresses, payment card numbers and token-like strings with
+    placeholders: the one scrubbing of every text a page sends (URLs, titles,
+    click texts, headings), so that no field keeps what another would drop."""
     text = _EMAIL.sub("[email]", unquote(text))
+    text = _DIGIT_RUN.sub(_scrub_cards, text)
     return _TOKEN.sub("[token]", text)
+
+
+def _scrub_cards(run: re.Match) -> str:
+    """A run of digit groups with the card numbers in it replaced by ``[card]``:
+    consecutive groups of 13 to 19 digits in all that pass the Luhn check, so a
+    card number typed after an order number is found too."""
+    text = run.group()
+    if sum(ch.isdigit() for ch in text) < CARD_DIGITS.start:
+        return text
+    parts = _DIGIT_GROUP.findall(text)  # groups and the separators between them
+    groups = parts[::2]
+    out: list[str] = []
+    first = 0
+    while first < len(groups):
+        last = _card_ending_at(groups, first)
+        if last is None:
+            out += [groups[first], *parts[2 * first + 1 : 2 * first + 2]]
+            first += 1
+        else:
+            out += ["[card]", *parts[2 * last + 1 : 2 * last + 2]]
+            first = last + 1
+    return "".join(out)
+
+
+def _card_ending_at(groups: list[str], first: int) -> int | None:
+    """The last group of the longest card number starting at group ``first``."""
+    found, digits = None, ""
+    for last in range(first, len(groups)):
+        digits += groups[last]
+        if len(digits) > CARD_DIGITS.stop - 1:
+            break
+        if len(digits) in CARD_DIGITS and luhn(digits):
+            found = last
+    return found
+
+
+def luhn(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check, as card numbers do."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def fit(url: str, limit: int = URL_LEN) -> str:
+    """``url`` cut to ``limit`` characters, never inside a percent escape (a cut
+    ``%E``) nor inside the escaped bytes of one character: what is kept decodes."""
+    if len(url) <= limit:
+        return url
+    cut = _CUT_ESCAPE.sub("", url[:limit])
+    # Walk back over the escaped bytes that continue a character (10xxxxxx) to
+    # the byte that starts it; drop them all if the character is incomplete.
+    end, continuing = len(cut), 0
+    while (found := _LAST_ESCAPE.search(cut, 0, end)) is not None:
+        byte = int(found.group(1), 16)
+        if 0x80 <= byte < 0xC0 and continuing < 3:
+            continuing += 1
+            end = found.start()
+            continue
+        if continuing < _utf8_length(byte) - 1:
+            return cut[: found.start()]  # the character's bytes were cut
+        break
+    return cut
+
+
+def _utf8_length(first: int) -> int:
+    """Bytes of a character whose UTF-8 form starts with byte ``first`` (1 for
+    a byte that starts none)."""
+    if first >= 0xF0:
+        return 4
+    if first >= 0xE0:
+        return 3
+    return 2 if first >= 0xC0 else 1
 
 
 def clean_url(raw: str) -> str:
@@ -51,7 +142,7 @@ def clean_url(raw: str) -> str:
         if key in UTM_KEYS
     ]
     path = quote(redact(parts.path), safe=_PATH_SAFE) or "/"
-    return urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), ""))
+    return fit(urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), "")))
 
 
 def clean_referrer(raw: str | None) -> str | None:
@@ -63,7 +154,7 @@ def clean_referrer(raw: str | None) -> str | None:
     except BadUrl:
         return None
     path = quote(redact(parts.path), safe=_PATH_SAFE) or "/"
-    return urlunsplit((parts.scheme, _netloc(parts), path, "", ""))
+    return fit(urlunsplit((parts.scheme, _netloc(parts), path, "", "")))
 
 
 def clean_href(raw: str | None) -> str | None:
