@@ -1,9 +1,11 @@
 """Leads and lifecycle stages as the CRM tells them.
 
-Owns: the lead upsert that every source shares (the CRM API, the CSV import), the
-append-only stage history and what is derived from it (a lead's current stage and
-the moment it reached sales), and merging two leads the CRM says are one person.
-No Flask: the API, the CSV import and the CLI all call these functions and commit.
+Owns: the lead upsert that every source shares (the CRM API, the CSV import, the
+snippet's identify), the append-only stage history and what is derived from it (a
+lead's current stage and the moment it reached sales), and merging two leads the
+CRM says are one person. The stage vocabulary lives in ``tracker.stages`` and is
+re-exported here. No Flask: the API, the CSV import and the CLI all call these
+functions and commit.
 
 Derived values are recomputed in SQL from the whole history on every change
 instead of being patched from the event that just arrived, because CRM webhooks
@@ -14,7 +16,6 @@ order of arrival.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,38 +32,15 @@ from resonance.core.models import (
     Site,
     StageChange,
 )
-
-STAGES = (
-    "subscriber",
-    "lead",
-    "mql",
-    "sql",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "other",
-    "disqualified",
+from tracker.stages import (  # noqa: F401 - the stages are part of the CRM's API
+    DEFAULT_REACHED_SALES,
+    FUNNEL,
+    STAGE_NAMES,
+    STAGES,
+    normalise_stage,
+    qualifying_stages,
+    reached_sales,
 )
-# The funnel order for "at or beyond"; "other" and "disqualified" are off it.
-FUNNEL = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist")
-DEFAULT_REACHED_SALES = "sql"
-
-# CRM names (compared without case, spaces, "-" or "_") → our stage.
-STAGE_NAMES: dict[str, str] = {
-    "subscriber": "subscriber",
-    "lead": "lead",
-    "marketingqualifiedlead": "mql",
-    "mql": "mql",
-    "salesqualifiedlead": "sql",
-    "sql": "sql",
-    "opportunity": "opportunity",
-    "customer": "customer",
-    "closedwon": "customer",
-    "evangelist": "evangelist",
-    "other": "other",
-    "unqualified": "disqualified",
-    "disqualified": "disqualified",
-}
 
 # Same shape the collector accepts for identify (tracker/beacon.py).
 EMAIL_PATTERN = r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"
@@ -76,24 +54,6 @@ _MAX_HOPS = 32
 
 class LeadConflict(ValueError):
     """The CRM's data contradicts itself: e.g. an e-mail held by another CRM id."""
-
-
-def normalise_stage(raw: str) -> str:
-    """Our stage for a CRM's stage name; unknown (custom) names are ``other``."""
-    key = re.sub(r"[\s_-]+", "", raw or "").lower()
-    return STAGE_NAMES.get(key, "other")
-
-
-def reached_sales(stage: str, threshold: str) -> bool:
-    """Whether ``stage`` is at or beyond ``threshold`` in the funnel."""
-    if stage not in FUNNEL or threshold not in FUNNEL:
-        return False
-    return FUNNEL.index(stage) >= FUNNEL.index(threshold)
-
-
-def qualifying_stages(threshold: str) -> tuple[str, ...]:
-    """The stages that count as "reached sales" for a site's threshold."""
-    return tuple(stage for stage in FUNNEL if reached_sales(stage, threshold))
 
 
 def normalise_email(email: str | None) -> str | None:
@@ -125,14 +85,17 @@ def upsert_lead(
     company: str | None = None,
     owner: str | None = None,
     now: datetime,
+    overwrite: bool = True,
 ) -> LeadWrite:
     """The site's lead for ``crm_id`` or else ``email``, created or updated: the
     one lead upsert of every source (the CRM API, the CSV import, the snippet's
     identify call), so they cannot disagree on what a lead is.
 
-    Fields given (not None) overwrite; a lead that was merged resolves to the
-    survivor. Raises :class:`LeadConflict` (before writing anything) when the
-    e-mail belongs to a lead of another CRM id. Does not commit.
+    Fields given (not None) overwrite, or with ``overwrite=False`` only fill the
+    ones the lead has none of (what a visitor typed into a form never replaces
+    what the CRM says); a lead that was merged resolves to the survivor. Raises
+    :class:`LeadConflict` (before writing anything) when the e-mail belongs to a
+    lead of another CRM id. Does not commit.
     """
     email = normalise_email(email)
     crm_id = (crm_id or "").strip() or None
@@ -145,26 +108,28 @@ def upsert_lead(
         lead = resolve(session, found or by_email)
         if lead is not None:
             return _update_lead(
-                session, lead, found, by_email, email, crm_id, fields, now
+                session, lead, (found, by_email), email, crm_id, fields, now, overwrite
             )
         lead_id = _insert_lead(session, site_id, email, crm_id, naive_utc(now))
         if lead_id is not None:
             lead = session.get(Lead, lead_id)
-            return LeadWrite(lead, created=True, changed=_set_fields(lead, **fields))
+            return LeadWrite(lead, created=True, changed=_set_fields(lead, fields))
     raise LeadConflict("the lead changed concurrently; retry")
 
 
 def _update_lead(
     session: Session,
     lead: Lead,
-    found_by_crm_id: Lead | None,
-    holder: Lead | None,
+    found: tuple[Lead | None, Lead | None],
     email: str | None,
     crm_id: str | None,
     fields: dict[str, str | None],
     now: datetime,
+    overwrite: bool,
 ) -> LeadWrite:
-    """Bring an existing lead up to date; every conflict is checked before a write."""
+    """Bring an existing lead up to date; every conflict is checked before a write.
+    ``found``: the leads holding the CRM id and the e-mail."""
+    found_by_crm_id, holder = found
     absorb = _email_holder_to_absorb(session, lead, holder, email)
     claim_crm_id = _crm_id_to_claim(lead, found_by_crm_id, crm_id, email)
     changed = False
@@ -177,7 +142,7 @@ def _update_lead(
     if email and lead.email != email and not _by_email(session, lead.site_id, email):
         lead.email = email  # the CRM says the contact's address changed
         changed = True
-    changed |= _set_fields(lead, **fields)
+    changed |= _set_fields(lead, fields, overwrite)
     session.flush()
     return LeadWrite(lead, created=False, changed=changed)
 
@@ -236,12 +201,17 @@ def _insert_lead(
     return row[0] if row else None
 
 
-def _set_fields(lead: Lead, **fields: str | None) -> bool:
-    """Overwrite the given (non-blank) fields; whether any value changed."""
+def _set_fields(
+    lead: Lead, fields: dict[str, str | None], overwrite: bool = True
+) -> bool:
+    """Set the given (non-blank) fields, or only those the lead has none of;
+    whether any value changed."""
     changed = False
     for field, value in fields.items():
         value = (value or "").strip() or None
-        if value is not None and getattr(lead, field) != value:
+        if value is None or (not overwrite and getattr(lead, field) is not None):
+            continue
+        if getattr(lead, field) != value:
             setattr(lead, field, value)
             changed = True
     return changed

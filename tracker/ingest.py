@@ -249,8 +249,9 @@ def put_identify(
     event: IdentifyEvent,
     at: datetime,
 ) -> int | None:
-    """Record the identify call once and link the visitor to the lead; the lead's
-    id, or None for a replayed call."""
+    """Record the identify call once, link the visitor to the lead and give the
+    lead the name and company the form sent if it has none; the lead's id, or
+    None for a replayed call."""
     new = session.execute(
         insert(session, Identify)
         .values(
@@ -266,8 +267,17 @@ def put_identify(
     ).first()
     if new is None:
         return None  # a replay: already linked (or already recorded as a conflict)
-    # A lead merged by the CRM resolves to the survivor.
-    lead_id = upsert_lead(session, site_id, email=event.em, now=at).lead.id
+    # A lead merged by the CRM resolves to the survivor. The form's name and
+    # company fill the lead's blanks only: the CRM's own names win.
+    lead_id = upsert_lead(
+        session,
+        site_id,
+        email=event.em,
+        name=event.nm or None,
+        company=event.co or None,
+        now=at,
+        overwrite=False,
+    ).lead.id
     link_visitor(session, site_id, visitor_id, lead_id, source="snippet", now=at)
     return lead_id
 
