@@ -18,7 +18,15 @@ import sys
 from sqlalchemy import Engine, event
 
 EVENT_TABLES = frozenset(
-    {"pageviews", "clicks", "page_sections", "identifies", "bot_hits", "visit_sessions"}
+    {
+        "pageviews",
+        "clicks",
+        "page_sections",
+        "attention_bands",
+        "identifies",
+        "bot_hits",
+        "visit_sessions",
+    }
 )
 WRITERS = {"INSERT": "tracker.ingest", "UPDATE": "tracker.ingest"}
 WRITERS["DELETE"] = "tracker.lifecycle"

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from resonance.cli import cli
 from resonance.core.models import (
+    AttentionBand,
     Base,
     Click,
     Content,
@@ -35,7 +36,7 @@ NOW = datetime(2026, 11, 20, 12, 0)
 
 
 def _reader(client, visitor: str, email: str | None, page: str) -> str:
-    """One browser reading a page fully (clicks, sections, attention), then
+    """One browser reading a page fully (clicks, sections, attention, bands), then
     identifying when ``email`` is given; the page view's id."""
     pid = f"pv{visitor}"
     url = f"https://blog.example.com/{page}"
@@ -44,7 +45,7 @@ def _reader(client, visitor: str, email: str | None, page: str) -> str:
         layout(pid),
         click(pid),
         scroll(pid, 2400),
-        attention(pid, 9000, [[0, 4000], [1, 5000]]),
+        attention(pid, 9000, [[0, 4000], [1, 5000]], b=[[0, 9000], [8, 9000], [9, 10]]),
     ]
     if email:
         events.append(identify(pid, email))
@@ -122,6 +123,9 @@ def _bob_and_anonymous(session) -> dict[str, int]:
         "sections": session.scalar(
             select(func.count()).where(PageSection.pageview_id.in_(views))
         ),
+        "bands": session.scalar(
+            select(func.count()).where(AttentionBand.pageview_id.in_(views))
+        ),
         "own identifies": session.scalar(
             select(func.count()).where(Identify.email == "bob@example.com")
         ),
@@ -162,6 +166,7 @@ def test_erase_removes_the_person_everywhere_and_leaves_others_intact(
         "pageviews": 3,
         "clicks": 2,
         "sections": 6,
+        "bands": 6,
         "own identifies": 1,
         "stages": 1,
         "notes": 2,
@@ -184,6 +189,7 @@ def test_erasure_audit_row_has_the_key_hash_and_counts_but_no_personal_data(
     assert audit.removed == {
         "clicks": 2,
         "page_sections": 6,
+        "attention_bands": 6,
         "identifies": 3,
         "pageviews": 2,
         "visit_sessions": 2,

@@ -1,11 +1,12 @@
 """Event rows: what page views, clicks, scrolls, layouts and attention become.
 
-Owns: the shape of the ``pageviews``, ``clicks``, ``page_sections`` and
-``bot_hits`` rows and the statements' column lists and conflict clauses, kept
-apart from their execution (``tracker.ingest`` alone runs them). Folding happens
-here: a page view's scroll depth and active time only ever rise, and a section
-row gets its layout and its attention whichever arrives first, so one row per
-key leaves a group however many events touched it.
+Owns: the shape of the ``pageviews``, ``clicks``, ``page_sections``,
+``attention_bands`` and ``bot_hits`` rows and the statements' column lists and
+conflict clauses, kept apart from their execution (``tracker.ingest`` alone runs
+them). Folding happens here: a page view's scroll depth and active time only ever
+rise, a section row gets its layout and its attention whichever arrives first,
+and a band keeps the most time it was sent, so one row per key leaves a group
+however many events touched it.
 
 URL and text hygiene is memoised per process: page URLs, referrers, titles and
 link texts repeat across the page views of the same pages, and the hygiene
@@ -141,11 +142,17 @@ def fold_layout(sections: Sections, view: View, event: LayoutEvent) -> None:
         )
 
 
-def fold_attention(sections: Sections, view: View, event: AttentionEvent) -> None:
+def fold_attention(
+    sections: Sections, bands: Bands, view: View, event: AttentionEvent
+) -> None:
     view.raise_active(event.ms)
     for index, ms in event.a:  # a hostile batch may repeat an index
         row = _section(sections, view, index)
         row["active_ms"] = max(row["active_ms"], ms)
+    for band, ms in event.b:
+        if ms > 0:  # a band never on screen is no row
+            key = (view, band)
+            bands[key] = max(bands.get(key, 0), ms)
 
 
 def _section(sections: Sections, view: View, index: int) -> dict:
@@ -179,6 +186,23 @@ def section_upsert(greatest: str) -> str:
     return (
         f"ON CONFLICT (pageview_id, idx) DO UPDATE SET {keep}, active_ms ="
         f" {greatest}(page_sections.active_ms, excluded.active_ms)"
+    )
+
+
+# --- attention_bands: active time per 100 px band, the maximum sent ---------------
+
+Bands = dict[tuple[View, int], int]
+BAND_COLUMNS: Columns = (("pageview_id", "int"), ("band", "int"), ("ms", "int"))
+
+
+def band_rows(bands: Bands) -> list[tuple]:
+    return sorted((view.id, band, ms) for (view, band), ms in bands.items())
+
+
+def band_upsert(greatest: str) -> str:
+    return (
+        "ON CONFLICT (pageview_id, band) DO UPDATE SET"
+        f" ms = {greatest}(attention_bands.ms, excluded.ms)"
     )
 
 

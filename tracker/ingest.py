@@ -1,7 +1,8 @@
 """Ingest: the one module that writes events.
 
 Owns: storing validated beacons in the event tables (``pageviews``, ``clicks``,
-``page_sections``, ``identifies``, ``bot_hits``, ``visit_sessions``), with the
+``page_sections``, ``attention_bands``, ``identifies``, ``bot_hits``,
+``visit_sessions``), with the
 visitors and content items they need. Other modules may build rows and
 statements (``tracker.ingest_plan``, ``event_rows``, ``visits``, ``contents``);
 only this one runs the writes, so there is one place to read to know what a
@@ -14,7 +15,8 @@ Idempotency, because browsers and our own retry queue re-send: a page view whose
 client event id is stored is not stored again (one stored by another process
 between the look-up and the insert fails the transaction, and the writer retries
 each batch alone), clicks and identify calls are inserted ``ON CONFLICT DO
-NOTHING`` on their event id, scroll and attention only ever raise a stored maximum.
+NOTHING`` on their event id, scroll and attention (per section, per band) only
+ever raise a stored maximum.
 
 Set-based, because the collector's cost is the number of statements, not the
 rows: :func:`ingest_many` plans a whole group (a group commit, see
@@ -214,6 +216,12 @@ def _write_rows(sql: RawSql, plan: Plan, new_visits: list, new_views: list) -> N
         event_rows.SECTION_COLUMNS,
         event_rows.section_rows(plan.sections),
         event_rows.section_upsert(biggest),
+    )
+    sql.insert(
+        "attention_bands",
+        event_rows.BAND_COLUMNS,
+        event_rows.band_rows(plan.bands),
+        event_rows.band_upsert(biggest),
     )
     sql.update(
         "pageviews",

@@ -41,6 +41,7 @@ from tracker.beacon import (
 from tracker.bots import is_bot
 from tracker.contents import ContentKey, fold_sighting
 from tracker.event_rows import (
+    Bands,
     Clicks,
     Sections,
     View,
@@ -146,6 +147,7 @@ class Plan:
     contents: dict[ContentKey, dict] = field(default_factory=dict)
     clicks: Clicks = field(default_factory=dict)
     sections: Sections = field(default_factory=dict)
+    bands: Bands = field(default_factory=dict)
     bots: list[tuple] = field(default_factory=list)
     accepted: list[Accepted] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
@@ -273,7 +275,7 @@ class Plan:
             elif isinstance(event, LayoutEvent):
                 fold_layout(self.sections, view, event)
             elif isinstance(event, AttentionEvent):
-                fold_attention(self.sections, view, event)
+                fold_attention(self.sections, self.bands, view, event)
             elif isinstance(event, IdentifyEvent) and not accepted.anonymous:
                 accepted.identifies.append((event, view, at))
         self.accepted.append(accepted)

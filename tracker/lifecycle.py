@@ -21,6 +21,7 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from resonance.core.models import (
+    AttentionBand,
     BotHit,
     Click,
     Erasure,
@@ -63,10 +64,10 @@ def erase(
 ) -> ErasureResult:
     """Remove the lead with this e-mail or CRM id (of every site, or of one), and
     everything linked to them: leads merged with it, the browsers linked to it
-    with their page views, clicks, sections, visits and identify calls, identify
-    calls that carried the e-mail from other browsers, identity links and
-    conflicts, stage history and the notes about them. Content items and daily
-    figures stay (they are about pages, not people). Does not commit.
+    with their page views, clicks, sections, attention bands, visits and identify
+    calls, identify calls that carried the e-mail from other browsers, identity
+    links and conflicts, stage history and the notes about them. Content items
+    and daily figures stay (they are about pages, not people). Does not commit.
     """
     kind, key = _erasure_key(email, crm_id)
     leads = _family(session, _seed_leads(session, kind, key, site_id))
@@ -86,6 +87,9 @@ def erase(
     statements = {
         "clicks": delete(Click).where(Click.pageview_id.in_(views)),
         "page_sections": delete(PageSection).where(PageSection.pageview_id.in_(views)),
+        "attention_bands": delete(AttentionBand).where(
+            AttentionBand.pageview_id.in_(views)
+        ),
         "identifies": delete(Identify).where(
             or_(
                 Identify.visitor_id.in_(visitors),
@@ -233,6 +237,9 @@ def purge(session: Session, older_than: str, now: datetime) -> dict[str, int]:
         "clicks": delete(Click).where(Click.pageview_id.in_(old_views)),
         "page_sections": delete(PageSection).where(
             PageSection.pageview_id.in_(old_views)
+        ),
+        "attention_bands": delete(AttentionBand).where(
+            AttentionBand.pageview_id.in_(old_views)
         ),
         "identifies": delete(Identify).where(Identify.pageview_id.in_(old_views)),
         "pageviews": delete(PageView).where(PageView.viewed_at < keep_from),

@@ -7,8 +7,9 @@ all use it.
 Conventions: every ``*_at`` column is a naive UTC datetime; ``*_ms`` milliseconds;
 ``*_px`` CSS pixels; ``*_pct`` percent 0–100. Page views, clicks and identify calls
 carry the client's event id, unique per site, which is what makes a re-sent batch
-harmless. Scroll and attention are cumulative state kept on the page view and its
-sections (the collector keeps the maximum), so they are idempotent too.
+harmless. Scroll and attention are cumulative state kept on the page view, its
+sections and its bands (the collector keeps the maximum), so they are idempotent
+too.
 
 One module per domain; this package re-exports every table so that
 ``Base.metadata`` holds them all (Alembic compares against it) and
@@ -27,6 +28,7 @@ from resonance.core.models.content import (
     SnapshotElement,
 )
 from resonance.core.models.events import (
+    AttentionBand,
     BotHit,
     Click,
     Identify,
@@ -64,6 +66,7 @@ __all__ = [
     "PageView",
     "Click",
     "PageSection",
+    "AttentionBand",
     "Identify",
     "BotHit",
     "InboxBeacon",

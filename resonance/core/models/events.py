@@ -1,5 +1,6 @@
 """What the snippet reports, one row per event: page views, clicks, section
-attention, identifies and bot hits; and the inbox of beacons not yet stored."""
+attention, attention per band of the page, identifies and bot hits; and the
+inbox of beacons not yet stored."""
 
 from __future__ import annotations
 
@@ -132,6 +133,20 @@ class PageSection(Base):
     height_px: Mapped[int | None]
     # Attention (from "a" events; the maximum sent)
     active_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AttentionBand(Base):
+    """How long one 100 px band of the page (``band`` 0 is the top 100 px) was on
+    screen while the visitor was active, during one page view: the attention map
+    by depth. Cumulative, so the collector keeps the maximum it was sent."""
+
+    __tablename__ = "attention_bands"
+
+    pageview_id: Mapped[int] = mapped_column(
+        ForeignKey("pageviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ms: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Identify(Base):
