@@ -172,7 +172,8 @@ def content_list(site_key: str) -> Response:
 @bp.get("/sites/<site_key>/content/<int:content_id>")
 def content_page(site_key: str, content_id: int) -> Response:
     """One content item: click heatmap over its snapshot, top elements, scroll
-    reach, attention per section, a segment comparison and sales notes."""
+    reach, attention per section and by depth, a segment comparison and sales
+    notes."""
     session = get_session()
     content = content_info(session, site_key, content_id)
     if content is None:
@@ -226,6 +227,10 @@ def _content_figures(site_key: str, report: ContentReport) -> dict:
     }
     if report.sections:
         result["fig-attention"] = figures.attention_figure(report.sections)
+    if report.depth.views:
+        result["fig-depth"] = figures.depth_figure(
+            report.depth.bands, backdrop, report.depth.views
+        )
     if report.compare:
         result["fig-compare"] = figures.compare_figure(
             report.bins,

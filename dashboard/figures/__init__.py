@@ -2,7 +2,8 @@
 
 Owns how every figure looks, one module per thing drawn: ``heatmap`` (clicks over
 the page, with ``reach`` beside it), ``compare`` (two segments and their
-difference), ``attention`` (time per section), ``influence`` (credit for sales).
+difference), ``attention`` (time per section), ``depth`` (time per 100 px band of
+the page, the attention map by depth), ``influence`` (credit for sales).
 ``density`` and ``backdrop`` are the parts the page figures share, ``theme`` the
 look every figure shares, ``payload`` what a page embeds.
 
@@ -18,6 +19,7 @@ The views use the names below; tests of one figure import its module.
 from dashboard.figures.attention import attention_figure
 from dashboard.figures.backdrop import Backdrop
 from dashboard.figures.compare import compare_figure
+from dashboard.figures.depth import depth_figure
 from dashboard.figures.heatmap import heatmap_figure
 from dashboard.figures.influence import AttributionBar, influence_figure
 from dashboard.figures.payload import figure_payload
@@ -29,6 +31,7 @@ __all__ = [
     "ReachOverlay",
     "attention_figure",
     "compare_figure",
+    "depth_figure",
     "figure_payload",
     "heatmap_figure",
     "influence_figure",

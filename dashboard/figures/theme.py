@@ -36,6 +36,21 @@ REACH_SCALE = ["#00224e", "#35456c", "#666970", "#948e77", "#c8b866", "#fee838"]
 # Okabe-Ito colours of the influence bars: told apart with every common colour
 # vision deficiency.
 INFLUENCE_COLOURS = {"first": "#56b4e9", "last": "#e69f00", "linear": "#0072b2"}
+# Attention by depth, hot = long: inferno (matplotlib's perceptually uniform
+# scale, black through purple and red to pale yellow), readable with any colour
+# vision and in grey. Over the page it fades in from transparent, so the page
+# shows where nobody looked and stays readable where few did; the bars beside
+# the page use the same colours, opaque.
+_INFERNO = [
+    (0.0, (0, 0, 4), 0.0),
+    (0.1, (40, 11, 84), 0.3),
+    (0.3, (120, 28, 109), 0.5),
+    (0.55, (187, 55, 84), 0.62),
+    (0.8, (249, 142, 9), 0.72),
+    (1.0, (252, 255, 164), 0.8),
+]
+DEPTH_SCALE = [[at, f"rgba({r},{g},{b},{alpha})"] for at, (r, g, b), alpha in _INFERNO]
+DEPTH_BAR_SCALE = [[at, f"rgb({r},{g},{b})"] for at, (r, g, b), _ in _INFERNO]
 # Attention bars: a section where readers stop, one held longer than its reading
 # time; the rest are MUTED.
 STOP = "#d92d20"

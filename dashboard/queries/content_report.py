@@ -26,6 +26,7 @@ from dashboard.queries.content_item import (
     latest_snapshot,
     view_stats,
 )
+from dashboard.queries.depth import DepthMap, attention_by_depth
 from dashboard.queries.scroll import ScrollReach, scroll_reach
 from dashboard.queries.segments import ContentFilter
 
@@ -54,6 +55,7 @@ class ContentReport:
     elements: list[ElementRow]
     scroll: ScrollReach
     sections: list[SectionRow]
+    depth: DepthMap
     notes: list[NoteRow]
     compare: SegmentClicks | None
 
@@ -91,6 +93,7 @@ def content_report(
         elements=top_elements(session, flt, cid),
         scroll=scroll_reach(session, flt, cid, stats),
         sections=attention_sections(session, flt, cid),
+        depth=attention_by_depth(session, flt, cid),
         notes=content_notes(session, flt.site_key, cid),
         compare=other,
     )
