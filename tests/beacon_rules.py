@@ -20,8 +20,8 @@ EVENT_KEYS: dict[str, tuple[set[str], set[str]]] = {  # required, optional
     "c": ({"x", "y", "vw", "s", "fx", "fy", "tg", "in"}, {"tx", "h", "dd", "er"}),
     "s": ({"d", "dh"}, {"f"}),
     "l": ({"sec"}, set()),
-    "a": ({"ms", "a"}, set()),
-    "id": ({"em"}, set()),
+    "a": ({"ms", "a"}, {"b"}),
+    "id": ({"em"}, {"nm", "co"}),
 }
 
 
@@ -136,23 +136,30 @@ def _layout(e: dict) -> list[str]:
     return [] if ok else ["l fields"]
 
 
-def _attention(e: dict) -> list[str]:
-    pairs = e.get("a")
-    ok = is_int(e.get("ms"), 0, 86_400_000) and isinstance(pairs, list)
-    ok = ok and len(pairs) <= 200
+def _pairs(pairs: object, count: int) -> bool:
+    """[[index, ms], ...]: at most ``count``, each index below it."""
+    ok = isinstance(pairs, list) and len(pairs) <= count
     for pair in pairs if ok else []:
         ok = ok and (
             isinstance(pair, list)
             and len(pair) == 2
-            and is_int(pair[0], 0, 199)
+            and is_int(pair[0], 0, count - 1)
             and is_int(pair[1], 0, 86_400_000)
         )
+    return ok
+
+
+def _attention(e: dict) -> list[str]:
+    ok = is_int(e.get("ms"), 0, 86_400_000) and _pairs(e.get("a"), 200)
+    ok = ok and _pairs(e.get("b", []), 1000)  # per 100 px band, since 2026-12
     return [] if ok else ["a fields"]
 
 
 def _identify(e: dict) -> list[str]:
     em = e.get("em")
-    return [] if is_text(em, 3, 254) and "@" in em else ["id fields"]
+    ok = is_text(em, 3, 254) and "@" in em
+    ok = ok and all(is_text(e.get(key, ""), 0, 200) for key in ("nm", "co"))
+    return [] if ok else ["id fields"]
 
 
 FIELD_CHECKS = {

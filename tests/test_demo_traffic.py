@@ -24,7 +24,15 @@ import pytest
 from flask import Flask, Response
 from sqlalchemy import func, select
 
-from resonance.core.models import Click, Identify, IdentityConflict, PageView, Visitor
+from resonance.core.models import (
+    AttentionBand,
+    Click,
+    Identify,
+    IdentityConflict,
+    Lead,
+    PageView,
+    Visitor,
+)
 from resonance.demo.pages import ARTICLES, PAGE_PATHS, bp
 from resonance.demo.site import DEMO_ORIGIN
 from resonance.demo.traffic import demo_batches, seed_demo
@@ -225,6 +233,79 @@ def test_scroll_and_attention_never_decrease_within_a_page_view(events):
     assert repeated > 0  # some page views do flush more than once
 
 
+def _last_attention(events) -> dict[str, dict]:
+    """Each page view's last (so cumulative) attention event."""
+    last: dict[str, dict] = {}
+    for _, event in events:
+        if event["t"] == "a" and event["ts"] >= last.get(event["p"], event)["ts"]:
+            last[event["p"]] = event
+    return last
+
+
+def test_each_active_second_is_shared_among_the_sections_on_screen(events):
+    """The sections of a page view add up to its active time (the snippet divides
+    each active second by the share of the viewport each section covers), where
+    they once summed to far more (a sliver on screen counted a whole second)."""
+    checked = 0
+    for event in _last_attention(events).values():
+        if event["a"]:
+            total = sum(ms for _, ms in event["a"])
+            assert abs(total - event["ms"]) <= len(event["a"]), event
+            checked += 1
+    assert checked > 1000
+
+
+def test_the_band_map_agrees_with_section_attention(events, pageviews):
+    """A section's time is that of the bands it spans times 100 px over the
+    viewport height, summed over the demo. Where the sections do not fill the
+    screen (the site's header above a page's first heading) the snippet gives
+    the sections the whole second all the same, so a first section reads up to
+    a sixth above its bands; every other section agrees within a few percent."""
+    layouts = {e["p"]: e["sec"] for _, e in events if e["t"] == "l"}
+    section_ms: Counter[str] = Counter()
+    from_bands: Counter[str] = Counter()
+    for pv_id, event in _last_attention(events).items():
+        vh, bands = pageviews[pv_id]["vh"], dict(map(tuple, event["b"]))
+        for index, ms in event["a"]:
+            _, heading, top, height = layouts[pv_id][index]
+            section_ms[heading] += ms
+            spanned = sum(
+                band_ms * max(0, min(top + height, b * 100 + 100) - max(top, b * 100))
+                for b, band_ms in bands.items()
+            )
+            from_bands[heading] += spanned / vh
+    ratios = sorted(
+        from_bands[heading] / ms
+        for heading, ms in section_ms.items()
+        if ms > 600_000  # ten minutes or more: enough readers to average
+    )
+    assert len(ratios) > 20
+    assert 0.8 <= ratios[0] and ratios[-1] <= 1.05
+    assert 0.98 <= ratios[len(ratios) // 2] <= 1.02
+
+
+def test_bands_cover_what_was_on_screen_and_never_run_past_the_page(events, pageviews):
+    for pv_id, event in _last_attention(events).items():
+        view = pageviews[pv_id]
+        bands = [band for band, _ in event["b"]]
+        # A reader moves down the page (from an anchor, maybe): no band skipped.
+        assert bands == list(range(bands[0], bands[-1] + 1)), event
+        assert bands[-1] * 100 < view["dh"]
+        # Every active millisecond a whole screen of bands was on screen.
+        screens = sum(ms for _, ms in event["b"]) * 100 / min(view["vh"], view["dh"])
+        assert abs(screens - event["ms"]) <= len(bands), event
+
+
+def test_marked_form_identifies_carry_the_name_and_company_typed(events):
+    forms = [e for _, e in events if e["t"] == "id" and "nm" in e]
+    assert len(forms) > 10
+    for event in forms:
+        first, _, rest = event["em"].partition(".")
+        assert event["nm"].split()[0].lower() == first
+        assert "co" not in event or event["co"].lower().replace(" ", "-") in rest
+    assert any("co" in e for e in forms) and any("co" not in e for e in forms)
+
+
 def test_about_one_visitor_in_eight_identifies(sent):
     visitors = {batch["v"] for batch, _ in sent}
     identified = {
@@ -350,6 +431,12 @@ def test_seed_demo_stores_every_generated_event_through_ingest(session, demo_sit
     rotated = [batch for batch, _ in expected if "o" in batch]
     assert count(session, IdentityConflict) == len(rotated) > 0
     assert progress[-1] == (len(expected), len(expected))
+    bands = {(e["p"], b) for batch, _ in expected for e in batch["e"] if e["t"] == "a"
+             for b, _ in e["b"]}  # fmt: skip
+    assert count(session, AttentionBand) == len(bands) > 0
+    named = {e["em"]: e["nm"] for b, _ in expected for e in b["e"] if "nm" in e}
+    leads = dict(session.execute(select(Lead.email, Lead.name)).all())
+    assert named and all(leads[email] == name for email, name in named.items())
 
 
 # --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resonance.core.models import Content, Identify, IdentityLink, Lead, PageView
+from resonance.demo.people import person_of
 from tracker.crm import recompute_stages, record_stage_change, upsert_lead
 
 OWNERS = ("Dana Whitfield", "Marcus Oyelaran", "Priya Raman")
@@ -108,9 +109,7 @@ def _profile(
     session: Session, site_id: int, email: str, rng: random.Random, now: datetime
 ) -> None:
     """Name and company from ``first.last@company-domain.example``; an owner."""
-    local, _, domain = email.partition("@")
-    name = " ".join(part.capitalize() for part in local.replace("_", ".").split("."))
-    company = " ".join(w.capitalize() for w in domain.split(".")[0].split("-"))
+    name, company = person_of(email)
     upsert_lead(
         session,
         site_id,

@@ -22,6 +22,7 @@ from resonance.demo.clicks import (
     mid_page_clicks,
 )
 from resonance.demo.draws import new_id
+from resonance.demo.people import person_of
 from resonance.demo.reading import (
     Clock,
     Reading,
@@ -38,6 +39,8 @@ MAX_BATCH_EVENTS = 50
 # Clicks this close to pagehide are flushed with it, the rest with the first batch.
 LATE_CLICK_MS = 10_000
 FORM_FIELDS = ("#contact-name", "#contact-email", "#contact-company")
+# The fields whose value the snippet sends with the form's identify.
+FORM_KEYS = {"#contact-name": "nm", "#contact-company": "co"}
 
 
 @dataclass
@@ -174,8 +177,10 @@ def _layout_event(
     rng: random.Random, pv_id: str, ts: int, layout: PageLayout, reading: Reading
 ) -> Event:
     """``l``: sections as measured; the last runs to this visitor's document end."""
-    sec = [[s.level, s.heading[:200], s.top, s.height] for s in layout.sections]
-    sec[-1][3] = max(0, reading.dh - sec[-1][2])
+    sec = [
+        [s.level, s.heading[:200], top, height]
+        for s, (top, height) in zip(layout.sections, reading.spans, strict=True)
+    ]
     return {"t": "l", "id": new_id(rng), "ts": ts, "p": pv_id, "sec": sec}
 
 
@@ -183,9 +188,13 @@ def _fill_form(
     rng: random.Random, page: OnPage, start: int, email: str
 ) -> tuple[list[Event], int]:
     """Click into the fields, submit, identify: the ``data-resonance-identify``
-    form. A page without the form has a sign-up box that calls ``identify``."""
+    form, whose identify carries the name and company typed (``nm``, ``co``). A
+    page without the form has a sign-up box that calls ``identify`` with the
+    address alone."""
     layout, clock = page.layout, page.clock
     events: list[Event] = []
+    typed: dict[str, str] = {}
+    name, company = person_of(email)
     active = start
     for selector in FORM_FIELDS:
         element = layout.element(selector)
@@ -193,6 +202,8 @@ def _fill_form(
             continue
         active += rng.randint(2500, 9000)
         events.append(click_event(rng, element, page, clock(active)))
+        if key := FORM_KEYS.get(selector):
+            typed[key] = {"nm": name, "co": company}[key]
     active += rng.randint(2000, 6000)
     submit = layout.element(SUBMIT)
     if submit is not None:
@@ -201,7 +212,7 @@ def _fill_form(
         events.append(click_event(rng, submit, page, clock(active), point))
     active += rng.randint(2, 30)
     identify = {"t": "id", "id": new_id(rng), "ts": clock(active), "p": page.pv_id}
-    events.append({**identify, "em": email})
+    events.append({**identify, "em": email, **typed})
     return events, active + rng.randint(80, 400)
 
 
@@ -210,7 +221,7 @@ def _pagehide_events(
 ) -> list[Event]:
     """The cumulative ``s`` and ``a`` the snippet flushes when the page is hidden."""
     depth = reading.depth(upto)
-    total, per_section = reading.attention(upto)
+    seen = reading.attention(upto)
     scroll = {
         "t": "s",
         "id": new_id(rng),
@@ -224,8 +235,9 @@ def _pagehide_events(
         "id": new_id(rng),
         "ts": ts + 1,
         "p": pv_id,
-        "ms": min(total, 86_400_000),
-        "a": per_section,
+        "ms": min(seen.ms, 86_400_000),
+        "a": seen.sections,
+        "b": seen.bands,
     }
     return [scroll, attention]
 

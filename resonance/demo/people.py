@@ -1,8 +1,8 @@
 """The people behind identified visitors: e-mail addresses at made-up companies.
 
 Companies are on the reserved ``.example`` domain (RFC 2606), so generated leads
-can never be e-mailed by a CRM integration by mistake; the demo's CRM side
-(``crm.py``) reads names and companies back from these addresses.
+can never be e-mailed by a CRM integration by mistake; the contact form and the
+demo's CRM side (``crm.py``) read names and companies back from these addresses.
 """
 
 from __future__ import annotations
@@ -63,3 +63,12 @@ def make_emails(rng: random.Random, count: int) -> list[str]:
             seen.add(email)
             emails.append(email)
     return emails
+
+
+def person_of(email: str) -> tuple[str, str]:
+    """The name and company of a generated address, as the person would type
+    them: ``amira.okafor@cinder-co.example`` → ``("Amira Okafor", "Cinder Co")``."""
+    local, _, domain = email.partition("@")
+    name = " ".join(part.capitalize() for part in local.replace("_", ".").split("."))
+    company = " ".join(w.capitalize() for w in domain.split(".")[0].split("-"))
+    return name, company

@@ -3,8 +3,10 @@
 Owns: how far down each kind of page a reader gets (articles lose many around
 the middle: the drop-off a scroll map should make visible), the time spent at
 each stop (the words newly revealed at the reader's pace, some sections
-skimmed), which sections the snippet counts as in view, and the wall clock of a
-page view, which stops while the tab is hidden.
+skimmed), how the snippet shares that time out (among the sections on screen by
+the part of the viewport each covers, and to every 100 px band of the page on
+screen by how much of it was), and the wall clock of a page view, which stops
+while the tab is hidden.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from resonance.demo.site import PageLayout
 from tracker.catalog import WORDS_PER_MINUTE
 
 MAX_ACTIVE_MS = 12 * 60_000
+BAND_PX = 100  # the snippet's bands of the page (docs/beacon.md)
+MAX_BANDS = 1000
+
+Pairs = list[list[int]]  # [index, ms] as the attention event carries them
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,15 @@ class Step:
     top: int
     start: int
     dwell: int
-    visible: tuple[int, ...]  # section indexes counted as in view
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Cumulative active ms: in all, per section index, per 100 px band."""
+
+    ms: int
+    sections: Pairs
+    bands: Pairs
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,9 @@ class Reading:
     steps: tuple[Step, ...]
     vh: int
     dh: int
+    # (top, height) of each section as the layout event reports it (the last
+    # one to the end of the document).
+    spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def active_ms(self) -> int:
@@ -45,15 +62,51 @@ class Reading:
         steps = self.steps[:upto] if upto is not None else self.steps
         return min(self.dh, max(step.top for step in steps) + self.vh)
 
-    def attention(self, upto: int | None = None) -> tuple[int, list[list[int]]]:
-        """Cumulative active ms, total and per section, over the first steps."""
+    def attention(self, upto: int | None = None) -> Attention:
+        """Cumulative active ms over the first ``upto`` steps, shared out as the
+        snippet does: each step's among the sections on screen by the part of
+        the viewport each covers (so they add up to the step whenever one is on
+        screen), and to each band on screen by the part of it that was."""
         steps = self.steps[:upto] if upto is not None else self.steps
-        per_section: dict[int, int] = {}
+        sections: dict[int, float] = {}
+        bands: dict[int, float] = {}
         for step in steps:
-            for index in step.visible:
-                per_section[index] = per_section.get(index, 0) + step.dwell
+            bottom = min(step.top + self.vh, self.dh)
+            _share_sections(sections, self.spans, step.top, bottom, step.dwell)
+            _share_bands(bands, step.top, bottom, step.dwell)
         total = steps[-1].start + steps[-1].dwell if steps else 0
-        return total, [[i, per_section[i]] for i in sorted(per_section)]
+        return Attention(total, _pairs(sections), _pairs(bands))
+
+
+def _share_sections(
+    into: dict[int, float],
+    spans: tuple[tuple[int, int], ...],
+    top: int,
+    bottom: int,
+    ms: int,
+) -> None:
+    overlaps = [
+        (index, min(bottom, y + height) - max(top, y))
+        for index, (y, height) in enumerate(spans)
+        if y < bottom and y + height > top  # on screen (checked first: cheap)
+    ]
+    covered = sum(part for _, part in overlaps)
+    for index, part in overlaps:
+        into[index] = into.get(index, 0.0) + ms * part / covered
+
+
+def _share_bands(into: dict[int, float], top: int, bottom: int, ms: int) -> None:
+    band = top // BAND_PX
+    while band * BAND_PX < bottom and band < MAX_BANDS:
+        seen = min(bottom, (band + 1) * BAND_PX) - max(top, band * BAND_PX)
+        into[band] = into.get(band, 0.0) + ms * seen / BAND_PX
+        band += 1
+
+
+def _pairs(values: dict[int, float]) -> Pairs:
+    """Rounded as the snippet sends them; a value that rounds to 0 is left out."""
+    pairs = [[index, round(value)] for index, value in sorted(values.items())]
+    return [pair for pair in pairs if pair[1] > 0]
 
 
 def scroll_target(rng: random.Random, kind: str) -> float | None:
@@ -95,9 +148,9 @@ def read_page(
 
     Time at a stop is the reading time of the words it newly reveals (at
     ``WORDS_PER_MINUTE`` × the reader's ``speed``, times a per-section interest
-    that makes some sections skimmed) plus a short glance. Every section that
-    covers > 5 % of the viewport, or has 80 % of itself in view, accrues that time,
-    as the snippet counts it. A page opened at an anchor starts at ``start_top``.
+    that makes some sections skimmed) plus a short glance; :meth:`Reading.attention`
+    shares it out as the snippet does. A page opened at an anchor starts at
+    ``start_top``.
     """
     dh = max(layout.dh, vh)
     top = min(start_top, dh - vh)
@@ -115,13 +168,22 @@ def read_page(
     while True:
         words = _words_between(layout, shown, top + vh, interest)
         dwell = int(rng.uniform(600, 2200) + words * bounce / wpm * 60_000)
-        steps.append(Step(top, elapsed, dwell, _visible(layout, top, vh)))
+        steps.append(Step(top, elapsed, dwell))
         elapsed += dwell
         shown = top + vh
         if top + vh >= depth or elapsed >= MAX_ACTIVE_MS:
             break
         top = min(depth - vh, top + int(vh * rng.uniform(0.45, 0.85)))
-    return Reading(tuple(steps), vh, dh)
+    return Reading(tuple(steps), vh, dh, layout_spans(layout, dh))
+
+
+def layout_spans(layout: PageLayout, dh: int) -> tuple[tuple[int, int], ...]:
+    """The sections as the layout event reports them: the last one runs to the
+    end of this visitor's document."""
+    spans = [(sec.top, sec.height) for sec in layout.sections]
+    if spans:
+        spans[-1] = (spans[-1][0], max(0, dh - spans[-1][0]))
+    return tuple(spans)
 
 
 def anchor_top(layout: PageLayout, fragment: str) -> int:
@@ -158,22 +220,6 @@ def _words_between(
             share = max(0, overlap) / sec.height
         total += sec.words * share * interest[index]
     return total
-
-
-def _visible(layout: PageLayout, top: int, vh: int) -> tuple[int, ...]:
-    """Sections counted in view: > 5 % of the viewport, or ≥ 80 % of themselves."""
-    bottom = top + vh
-    shown = []
-    for index, sec in enumerate(layout.sections):
-        if sec.top >= bottom or sec.top + sec.height < top:
-            continue  # out of view (the common case, so checked first)
-        overlap = max(0, min(bottom, sec.top + sec.height) - max(top, sec.top))
-        if sec.height == 0:
-            if top <= sec.top < bottom:
-                shown.append(index)
-        elif overlap > 0.05 * vh or overlap >= 0.8 * sec.height:
-            shown.append(index)
-    return tuple(shown)
 
 
 @dataclass(frozen=True)
