@@ -29,8 +29,8 @@ from tracker.urls import (
     canonical,
     clean_href,
     clean_referrer,
-    clean_url,
     redact,
+    stored_url,
     url_hash,
     utm,
 )
@@ -38,7 +38,7 @@ from tracker.urls import (
 if TYPE_CHECKING:
     from tracker.visits import Visit
 
-clean_page_url = lru_cache(maxsize=4096)(clean_url)
+clean_page_url = lru_cache(maxsize=4096)(stored_url)
 _clean_href = lru_cache(maxsize=4096)(clean_href)
 _clean_referrer = lru_cache(maxsize=4096)(clean_referrer)
 _redact = lru_cache(maxsize=8192)(redact)

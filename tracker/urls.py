@@ -142,7 +142,14 @@ def clean_url(raw: str) -> str:
         if key in UTM_KEYS
     ]
     path = quote(redact(parts.path), safe=_PATH_SAFE) or "/"
-    return fit(urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), "")))
+    return urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), ""))
+
+
+def stored_url(raw: str) -> str:
+    """A page URL as a page view stores it: cleaned, and cut to the column's
+    length on a whole character (the crawler refuses a canonical URL that long
+    instead: it names a page, and a cut one would name another)."""
+    return fit(clean_url(raw))
 
 
 def clean_referrer(raw: str | None) -> str | None:
@@ -166,7 +173,7 @@ def clean_href(raw: str | None) -> str | None:
     if not raw:
         return None
     try:
-        return clean_url(raw)
+        return stored_url(raw)
     except BadUrl:
         scheme = raw.split(":", 1)[0].strip().lower()
         return f"{scheme}:" if scheme.isalpha() and len(scheme) <= 20 else None
