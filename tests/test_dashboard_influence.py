@@ -345,7 +345,33 @@ def test_influence_figure_escapes_plotly_markup_and_keeps_order():
         "First touch",
         "Last touch",
     )
-    assert list(linear.y) == ["&lt;a href='javascript:x'&gt;Bad&lt;/a&gt;", "Guide"]
+    assert list(figure.layout.yaxis.ticktext) == [
+        "&lt;a href='javascript:<br>x'&gt;Bad&lt;/a&gt;",
+        "Guide",
+    ]
+    assert list(linear.y) == list(figure.layout.yaxis.tickvals) == [0, 1]
+    assert [row[0] for row in linear.customdata] == [
+        "&lt;a href='javascript:x'&gt;Bad&lt;/a&gt;",
+        "Guide",
+    ]  # the whole title, in the hover
     assert list(linear.x) == [0.5, 0.25]
     assert list(first.x) == [1, 0] and list(last.x) == [0, 1]
     assert figure.layout.yaxis.autorange == "reversed"
+
+
+def test_influence_labels_are_short_and_two_titles_alike_stay_two_rows():
+    """A phone has about 320 px for the whole chart: labels take two lines of
+    20 characters at most; titles alike up to there are still two rows."""
+    long = "Lead scoring that sales trusts, part "
+    bars = [
+        AttributionBar(long + "one", HOST + "/1", 1, 0, 1.0),
+        AttributionBar(long + "two", HOST + "/2", 0, 1, 0.5),
+    ]
+
+    figure = influence_figure(bars)
+
+    labels = list(figure.layout.yaxis.ticktext)
+    assert labels == ["Lead scoring that<br>sales trusts, part…"] * 2
+    assert all(len(line) <= 20 for label in labels for line in label.split("<br>"))
+    assert list(figure.data[0].y) == [0, 1]
+    assert figure.layout.yaxis.automargin is True
