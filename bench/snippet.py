@@ -18,8 +18,9 @@ browser: once with the snippet, once with /r.js answered by an empty script
     python bench/snippet.py --duration 10
 
 It prints the figures and the targets: no long task caused by the snippet,
-< 2 ms of snippet main-thread time per second of session, each file ≤ 2,048 B
-gzipped. ``--json`` prints one JSON object instead (the smoke test reads it).
+< 2 ms of snippet main-thread time per second of session, each file within its
+gzip budget (static/js/build.sh: r.js 3,200 B, r2.js 2,048 B). ``--json`` prints
+one JSON object instead (the smoke test reads it).
 Absolute numbers are noisy on shared machines: compare with the baseline of the
 same run.
 """
@@ -60,7 +61,7 @@ BUILDS = {"r.js": "r.min.js", "r2.js": "r2.min.js"}
 SAMPLING_US = 100
 LONG_TASK_MS = 50
 BUDGET_MS_PER_S = 2.0
-BUDGET_GZ = 2048
+BUDGET_GZ = {"r.js": 3200, "r2.js": 2048}  # as static/js/build.sh checks them
 SETTLE_MS = 1500
 
 # Long tasks of the page, from its very start (the observer is installed before
@@ -317,7 +318,9 @@ def report(result: dict) -> None:
     print(
         "gzip -9: "
         + ", ".join(f"{name} {size} B" for name, size in sizes.items())
-        + f" (limit {BUDGET_GZ} each)"
+        + " (limits "
+        + ", ".join(f"{name} {limit} B" for name, limit in BUDGET_GZ.items())
+        + ")"
     )
     print(
         f"stored: {result['stored']['page_views']} page views, "
@@ -328,7 +331,9 @@ def report(result: dict) -> None:
         f"< {BUDGET_MS_PER_S:g} ms/s while reading": run["activity_snippet_ms_per_s"]
         < BUDGET_MS_PER_S,
         f"no snippet task over {LONG_TASK_MS} ms": longest < LONG_TASK_MS,
-        f"≤ {BUDGET_GZ} B gzipped": all(size <= BUDGET_GZ for size in sizes.values()),
+        "within the gzip budgets": all(
+            size <= BUDGET_GZ[name] for name, size in sizes.items()
+        ),
     }
     print(
         "targets: "

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the snippet with terser and checks its size budgets (gzip -9):
-#   resonance.js        -> r.min.js   (served as /r.js):  at most 2,048 bytes
+#   resonance.js        -> r.min.js   (served as /r.js):  at most 3,200 bytes
 #   resonance-extras.js -> r2.min.js  (served as /r2.js): at most 2,048 bytes
-# and fails above either. The core /r.js loads the extension /r2.js once the
-# page has settled, so the extension's bytes are off the page's critical path.
+# and fails above either. (The core's budget was 2,048 bytes until issue 19 put
+# identify from forms, batches cut by size, scrubbing, attention per band and
+# the rage and delivery rules in it: correctness first, then bytes.) The core
+# /r.js loads the extension /r2.js once the page has settled, so the
+# extension's bytes are off the page's critical path.
 #
 # The .min.js files hold only the minified code: no header comment and no
 # trailing newline, every byte counts. The first 12 hex digits of the sha256 of
@@ -35,5 +38,5 @@ build() { # source, output, gzip budget in bytes, extra terser flags...
   fi
 }
 
-build resonance.js r.min.js 4096
+build resonance.js r.min.js 3200
 build resonance-extras.js r2.min.js 2048 --module

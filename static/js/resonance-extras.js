@@ -253,8 +253,8 @@ export default (queue, flush, flags, store, randomId) => {
 
   // The core's capture listener on window runs before this one: the click it
   // just queued is the last event of the queue (none when the core left it
-  // out: see its rage rule).
-  const hold = (click) => {
+  // out: see its rage rule). dom: the browser's click event.
+  const hold = (dom) => {
     const event = queue[queue.length - 1];
     if (event?.t != 'c' || seen.has(event)) return;
     seen.add(event);
@@ -266,24 +266,22 @@ export default (queue, flush, flags, store, randomId) => {
         attributes: true,
         characterData: true,
       });
-    const target = click.target;
-    waiting.add(
-      (click = {
-        event,
-        href: location.href,
-        // Never dead: a modifier key or another button (a new tab, a menu),
-        // selected text (drag-to-select, a double or triple click), see CALM.
-        alive:
-          click.ctrlKey ||
-          click.metaKey ||
-          click.shiftKey ||
-          click.altKey ||
-          click.button ||
-          !getSelection().isCollapsed ||
-          target.isContentEditable ||
-          target.closest(CALM),
-      })
-    );
+    const click = {
+      event,
+      href: location.href,
+      // Never dead: a modifier key or another button (a new tab, a menu),
+      // selected text (drag-to-select, a double or triple click), see CALM.
+      alive:
+        dom.ctrlKey ||
+        dom.metaKey ||
+        dom.shiftKey ||
+        dom.altKey ||
+        dom.button ||
+        !getSelection().isCollapsed ||
+        dom.target.isContentEditable ||
+        dom.target.closest(CALM),
+    };
+    waiting.add(click);
     setTimeout(guard(() => queue.push(...release(click, 1))), VERDICT_MS);
   };
 

@@ -46,8 +46,8 @@
  * It must never break or slow down the host page: every entry point catches its
  * own errors, nothing heavy runs at load (not even a layout read: the page's
  * first layout would land in the snippet's task), and layout is read at most
- * once a second (plus once per click, per focus change and per batch holding a
- * page view).
+ * once a second (plus once per click, per window focus change and per batch
+ * holding a page view; the scroll position on every scroll).
  *
  * Left out to save bytes: waiting for the load event before the section
  * layout, a Math.random fallback for ids (crypto.getRandomValues is
@@ -200,8 +200,9 @@
     // The queue as batches of at most 50 events and under 60,000 bytes each:
     // the collector refuses a body over 64 KiB whole. (Counted in UTF-8 bytes,
     // which is never less than the characters.) An event too big for a batch
-    // of its own is dropped rather than block the queue; by construction none
-    // is: clicks, page views and attention are bounded well below.
+    // of its own is dropped rather than block the queue: only a section layout
+    // of very long non-Latin headings can be (clicks, page views and attention
+    // are bounded well below).
     const flush = () => {
       const head =
         JSON.stringify({ s: site, v: visitorId, i: flags.internal || undefined }).slice(0, -1) +
@@ -480,7 +481,7 @@
         Math.abs(x - lastX) + Math.abs(y - lastY) < 30 &&
         (event.target.closest('input[type=number],[role=spinbutton]') ||
           /^([+\u2212\u2013-]1?|plus|minus|(in|de)cre(ase|ment)( .*)?)$/i.test(
-            el.getAttribute('aria-label') || el.textContent.trim()
+            el.getAttribute('aria-label') || tx
           ) ||
           (event.detail > 1 && !getSelection().isCollapsed) ||
           el.isContentEditable ||
@@ -553,8 +554,7 @@
     'click scroll pointermove keydown wheel popstate visibilitychange pagehide submit online'
       .split(' ')
       .map((type) => addEventListener(type, onEvent, true));
-    addEventListener('blur', onEvent);
-    addEventListener('focus', onEvent);
+    ['blur', 'focus'].map((type) => addEventListener(type, onEvent));
     // history.pushState and replaceState are reported as events of their own.
     ['pushState', 'replaceState'].map((type) => {
       const original = history[type];
