@@ -26,7 +26,13 @@ from flask import (
 )
 
 from dashboard import figures
-from dashboard.args import day_arg
+from dashboard.args import (
+    bad_input_status,
+    day_range,
+    field_errors,
+    id_arg,
+    ids_in_range,
+)
 from dashboard.queries.influence import SORTS, InfluenceReport, content_influence
 from dashboard.queries.prospect_reading import reading_history
 from dashboard.queries.prospect_report import ProspectReport, prospect_report
@@ -40,6 +46,8 @@ from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 bp = Blueprint(
     "sales", __name__, url_prefix="/dash/sites/<site_key>", template_folder="templates"
 )
+bp.url_value_preprocessor(ids_in_range)
+bp.after_request(bad_input_status)
 
 # Spreadsheets run a cell starting with one of these as a formula (OWASP's list:
 # = + - @, and tab and carriage return, which some of them skip first).
@@ -242,9 +250,8 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response:
     if lead.merged_into_id is not None:
         abort(404)  # the form of a merged lead is gone: the survivor has it
     fields = _note_fields()
-    try:
-        content_id = int(fields["content_id"])
-    except ValueError:
+    content_id = id_arg(fields["content_id"])
+    if content_id is None:
         abort(400, "content_id must be a content item's id")
     session = get_session()
     try:
@@ -297,8 +304,7 @@ def influence(site_key: str) -> Response:
     if sort not in SORTS:
         abort(400, f"sort must be one of {', '.join(SORTS)}")
     zone = _zone(site_key)
-    since = day_arg("since", zone=zone)
-    until = day_arg("until", next_day=True, zone=zone)
+    since, until = day_range(zone)
     report = content_influence(get_session(), site, since, until, sort)
     return page_or_json(
         "dashboard/influence.html",
@@ -325,7 +331,9 @@ def _influence_page(site_key: str, report: InfluenceReport, zone: str) -> dict:
         "report": report,
         "figure": json.loads(figure.to_json()),
         "args": {
-            k: v for k, v in request.args.items() if k in ("since", "until") and v
+            k: v
+            for k, v in request.args.items()
+            if k in ("since", "until") and k not in field_errors() and v
         },
         "sorts": SORTS,
         "zone": zone,

@@ -28,7 +28,13 @@ from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
 from dashboard import figures, realtime_views, sites_views
-from dashboard.args import day_arg
+from dashboard.args import (
+    FIELD_LABELS,
+    bad_input_status,
+    day_range,
+    field_errors,
+    ids_in_range,
+)
 from dashboard.queries.clicks import BIN_PX
 from dashboard.queries.content_item import SNAPSHOT_WIDTHS, content_info, snapshot_image
 from dashboard.queries.content_list import content_list as content_rows
@@ -43,6 +49,14 @@ from resonance.core.models import DEVICES, Site
 from resonance.core.respond import fields_of, page_or_json
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dash", template_folder="templates")
+bp.url_value_preprocessor(ids_in_range)
+bp.after_request(bad_input_status)
+
+
+# For every page's filter forms and its error summary (base.html): a function,
+# so a page that shows none asks nothing.
+bp.add_app_template_global(field_errors, "field_errors")
+bp.add_app_template_global(FIELD_LABELS, "field_labels")
 
 
 @bp.get("/")
@@ -79,18 +93,19 @@ def overview() -> Response:
 def content_filter(site_key: str) -> ContentFilter:
     """The filter from the query string: ``since``/``until`` (YYYY-MM-DD, days
     in the site's time zone), ``device``, ``q``, ``segment`` (all, leads, sales,
-    stage:<name>) and ``internal=exclude``. Bad values are a 400, never a 500."""
+    stage:<name>) and ``internal=exclude``. Bad values are a 400, never a 500;
+    a bad date is shown beside its field (:mod:`dashboard.args`)."""
     device = request.args.get("device") or None
     if device and device not in DEVICES:
         abort(400, f"device must be one of {', '.join(DEVICES)}")
     internal = request.args.get("internal") or "include"
     if internal not in ("include", "exclude"):
         abort(400, "internal must be include or exclude")
-    zone = site_timezone(get_session(), site_key)
+    since, until = day_range(site_timezone(get_session(), site_key))
     return ContentFilter(
         site_key=site_key,
-        since=day_arg("since", zone=zone),
-        until=day_arg("until", next_day=True, zone=zone),
+        since=since,
+        until=until,
         device=device,
         search=(request.args.get("q") or "").strip()[:200] or None,
         segment=_segment(request.args.get("segment") or "all"),
@@ -105,8 +120,12 @@ def _segment(value: str) -> str:
 
 
 def _page_args(drop: tuple[str, ...]) -> dict[str, str]:
-    """The query string to carry over to a linked page, minus ``drop``."""
-    return {k: v for k, v in request.args.items() if k not in drop and v}
+    """The query string to carry over to a linked page, minus ``drop`` and the
+    fields found bad (the linked page would only repeat their error)."""
+    bad = field_errors()
+    return {
+        k: v for k, v in request.args.items() if k not in drop and k not in bad and v
+    }
 
 
 def _flag(name: str) -> bool:
