@@ -109,6 +109,7 @@ def test_the_longest_band_is_the_hottest_and_nothing_is_drawn_where_nobody_looke
     assert [row[0] for row in heat.z] == [8.0, 2.0, 0.0]
     assert (heat.zmin, heat.zmax) == (0, 8.0)
     assert list(heat.y) == [0, 100, 200, 300]  # cell edges, 100 px each
+    assert heat.zsmooth == "best"  # blended, and no inline style (the CSP)
     assert DEPTH_SCALE[0][1].endswith(",0.0)")  # 0 s: the page shows through
     assert DEPTH_SCALE[-1][1].startswith("rgba(252,255,164")  # the hottest: the
     # longest band is inferno's pale yellow

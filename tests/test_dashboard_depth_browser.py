@@ -47,6 +47,10 @@ def test_the_content_page_draws_the_attention_map_by_depth(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else 0,
+    )
 
     login_browser(page, live_server, live_user("marketer", sites=["demo"]))
     page.goto(article)

@@ -96,7 +96,9 @@ def depth_figure(
 def _heat(
     bands: Sequence[DepthBandLike], width: int, top: float, custom: list
 ) -> go.Heatmap:
-    """One cell per band across the page's width (x and y are cell edges)."""
+    """One cell per band across the page's width (x and y are cell edges),
+    blended into the next ("best" smoothing: also the rendering that sets no
+    style attribute, which the dashboard's style policy refuses)."""
     return go.Heatmap(
         z=[[band.avg_s] for band in bands],
         x=[0, width],
@@ -106,8 +108,7 @@ def _heat(
         zmin=0,
         zmax=top,
         showscale=False,
-        xgap=0,
-        ygap=0,
+        zsmooth="best",
         hovertemplate=HOVER + "<extra></extra>",
         name="attention",
     )
