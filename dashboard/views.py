@@ -35,6 +35,7 @@ from dashboard.args import (
     field_errors,
     ids_in_range,
 )
+from dashboard.nav import landing, navigation
 from dashboard.queries.clicks import BIN_PX
 from dashboard.queries.content_item import SNAPSHOT_WIDTHS, content_info, snapshot_image
 from dashboard.queries.content_list import content_list as content_rows
@@ -42,26 +43,33 @@ from dashboard.queries.content_report import ContentReport, content_report
 from dashboard.queries.realtime import latest_events, realtime
 from dashboard.queries.segments import ContentFilter, lead_stages, valid_segment
 from dashboard.queries.sites import recent_views, site_summaries, site_timezone
-from resonance.auth.session import visible_sites
+from resonance.auth.access import allowed
+from resonance.auth.session import current_user, visible_sites
 from resonance.core import config
 from resonance.core.db import get_session
 from resonance.core.models import DEVICES, Site
-from resonance.core.respond import fields_of, page_or_json
+from resonance.core.respond import fields_of, page_or_json, reads_json
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dash", template_folder="templates")
 bp.url_value_preprocessor(ids_in_range)
 bp.after_request(bad_input_status)
 
 
-# For every page's filter forms and its error summary (base.html): a function,
-# so a page that shows none asks nothing.
+# For every page's header and filter forms, and for macros imported without
+# the page's context (_empty.html): functions, so a page that does not show
+# them asks nothing.
+bp.add_app_template_global(navigation, "navigation")
 bp.add_app_template_global(field_errors, "field_errors")
 bp.add_app_template_global(FIELD_LABELS, "field_labels")
+bp.add_app_template_global(allowed, "allowed")
 
 
 @bp.get("/")
 def overview() -> Response:
-    """The user's sites with their counts, and their latest page views."""
+    """The user's sites with their counts, and their latest page views; a
+    salesperson goes on to their prospects (a script still gets the twin)."""
+    if not reads_json() and (start := landing(current_user())):
+        return redirect(start)
     session = get_session()
     keys = visible_sites()
     summaries = site_summaries(session, site_keys=keys)

@@ -197,8 +197,9 @@ def anon_client(app: Flask) -> FlaskClient:
 
 
 def csrf_token(client: FlaskClient) -> str:
-    """The CSRF token the dashboard's pages give ``client`` (it must be logged in)."""
-    html = client.get("/dash/").get_data(as_text=True)
+    """The CSRF token the dashboard's pages give ``client`` (it must be logged in;
+    /dash/ takes a salesperson on to their prospects)."""
+    html = client.get("/dash/", follow_redirects=True).get_data(as_text=True)
     found = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
     assert found, "no CSRF token on /dash/: is the client logged in?"
     return found.group(1)

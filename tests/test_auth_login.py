@@ -328,7 +328,7 @@ def test_overview_lists_only_the_users_sites(login_as, two_sites):
     client = login_as("sales", sites=["blog"])
 
     data = client.get("/dash/?format=json").json
-    html = client.get("/dash/").get_data(as_text=True)
+    html = client.get("/dash/", follow_redirects=True).get_data(as_text=True)
 
     assert [s["key"] for s in data["sites"]] == ["blog"]
     assert {r["site_key"] for r in data["recent"]} == {"blog"}

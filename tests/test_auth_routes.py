@@ -10,7 +10,8 @@ role granted the blog, and each role granted only another site. It expects:
   login too;
 - login routes: nobody → a redirect to ``/login?next=…`` (401 JSON for JSON);
   a role not listed → 403; a role granted only another site → 404 on the blog's
-  pages (an admin sees every site); a role allowed → 200 for GET, and for POST
+  pages (an admin sees every site); a role allowed → 200 for GET (a page that
+  sends the role on to its own start page: a redirect there), and for POST
   a 400 naming the missing CSRF token (the guard let it through, CSRF did not).
 
 Adding a route: one line in ``ACCESS``, and a sample value in :func:`_url` if it
@@ -37,6 +38,8 @@ from tracker.sites import create_site
 
 OTHER_ORIGIN = "https://other.example"
 SKIP_METHODS = {"HEAD", "OPTIONS"}
+# A salesperson's /dash/ is their first site's prospects (dashboard/nav.py).
+LANDS_ELSEWHERE = {("dashboard.overview", "sales")}
 
 
 def _routes() -> list[tuple[str, str, str]]:
@@ -198,6 +201,11 @@ def test_route_answers_each_user_as_the_table_says(
         theirs = ask(login_as(role, sites=["other"]))
         if role not in access.roles:
             assert (mine.status_code, theirs.status_code) == (403, 403), role
+            continue
+        if (endpoint, role) in LANDS_ELSEWHERE:  # let in, and sent on
+            assert mine.status_code == theirs.status_code == 302, role
+            assert "/sites/blog/" in mine.headers["Location"]
+            assert "/sites/other/" in theirs.headers["Location"]
             continue
         expected = 200 if method == "GET" else 400
         assert mine.status_code == expected, (role, mine.get_data(as_text=True)[:300])
