@@ -9,7 +9,6 @@ indexed query is simpler to run behind any proxy and cheap at this rate.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from sqlalchemy import select
 from dashboard.queries.realtime import Realtime
 from dashboard.queries.realtime import realtime as activity
 from resonance.auth.session import visible_sites
-from resonance.core.clock import in_zone, iso_utc, local_time
+from resonance.core.clock import in_zone, iso_utc, local_time, naive_utc
 from resonance.core.db import get_session
 from resonance.core.models import Site
 
@@ -25,11 +24,6 @@ bp = Blueprint("realtime", __name__, url_prefix="/dash")
 
 bp.app_template_filter("local_time")(local_time)
 bp.app_template_filter("in_zone")(in_zone)
-
-
-def now_utc() -> datetime:
-    """Naive UTC now, like every ``*_at`` column."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @bp.get("/realtime")
@@ -43,7 +37,7 @@ def realtime() -> Response:
         if known is None or (keys is not None and site_key not in keys):
             return not_found()  # another user's site looks like no site at all
         keys = (site_key,)
-    now = activity(session, now_utc(), keys, storing=shows_inbox())
+    now = activity(session, naive_utc(), keys, storing=shows_inbox())
     response = jsonify(payload(now))
     response.cache_control.no_store = True
     return response

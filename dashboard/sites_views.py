@@ -9,8 +9,6 @@ so an admin-role check can wrap it whole with ``bp.before_request``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import (
     Blueprint,
     Response,
@@ -145,10 +143,6 @@ def install_check(site_key: str) -> Response:
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _site(site_key: str) -> Site:

@@ -46,6 +46,7 @@ from dashboard.queries.sites import recent_views, site_summaries, site_timezone
 from resonance.auth.access import allowed
 from resonance.auth.session import current_user, visible_sites
 from resonance.core import config
+from resonance.core.clock import naive_utc
 from resonance.core.db import get_session
 from resonance.core.models import DEVICES, Site
 from resonance.core.respond import fields_of, page_or_json, reads_json
@@ -76,7 +77,7 @@ def overview() -> Response:
     recent = recent_views(session, site_keys=keys)
     live = realtime(
         session,
-        realtime_views.now_utc(),
+        naive_utc(),
         site_keys=keys,
         storing=realtime_views.shows_inbox(),
     )

@@ -22,13 +22,14 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from resonance.core.clock import naive_utc
 from resonance.core.models import Click, Snapshot, SnapshotElement
 from tracker.contents import put_content
 from tracker.urls import clean_url
@@ -144,7 +145,7 @@ def take_snapshots(
     again. ``report(done, total, note)`` is told after each width. Does not
     commit; on failure no file is left behind.
     """
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = naive_utc()
     content_id = put_content(session, site_id, clean_url(url), "", now)
     selectors = clicked_selectors(session, content_id)
     if browser is None:
