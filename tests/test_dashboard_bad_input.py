@@ -128,6 +128,9 @@ def test_the_content_page_keeps_its_form_and_data_with_a_bad_date(client, ids):
     alert = soup.select_one(".form-errors[role=alert]").get_text()
     assert "From" in alert and f"'{BAD_DAY}' is not a date" in alert
     assert "page views" in soup.select_one("ul.stats").get_text()
+    beside = soup.select_one("form.filters label.invalid")
+    assert beside is not None and beside.select_one("input[name=since]")
+    assert f"'{BAD_DAY}' is not a date" in beside.select_one(".error").get_text()
     assert twin.json == {"error": NOT_A_DATE, "field": "since"}
 
 
