@@ -26,6 +26,7 @@ from pathlib import Path
 
 import event_writers
 import pytest
+import snippet_capture
 from flask import Flask
 from flask.testing import FlaskClient
 from servers import NO_COLLECTOR_LIMIT, free_port, gunicorn  # noqa: F401 - tests import free_port here
@@ -346,3 +347,22 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+# The snippet against a capturing collector (tests/snippet_capture.py): one
+# server and one Chromium per test module, a fresh browser context per test.
+@pytest.fixture(scope="module")
+def snippet_servers() -> Iterator[tuple[snippet_capture.Capture, str]]:
+    yield from snippet_capture.serve()
+
+
+@pytest.fixture(scope="module")
+def snippet_chromium(request: pytest.FixtureRequest) -> Iterator[object]:
+    yield from snippet_capture.launch(request)
+
+
+@pytest.fixture
+def snippet(
+    snippet_chromium: object, snippet_servers: tuple[snippet_capture.Capture, str]
+) -> Iterator[snippet_capture.SnippetRun]:
+    yield from snippet_capture.run(snippet_chromium, snippet_servers)

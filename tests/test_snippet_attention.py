@@ -5,32 +5,12 @@ with them, and time with the window blurred is not active."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import snippet_capture
-from snippet_capture import VIEWPORT, Capture, SnippetRun
+from snippet_capture import VIEWPORT, SnippetRun
 
 pytestmark = pytest.mark.browser
 
 BAND_PX = 100
-
-
-@pytest.fixture(scope="module")
-def snippet_servers() -> Iterator[tuple[Capture, str]]:
-    yield from snippet_capture.serve()
-
-
-@pytest.fixture(scope="module")
-def snippet_chromium(request: pytest.FixtureRequest) -> Iterator[object]:
-    yield from snippet_capture.launch(request)
-
-
-@pytest.fixture
-def snippet(
-    snippet_chromium: object, snippet_servers: tuple[Capture, str]
-) -> Iterator[SnippetRun]:
-    yield from snippet_capture.run(snippet_chromium, snippet_servers)
 
 
 def last_attention(snippet: SnippetRun) -> dict:

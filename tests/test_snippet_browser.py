@@ -9,17 +9,14 @@ import gzip
 import hashlib
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
-import snippet_capture
 from snippet_capture import (
     CLICK_KEYS,
     EVENT_KEYS,
     ID_RE,
     PV_KEYS,
     ROOT,
-    Capture,
     SnippetRun,
     leave,
 )
@@ -31,23 +28,6 @@ BUILD = ROOT / "static" / "js" / "r.min.js"
 BUILD_HASH = ROOT / "static" / "js" / "r.min.js.sha"
 # build.sh's budget for the core, gzip -9 bytes (docs/beacon.md).
 CORE_BUDGET = 3200
-
-
-@pytest.fixture(scope="module")
-def snippet_servers() -> Iterator[tuple[Capture, str]]:
-    yield from snippet_capture.serve()
-
-
-@pytest.fixture(scope="module")
-def snippet_chromium(request: pytest.FixtureRequest) -> Iterator[object]:
-    yield from snippet_capture.launch(request)
-
-
-@pytest.fixture
-def snippet(
-    snippet_chromium: object, snippet_servers: tuple[Capture, str]
-) -> Iterator[SnippetRun]:
-    yield from snippet_capture.run(snippet_chromium, snippet_servers)
 
 
 def test_page_view_has_the_documented_keys_and_a_clean_url(snippet: SnippetRun) -> None:

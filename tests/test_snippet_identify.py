@@ -4,30 +4,10 @@ company it holds, and an address the collector would refuse is never sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import snippet_capture
-from snippet_capture import Capture, SnippetRun, leave
+from snippet_capture import SnippetRun, leave
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def snippet_servers() -> Iterator[tuple[Capture, str]]:
-    yield from snippet_capture.serve()
-
-
-@pytest.fixture(scope="module")
-def snippet_chromium(request: pytest.FixtureRequest) -> Iterator[object]:
-    yield from snippet_capture.launch(request)
-
-
-@pytest.fixture
-def snippet(
-    snippet_chromium: object, snippet_servers: tuple[Capture, str]
-) -> Iterator[SnippetRun]:
-    yield from snippet_capture.run(snippet_chromium, snippet_servers)
 
 
 def unique(events) -> list[dict]:

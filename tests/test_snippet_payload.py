@@ -6,33 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
-import snippet_capture
-from snippet_capture import MAX_BODY, Capture, SnippetRun, leave
+from snippet_capture import MAX_BODY, SnippetRun, leave
 
 pytestmark = pytest.mark.browser
 
 URL_LIMIT = 2000
 PARTIAL_ESCAPE = re.compile(r"%[0-9A-Fa-f]?$")
-
-
-@pytest.fixture(scope="module")
-def snippet_servers() -> Iterator[tuple[Capture, str]]:
-    yield from snippet_capture.serve()
-
-
-@pytest.fixture(scope="module")
-def snippet_chromium(request: pytest.FixtureRequest) -> Iterator[object]:
-    yield from snippet_capture.launch(request)
-
-
-@pytest.fixture
-def snippet(
-    snippet_chromium: object, snippet_servers: tuple[Capture, str]
-) -> Iterator[SnippetRun]:
-    yield from snippet_capture.run(snippet_chromium, snippet_servers)
 
 
 # ---- batch size ------------------------------------------------------------------
