@@ -112,3 +112,12 @@ def day_range(zone: str | None = None) -> tuple[datetime | None, datetime | None
         _midnight(since, zone) if since else None,
         _midnight(until + timedelta(days=1), zone) if until else None,
     )
+
+
+def page_args(drop: tuple[str, ...]) -> dict[str, str]:
+    """The query string to carry over to a linked page, minus ``drop`` and the
+    fields found bad (the linked page would only repeat their error)."""
+    bad = field_errors()
+    return {
+        k: v for k, v in request.args.items() if k not in drop and k not in bad and v
+    }

@@ -8,36 +8,33 @@ tests and scripts. Who may open which page is decided before the view runs, in
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from functools import cache
 from operator import attrgetter
-from pathlib import Path
 
 import plotly
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     request,
-    send_from_directory,
     url_for,
 )
 from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 
-from dashboard import figures, realtime_views, sites_views
+from dashboard import figures, realtime_views, sites_views, snapshot_views
 from dashboard.args import (
     FIELD_LABELS,
     bad_input_status,
     day_range,
     field_errors,
     ids_in_range,
+    page_args,
 )
 from dashboard.nav import landing, navigation
 from dashboard.queries.clicks import BIN_PX
-from dashboard.queries.content_item import SNAPSHOT_WIDTHS, content_info, snapshot_image
+from dashboard.queries.content_item import content_info
 from dashboard.queries.content_list import content_list as content_rows
 from dashboard.queries.content_report import ContentReport, content_report
 from dashboard.queries.realtime import latest_events, realtime
@@ -45,7 +42,6 @@ from dashboard.queries.segments import ContentFilter, lead_stages, valid_segment
 from dashboard.queries.sites import recent_views, site_summaries, site_timezone
 from resonance.auth.access import allowed
 from resonance.auth.session import current_user, visible_sites
-from resonance.core import config
 from resonance.core.clock import naive_utc
 from resonance.core.db import get_session
 from resonance.core.models import DEVICES, Site
@@ -128,15 +124,6 @@ def _segment(value: str) -> str:
     return value
 
 
-def _page_args(drop: tuple[str, ...]) -> dict[str, str]:
-    """The query string to carry over to a linked page, minus ``drop`` and the
-    fields found bad (the linked page would only repeat their error)."""
-    bad = field_errors()
-    return {
-        k: v for k, v in request.args.items() if k not in drop and k not in bad and v
-    }
-
-
 def _flag(name: str) -> bool:
     value = request.args.get(name) or "0"
     if value not in ("0", "1"):
@@ -187,8 +174,8 @@ def content_list(site_key: str) -> Response:
             "group": group,
             "sort": sort,
             "columns": CONTENT_COLUMNS,
-            "sort_args": _page_args(drop=("sort", "format")),
-            "link_args": _page_args(drop=("q", "group", "format", "sort")),
+            "sort_args": page_args(drop=("sort", "format")),
+            "link_args": page_args(drop=("q", "group", "format", "sort")),
             "devices": DEVICES,
             "stages": lead_stages(session, site_key),
             "args": request.args,
@@ -222,8 +209,8 @@ def content_page(site_key: str, content_id: int) -> Response:
             "devices": DEVICES,
             "stages": lead_stages(session, site_key),
             "figures": _content_figures(site_key, report),
-            "can_snapshot": _snapshots_available(),
-            "snapshot_args": _page_args(drop=("format",)),
+            "can_snapshot": snapshot_views.available(),
+            "snapshot_args": page_args(drop=("format",)),
             "args": request.args,
             "filtered": _filtered(flt),
             "embed": None if report.stats.views else sites_views.embed_tag(site_key),
@@ -287,59 +274,15 @@ def _backdrop(site_key: str, report: ContentReport) -> figures.Backdrop:
     return figures.Backdrop(report.width_px, height, sections=sections)
 
 
-@bp.get("/sites/<site_key>/snapshots/<int:snapshot_id>.png")
-def snapshot_png(site_key: str, snapshot_id: int) -> Response:
-    """A snapshot's screenshot, only for a content item of this site."""
-    image = snapshot_image(get_session(), site_key, snapshot_id)
-    if image is None:
-        abort(404)
-    response = send_from_directory(_snapshot_dir(), image, mimetype="image/png")
-    response.cache_control.private = True
-    response.cache_control.max_age = 3600
-    return response
-
-
-def _snapshot_dir() -> Path:
-    return config.snapshot_dir(current_app)
-
-
-def _snapshots_available() -> bool:
-    return importlib.util.find_spec("tracker.snapshots") is not None
-
-
-@bp.post("/sites/<site_key>/content/<int:content_id>/snapshot")
-def take_snapshot(site_key: str, content_id: int) -> Response:
-    """Screenshot the content item at the three heatmap widths, then show it."""
-    session = get_session()
-    content = content_info(session, site_key, content_id)
-    site_id = session.scalar(select(Site.id).where(Site.key == site_key))
-    if content is None or site_id is None:
-        abort(404)
-    if not _snapshots_available():
-        abort(501, "snapshots are not available in this installation")
-    from tracker import snapshots  # needs Playwright and Chromium: imported late
-
-    try:
-        snapshots.take_snapshots(
-            session,
-            site_id,
-            content.url,
-            widths=tuple(SNAPSHOT_WIDTHS.values()),
-            directory=_snapshot_dir(),
-        )
-    except snapshots.SnapshotError as exc:
-        session.rollback()
-        abort(502, f"the snapshot failed: {exc}")
-    session.commit()
-    return redirect(
-        url_for(
-            "dashboard.content_page",
-            site_key=site_key,
-            content_id=content_id,
-            **_page_args(drop=("format",)),
-        ),
-        code=303,
-    )
+bp.add_url_rule(
+    "/sites/<site_key>/snapshots/<int:snapshot_id>.png",
+    view_func=snapshot_views.snapshot_png,
+)
+bp.add_url_rule(
+    "/sites/<site_key>/content/<int:content_id>/snapshot",
+    view_func=snapshot_views.take_snapshot,
+    methods=["POST"],
+)
 
 
 @cache

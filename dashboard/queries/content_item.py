@@ -25,6 +25,9 @@ class ContentInfo:
     title: str
     words: int | None
     crawled_at: datetime | None
+    # ``content`` or ``conversion``, and whether a rule or a person said so.
+    kind: str
+    kind_source: str
 
 
 def content_info(
@@ -33,7 +36,13 @@ def content_info(
     """The content item, or None when it does not exist or is another site's."""
     row = session.execute(
         select(
-            Content.id, Content.url, Content.title, Content.words, Content.crawled_at
+            Content.id,
+            Content.url,
+            Content.title,
+            Content.words,
+            Content.crawled_at,
+            Content.kind,
+            Content.kind_source,
         )
         .join(Site, Site.id == Content.site_id)
         .where(Content.id == content_id, Site.key == site_key)

@@ -13,14 +13,27 @@ from sqlalchemy.orm import Session
 
 from dashboard.queries.sql import in_period
 from resonance.core.models import Content, IdentityLink, Lead, PageView, Site, Visitor
+from tracker.stages import STAGES
 
-# ``stage:<name>``: a lead's current lifecycle stage (Lead.stage is 16 characters).
-SEGMENT_PATTERN = re.compile(r"(all|leads|sales|stage:[A-Za-z0-9_-]{1,16})\Z")
+# ``stage:<name>``: a lead's current lifecycle stage (Lead.stage is 16 characters);
+# ``not:<segment>``: everyone outside a segment ("reached sales vs everyone else").
+SEGMENT_PATTERN = re.compile(r"(not:)?(leads|sales|stage:[A-Za-z0-9_-]{1,16})\Z|all\Z")
+NOT = "not:"
+# The referrer filter's value for page views that came with no referrer.
+DIRECT = "direct"
 
 
 def valid_segment(segment: str) -> bool:
-    """Whether ``segment`` is ``all``, ``leads``, ``sales`` or ``stage:<name>``."""
+    """Whether ``segment`` is ``all``, ``leads``, ``sales``, ``stage:<name>`` or
+    ``not:`` followed by one of the last three."""
     return bool(SEGMENT_PATTERN.match(segment))
+
+
+def everyone_else(segment: str) -> str:
+    """The segment of the page views outside ``segment`` (``all`` has none: all)."""
+    if segment == "all":
+        return "all"
+    return segment.removeprefix(NOT) if segment.startswith(NOT) else NOT + segment
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,11 @@ class ContentFilter:
     search: str | None = None
     segment: str = "all"
     exclude_internal: bool = False
+    # Acquisition: the page view's ``utm_source`` and ``utm_campaign`` (exact),
+    # and its referrer's host (``news.ycombinator.com``; ``direct`` for none).
+    source: str | None = None
+    campaign: str | None = None
+    referrer: str | None = None
 
 
 def filtered_views(session: Session, flt: ContentFilter, content_id: int | None = None):
@@ -82,7 +100,37 @@ def filtered_views(session: Session, flt: ContentFilter, content_id: int | None 
         stmt = stmt.where(segment)
     if flt.exclude_internal:
         stmt = stmt.where(*_external_clauses(site.internal_domains if site else []))
+    stmt = stmt.where(*acquisition_clauses(flt))
     return stmt.subquery("views")
+
+
+def acquisition_clauses(flt: ContentFilter) -> list:
+    """WHERE clauses on the page view's campaign tags and referrer host.
+
+    The referrer is stored as the full URL (query string scrubbed): its host is
+    matched as ``scheme://host`` followed by ``/``, ``:``, ``?`` or the end, so
+    ``example.com`` never matches ``example.com.evil``."""
+    clauses = []
+    if flt.source:
+        clauses.append(PageView.utm_source == flt.source)
+    if flt.campaign:
+        clauses.append(PageView.utm_campaign == flt.campaign)
+    if flt.referrer == DIRECT:
+        clauses.append(or_(PageView.referrer.is_(None), PageView.referrer == ""))
+    elif flt.referrer:
+        host = re.sub(r"([\\%_])", r"\\\1", flt.referrer.lower())
+        clauses.append(
+            or_(
+                *(
+                    func.lower(PageView.referrer).like(
+                        f"{scheme}://{host}{end}", escape="\\"
+                    )
+                    for scheme in ("http", "https")
+                    for end in ("", "/%", ":%", "?%")
+                )
+            )
+        )
+    return clauses
 
 
 def _linked_lead():
@@ -98,6 +146,8 @@ def _segment_clause(segment: str):
     """The WHERE clause of a segment (None for all page views)."""
     if segment == "all":
         return None
+    if segment.startswith(NOT):
+        return ~_segment_clause(segment[len(NOT) :])
     if segment == "leads":
         return exists(
             select(IdentityLink.visitor_id).where(
@@ -135,13 +185,14 @@ def _external_clauses(domains: list[str]) -> list:
 
 
 def lead_stages(session: Session, site_key: str) -> list[str]:
-    """The lifecycle stages the site's leads are in now (for the segment menu)."""
-    return list(
-        session.scalars(
-            select(Lead.stage)
-            .join(Site, Site.id == Lead.site_id)
-            .where(Site.key == site_key, Lead.stage.is_not(None))
-            .group_by(Lead.stage)
-            .order_by(Lead.stage)
-        )
+    """The lifecycle stages the site's leads are in now, in funnel order (then
+    ``other``, ``disqualified``, and any name outside the vocabulary)."""
+    present = session.scalars(
+        select(Lead.stage)
+        .join(Site, Site.id == Lead.site_id)
+        .where(Site.key == site_key, Lead.stage.is_not(None))
+        .group_by(Lead.stage)
+    )
+    return sorted(
+        present, key=lambda s: (STAGES.index(s) if s in STAGES else len(STAGES), s)
     )

@@ -19,6 +19,9 @@ callers may import any model from ``resonance.core.models``.
 from resonance.core.models.auth import ROLES, User, UserSite
 from resonance.core.models.base import Base
 from resonance.core.models.content import (
+    CONTENT,
+    CONTENT_KINDS,
+    CONVERSION,
     Content,
     ContentDaily,
     ContentGroup,
@@ -56,6 +59,9 @@ __all__ = [
     "DailySalt",
     "Visitor",
     "VisitSession",
+    "CONTENT",
+    "CONTENT_KINDS",
+    "CONVERSION",
     "Content",
     "ContentSection",
     "ContentGroup",

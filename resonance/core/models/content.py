@@ -18,6 +18,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from resonance.core.models.base import Base
 from resonance.core.sizes import HEADING_LEN, SELECTOR_LEN, TITLE_LEN, URL_LEN
 
+# Content kinds: what is read, and the pages a reader converts on.
+CONTENT = "content"
+CONVERSION = "conversion"
+CONTENT_KINDS = (CONTENT, CONVERSION)
+
 
 class Content(Base):
     """One content item: a canonical URL of a site that page views group under."""
@@ -35,6 +40,15 @@ class Content(Base):
     # From the catalog (``resonance crawl``): length, to compare attention with.
     words: Mapped[int | None]
     crawled_at: Mapped[datetime | None]
+    # ``content`` or ``conversion`` (contact, demo request, thank-you): conversion
+    # pages are left out of suggested reads and influence credit by default.
+    kind: Mapped[str] = mapped_column(
+        String(16), default=CONTENT, server_default=CONTENT
+    )
+    # ``auto`` (a URL rule or the crawl chose, and may choose again) or ``hand``.
+    kind_source: Mapped[str] = mapped_column(
+        String(8), default="auto", server_default="auto"
+    )
 
 
 class ContentSection(Base):
@@ -95,6 +109,9 @@ class SnapshotElement(Base):
     top_px: Mapped[float]
     width_px: Mapped[float]
     height_px: Mapped[float]
+    # The element's human name when the snapshot was taken: its text,
+    # ``aria-label``, ``alt`` or ``data-*`` label ("" when it has none).
+    label: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
 
 class ContentDaily(Base):
