@@ -37,6 +37,7 @@ class Section:
     expected_s: float | None
     held_longer: bool = False
     readers_stop: bool = False
+    left_pct: float = 0.0
 
 
 BINS = [Bin(296, 416, 5, 2), Bin(696, 248, 1, 1)]

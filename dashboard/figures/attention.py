@@ -36,6 +36,8 @@ class SectionLike(Protocol):
     @property
     def reached_pct(self) -> float: ...
     @property
+    def left_pct(self) -> float: ...
+    @property
     def expected_s(self) -> float | None: ...
     @property
     def held_longer(self) -> bool: ...
@@ -59,13 +61,13 @@ def attention_figure(sections: Sequence[SectionLike]) -> go.Figure:
             y=labels,
             x=[s.avg_active_s for s in sections],
             marker={"color": colours},
-            customdata=[[s.reached_pct] for s in sections],
+            customdata=[[s.reached_pct, s.left_pct] for s in sections],
             text=[
                 f"{s.avg_active_s:g} s · {s.reached_pct:g}% reached" for s in sections
             ],
             textposition="auto",
-            hovertemplate="%{y}<br>%{x} s per view · %{customdata[0]}% reached"
-            "<extra></extra>",
+            hovertemplate="%{y}<br>%{x} s per view reaching it · "
+            "%{customdata[0]}% reached · %{customdata[1]}% left here<extra></extra>",
             name="active",
         )
     )

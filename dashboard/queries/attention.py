@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.reading import reading_seconds
@@ -21,12 +21,19 @@ class SectionRow:
     level: int
     top_px: int
     height_px: int
+    # Page views that reached the section (scrolled past its top), and their
+    # active time on it: a section nobody reached had no one to hold.
     views: int
     total_active_s: float
     avg_active_s: float
+    # Of the page views whose layout had the section: the share that reached it,
+    # and the share whose deepest point was inside it (they left here).
     reached_pct: float
+    left_pct: float
     expected_s: float | None
     held_longer: bool
+    # Where the most readers leave: the section (not the last: leaving there is
+    # finishing) with the largest ``left_pct``; the first of equals.
     readers_stop: bool
 
 
@@ -37,9 +44,11 @@ def attention_sections(
     the selected page views, in page order (average top, then average index);
     expected reading time from the crawled words (:func:`reading_seconds`).
 
-    ``reached_pct``: share of the views having the section whose deepest scroll
-    point went past its top. ``held_longer``: read longer per view than its words
-    need. ``readers_stop``: the section after which reach drops the most.
+    ``views``: the views that reached the section (their deepest visible point
+    went past its top); active time is averaged over them. ``reached_pct`` and
+    ``left_pct`` are shares of the views whose layout had the section.
+    ``held_longer``: read longer per reaching view than its words need.
+    ``readers_stop``: where the most readers leave (see :class:`SectionRow`).
     """
     views = filtered_views(session, flt, content_id)
     s = PageSection
@@ -47,7 +56,7 @@ def attention_sections(
         select(
             s.heading,
             s.level,
-            func.count(func.distinct(s.pageview_id)).label("views"),
+            func.count(func.distinct(s.pageview_id)).label("having"),
             func.sum(s.active_ms).label("active_ms"),
             func.avg(s.top_px).label("top"),
             # Sections side by side (cards) share a top: then DOM order decides.
@@ -56,6 +65,9 @@ def attention_sections(
             func.count(
                 func.distinct(case((s.top_px < views.c.max_scroll_px, s.pageview_id)))
             ).label("reached"),
+            func.count(
+                func.distinct(case((_left_inside(s, views), s.pageview_id)))
+            ).label("left"),
         )
         .join(views, views.c.id == s.pageview_id)
         .where(s.heading.is_not(None), s.level.is_not(None))
@@ -72,17 +84,16 @@ def attention_sections(
         .group_by(ContentSection.heading, ContentSection.level)
         .subquery("words")
     )
-    share = cast(per.c.reached, Float) * 100 / per.c.views
     rows = session.execute(
         select(
             per.c.heading,
             per.c.level,
             per.c.top,
             per.c.height,
-            per.c.views,
+            per.c.having,
+            per.c.reached,
+            per.c.left,
             per.c.active_ms,
-            share,
-            share - func.lead(share).over(order_by=(per.c.top, per.c.pos)),
             words.c.words,
         )
         .outerjoin(
@@ -91,27 +102,41 @@ def attention_sections(
         )
         .order_by(per.c.top, per.c.pos)
     ).all()
-    drops = [row[7] if row[7] is not None else 0 for row in rows]
-    # The first of equal drops: where most readers stop first.
-    stop = drops.index(max(drops)) if drops and max(drops) > 0 else None
-    result = []
-    for index, row in enumerate(rows):
-        heading, level, top, height, n, active_ms, reached, _, words_n = row
-        avg_s = round(float(active_ms) / 1000 / n, 1)
-        expected = reading_seconds(words_n) if words_n is not None else None
-        result.append(
-            SectionRow(
-                heading=heading,
-                level=level,
-                top_px=round(float(top or 0)),
-                height_px=round(float(height or 0)),
-                views=n,
-                total_active_s=round(float(active_ms) / 1000, 1),
-                avg_active_s=avg_s,
-                reached_pct=round(float(reached), 1),
-                expected_s=expected,
-                held_longer=expected is not None and avg_s > expected,
-                readers_stop=index == stop,
-            )
-        )
-    return result
+    leaving = [row.left / row.having for row in rows[:-1]]
+    top_leave = max(leaving, default=0)
+    stop = leaving.index(top_leave) if top_leave > 0 else None
+    return [_section_row(row, index == stop) for index, row in enumerate(rows)]
+
+
+def _left_inside(section, views):
+    """True when the page view's deepest visible point fell inside ``section``:
+    past its top, not past its bottom."""
+    return and_(
+        section.top_px < views.c.max_scroll_px,
+        views.c.max_scroll_px <= section.top_px + section.height_px,
+    )
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 1) if whole else 0.0
+
+
+def _section_row(row, readers_stop: bool) -> SectionRow:
+    """One aggregated section as shown: times over the views that reached it."""
+    total_s = float(row.active_ms or 0) / 1000
+    avg_s = round(total_s / row.reached, 1) if row.reached else 0.0
+    expected = reading_seconds(row.words) if row.words is not None else None
+    return SectionRow(
+        heading=row.heading,
+        level=row.level,
+        top_px=round(float(row.top or 0)),
+        height_px=round(float(row.height or 0)),
+        views=row.reached,
+        total_active_s=round(total_s, 1),
+        avg_active_s=avg_s,
+        reached_pct=_pct(row.reached, row.having),
+        left_pct=_pct(row.left, row.having),
+        expected_s=expected,
+        held_longer=expected is not None and avg_s > expected,
+        readers_stop=readers_stop,
+    )
