@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from resonance.core.models import Content, ContentSection
 from resonance.core.sizes import HEADING_LEN, TITLE_LEN, URL_LEN
-from tracker.contents import put_content
+from tracker.content_kinds import crawled_kind, is_form_page
+from tracker.contents import auto_kind, put_content
 from tracker.urls import clean_url
 
 WORDS_PER_MINUTE = 230
@@ -89,6 +90,7 @@ class PageOutline:
     title: str
     words: int
     sections: tuple[Section, ...]
+    form_page: bool = False  # mostly a contact form: a conversion page
 
     @property
     def expected_seconds(self) -> int:
@@ -156,7 +158,8 @@ def parse_page(html: str, url: str) -> PageOutline:
         for (level, heading), parts in zip(heads, texts, strict=True)
     )
     total = count_words("".join(preamble)) + sum(s.words for s in sections)
-    return PageOutline(url, canonical_url, title, total, sections)
+    form_page = is_form_page(root, total, count_words)
+    return PageOutline(url, canonical_url, title, total, sections, form_page)
 
 
 def count_words(text: str) -> int:
@@ -361,16 +364,18 @@ def store_outline(
 
     The item is the one page views of the canonical URL land on (the content
     upsert of ``tracker.contents``, which ingest shares), so crawled lengths and
-    measured attention meet on one row. Does not commit.
+    measured attention meet on one row; its kind is decided again unless set by
+    hand. Does not commit.
     """
     url = clean_url(outline.canonical_url)
     if len(url) > URL_LEN:
         raise CrawlError(f"canonical URL longer than {URL_LEN} characters")
     content_id = put_content(session, site_id, url, outline.title[:TITLE_LEN], now)
+    kind = crawled_kind(url, outline.form_page)
     session.execute(
         update(Content)
         .where(Content.id == content_id)
-        .values(words=outline.words, crawled_at=now)
+        .values(words=outline.words, crawled_at=now, kind=auto_kind(kind))
     )
     session.execute(
         delete(ContentSection).where(ContentSection.content_id == content_id)

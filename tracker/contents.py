@@ -1,10 +1,12 @@
 """Content items: the one upsert of a page's ``contents`` row and its title.
 
 Owns: the content item a canonical URL of a site groups under, created on its
-first sighting and keeping the latest non-empty title. Page views (through
-``tracker.ingest``), the crawler (``tracker.catalog``) and snapshots all land on
-the same row through this one statement, so measured attention, crawled lengths
-and screenshots meet; a title sent empty never wipes one already known.
+first sighting (its kind from the URL rules of ``tracker.content_kinds``; later
+sightings never change a kind) and keeping the latest non-empty title. Page
+views (through ``tracker.ingest``), the crawler (``tracker.catalog``) and
+snapshots all land on the same row through this one statement, so measured
+attention, crawled lengths and screenshots meet; a title sent empty never wipes
+one already known.
 
 Must not import: Flask, the dashboard.
 """
@@ -13,9 +15,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import case
 from sqlalchemy.orm import Session
 
 from resonance.core.dialect import RawSql, Result
+from resonance.core.models import Content
+from tracker.content_kinds import kind_of_url
 from tracker.urls import canonical, url_hash
 
 COLUMNS = (
@@ -24,6 +29,7 @@ COLUMNS = (
     ("url_hash", "text"),
     ("title", "text"),
     ("first_seen_at", "timestamp"),
+    ("kind", "text"),
 )
 # An empty title keeps the stored one; the row's id comes back either way.
 _UPSERT = (
@@ -38,12 +44,20 @@ ContentKey = tuple[int, str]  # site id, hash of the canonical URL
 def upsert(sql: RawSql, rows: dict[ContentKey, dict]) -> Result:
     """Insert or retitle content items (rows by key, each with ``url``, ``title``
     and ``first_seen_at``), sorted by key so that two writers lock rows in the
-    same order; the result's rows are ``(id, site_id, url_hash)``."""
+    same order; the result's rows are ``(id, site_id, url_hash)``. A new item's
+    kind comes from its URL; an existing one keeps its kind."""
     return sql.insert(
         "contents",
         COLUMNS,
         [
-            (site_id, row["url"], key, row["title"], row["first_seen_at"])
+            (
+                site_id,
+                row["url"],
+                key,
+                row["title"],
+                row["first_seen_at"],
+                kind_of_url(row["url"]),
+            )
             for (site_id, key), row in sorted(rows.items())
         ],
         _UPSERT,
@@ -72,3 +86,9 @@ def put_content(
     session.flush()  # raw SQL does not flush the session's pending rows itself
     [(content_id, _, _)] = upsert(RawSql(session), rows).rows()
     return content_id
+
+
+def auto_kind(kind: str):
+    """The value an automatic decision gives ``contents.kind``: ``kind``,
+    unless a person chose the item's kind by hand (that choice stays)."""
+    return case((Content.kind_source == "hand", Content.kind), else_=kind)
