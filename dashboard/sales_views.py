@@ -40,6 +40,7 @@ from dashboard.queries.prospects import Prospect, prospect, search_prospects
 from dashboard.queries.sites import site_id, site_timezone
 from resonance.auth.session import current_user
 from resonance.core.db import get_session
+from resonance.core.models import CONVERSION
 from resonance.core.respond import fields_of, page_or_json, reads_json
 from tracker.notes import NoteInvalid, NoteTargetMissing, add_note
 
@@ -66,6 +67,12 @@ def _site(site_key: str) -> int:
 @bp.context_processor
 def _template_globals() -> dict:
     return {"plotly_version": plotly.__version__}
+
+
+def _conversion() -> bool:
+    """``?conversion=1``: show conversion pages (contact, demo request,
+    thank-you), which influence and suggestions leave out by default."""
+    return request.args.get("conversion") == "1"
 
 
 def _zone(site_key: str) -> str:
@@ -123,7 +130,7 @@ def prospect_page(site_key: str, lead_id: int) -> Response:
     site, lead = _prospect(site_key, lead_id)
     if lead.merged_into_id is not None:
         return _merged_redirect(site_key, lead, "sales.prospect_page")
-    report = prospect_report(get_session(), site, lead)
+    report = prospect_report(get_session(), site, lead, _conversion())
     return page_or_json(
         PROSPECT_PAGE,
         {"site": site_key, **fields_of(report)},
@@ -277,7 +284,7 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response:
             lambda: _prospect_page(
                 site_key,
                 lead,
-                prospect_report(session, site, lead),
+                prospect_report(session, site, lead, _conversion()),
                 note_errors={content_id: errors},
                 note_values={content_id: fields},
             ),
@@ -298,14 +305,17 @@ def add_prospect_note(site_key: str, lead_id: int) -> Response:
 @bp.get("/influence")
 def influence(site_key: str) -> Response:
     """Per content item: readers among identified leads, conversion to sales vs
-    the site's baseline, days to sales, and attribution; sortable."""
+    the site's baseline, days to sales, and attribution; sortable. Conversion
+    pages are left out unless ``conversion=1``."""
     site = _site(site_key)
     sort = request.args.get("sort") or "influence"
     if sort not in SORTS:
         abort(400, f"sort must be one of {', '.join(SORTS)}")
     zone = _zone(site_key)
     since, until = day_range(zone)
-    report = content_influence(get_session(), site, since, until, sort)
+    report = content_influence(
+        get_session(), site, since, until, sort, conversion=_conversion()
+    )
     return page_or_json(
         "dashboard/influence.html",
         {"site": site_key, **fields_of(report)},
@@ -320,7 +330,11 @@ def _influence_page(site_key: str, report: InfluenceReport, zone: str) -> dict:
     figure = figures.influence_figure(
         [
             figures.AttributionBar(
-                r.title, r.url, r.first_touch, r.last_touch, r.linear
+                r.title + (" (conversion page)" if r.kind == CONVERSION else ""),
+                r.url,
+                r.first_touch,
+                r.last_touch,
+                r.linear,
             )
             for r in ranked
             if r.readers_before_sales
@@ -333,7 +347,7 @@ def _influence_page(site_key: str, report: InfluenceReport, zone: str) -> dict:
         "args": {
             k: v
             for k, v in request.args.items()
-            if k in ("since", "until") and k not in field_errors() and v
+            if k in ("since", "until", "conversion") and k not in field_errors() and v
         },
         "sorts": SORTS,
         "zone": zone,

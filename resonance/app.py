@@ -60,6 +60,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     blueprints = (tracker_bp, api_bp, openapi_bp, dashboard_bp, sales_bp, demo_bp)
     for blueprint in (*blueprints, sites_bp, realtime_bp, users_bp):
         app.register_blueprint(blueprint)
+    from dashboard.kind_views import bp as kinds_bp  # content kinds, segment names
+
+    app.register_blueprint(kinds_bp)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint
     limits.init_app(app)  # wraps the marked views: after every blueprint
     unavailable.register(app)

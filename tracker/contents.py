@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case
+from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
 from resonance.core.dialect import RawSql, Result
-from resonance.core.models import Content
+from resonance.core.models import CONTENT_KINDS, Content
 from tracker.content_kinds import kind_of_url
 from tracker.urls import canonical, url_hash
 
@@ -92,3 +92,19 @@ def auto_kind(kind: str):
     """The value an automatic decision gives ``contents.kind``: ``kind``,
     unless a person chose the item's kind by hand (that choice stays)."""
     return case((Content.kind_source == "hand", Content.kind), else_=kind)
+
+
+def set_kind_by_hand(
+    session: Session, site_id: int, content_id: int, kind: str
+) -> bool:
+    """Mark a content item of the site as ``kind`` (``content`` or
+    ``conversion``) by hand: URL rules and crawls never change it again.
+    False when the site has no such item. Does not commit."""
+    if kind not in CONTENT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(CONTENT_KINDS)}")
+    done = session.execute(
+        update(Content)
+        .where(Content.id == content_id, Content.site_id == site_id)
+        .values(kind=kind, kind_source="hand")
+    )
+    return done.rowcount == 1

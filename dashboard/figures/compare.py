@@ -2,7 +2,8 @@
 
 Owns how a comparison is made fair (density per page view, both segments on one
 colour scale) and how the difference A − B is drawn (a diverging scale, centred
-on no difference).
+on no difference). Segments are named for people (``dashboard.segment_names``):
+"reached sales (SQL or later)" vs "everyone else", never "sales vs all".
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dashboard.figures.density import (
     quantised,
 )
 from dashboard.figures.theme import BACKGROUND, DIFFERENCE_SCALE, MARGIN, plain
+from dashboard.segment_names import compare_labels
 
 PANELS = (("x", "y"), ("x2", "y2"), ("x3", "y3"))
 
@@ -41,10 +43,13 @@ def compare_figure(
     backdrop: Backdrop,
     labels: tuple[str, str],
     bin_px: int = 8,
+    reached_stage: str | None = None,
 ) -> go.Figure:
     """Two segments side by side on one colour scale (click density per page
     view), and the difference A − B (orange: A clicks more, purple: B clicks
-    more)."""
+    more). ``labels`` are segment values or names; values are named for people,
+    "reached sales" with the site's ``reached_stage`` when given."""
+    labels = compare_labels(*labels, reached_stage)
     a = click_density(bins_a, backdrop.width, backdrop.height, bin_px)
     b = click_density(bins_b, backdrop.width, backdrop.height, bin_px)
     a = a / views_a if views_a else a * 0

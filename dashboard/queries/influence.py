@@ -1,18 +1,31 @@
 """Content influence: per content item, how its readers relate to leads reaching
 sales (readers, conversion, lift, median days, first/last/linear attribution),
-and the items worth sending a prospect next."""
+and the items worth sending a prospect next.
+
+Conversion pages (``Content.kind``: contact, demo request, thank-you) are left
+out by default: every lead who fills in the form reads them just before reaching
+sales, so they would take the last-touch credit and top the suggestions. Left
+out, a lead's touches are the reading content it saw; the baseline still counts
+every lead that viewed anything."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, and_, case, func, literal, select
+from sqlalchemy import Float, and_, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from dashboard.queries.leads import identified, lead_page_views
 from dashboard.queries.sql import days_between, in_period, median
-from resonance.core.models import Content, IdentityLink, Lead, PageView
+from resonance.core.models import (
+    CONTENT,
+    CONVERSION,
+    Content,
+    IdentityLink,
+    Lead,
+    PageView,
+)
 
 SUGGESTIONS = 5
 
@@ -42,6 +55,7 @@ class InfluenceRow:
     first_touch: int
     last_touch: int
     linear: float
+    kind: str = CONTENT  # ``conversion`` rows only when asked for
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,9 @@ class InfluenceReport:
     reached_sales: int
     baseline: float | None
     rows: list[InfluenceRow]
+    # Whether conversion pages are shown, and how many were read in the period.
+    conversion: bool = False
+    conversion_pages: int = 0
 
 
 def _influence_key(row: InfluenceRow):
@@ -82,7 +99,8 @@ SORTS = {
 
 def _first_reads(site: int, since: datetime | None, until: datetime | None):
     """One row per (identified lead, content item) read in the period: the first
-    view's time and when the lead reached sales (NULL if it has not).
+    view's time, when the lead reached sales (NULL if it has not), and the
+    item's kind.
 
     Driven from the site's leads through their visitors' page views (the site is
     checked on the lead, see :func:`dashboard.queries.leads.of_lead`), never by
@@ -93,11 +111,18 @@ def _first_reads(site: int, since: datetime | None, until: datetime | None):
             PageView.content_id,
             Lead.reached_sales_at.label("reached_at"),
             func.min(PageView.viewed_at).label("first_at"),
+            Content.kind,
         )
         .join(IdentityLink, IdentityLink.visitor_id == PageView.visitor_id)
         .join(Lead, Lead.id == IdentityLink.lead_id)
+        .join(Content, Content.id == PageView.content_id)
         .where(*identified(site))
-        .group_by(IdentityLink.lead_id, PageView.content_id, Lead.reached_sales_at)
+        .group_by(
+            IdentityLink.lead_id,
+            PageView.content_id,
+            Lead.reached_sales_at,
+            Content.kind,
+        )
     )
     stmt = stmt.where(*in_period(PageView.viewed_at, since, until))
     # A CTE: the influence query reads it three times and both databases
@@ -112,23 +137,28 @@ def content_influence(
     until: datetime | None = None,
     sort: str = "influence",
     unread_by: int | None = None,
+    conversion: bool = False,
 ) -> InfluenceReport:
     """Per content item read by identified leads in the period: readers, readers
     before sales, conversion vs the baseline, median days to sales, and
     first/last/linear attribution, all aggregated in SQL.
 
     ``unread_by``: only items that lead never viewed (suggested next reads).
-    Raises ValueError for an unknown ``sort``.
+    ``conversion``: conversion pages are rows and touches too (marked by their
+    ``kind``); by default they are neither. Raises ValueError for an unknown
+    ``sort``.
     """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     firsts = _first_reads(site, since, until)
     f = firsts.c
     before = and_(f.reached_at.is_not(None), f.first_at < f.reached_at)
-    leads, reached = session.execute(
+    shown = true() if conversion else f.kind != CONVERSION
+    leads, reached, conversion_pages = session.execute(
         select(
             func.count(func.distinct(f.lead_id)),
             func.count(func.distinct(case((f.reached_at.is_not(None), f.lead_id)))),
+            func.count(func.distinct(case((f.kind == CONVERSION, f.content_id)))),
         )
     ).one()
     per = (
@@ -137,11 +167,12 @@ def content_influence(
             func.count().label("readers"),
             func.sum(case((before, 1), else_=0)).label("before"),
         )
+        .where(shown)
         .group_by(f.content_id)
         .subquery("per")
     )
-    median_days = _median_days(session, firsts, before)
-    attribution = _attribution(firsts, before)
+    median_days = _median_days(session, firsts, and_(before, shown))
+    attribution = _attribution(firsts, and_(before, shown))
     stmt = (
         select(
             Content.id,
@@ -153,6 +184,7 @@ def content_influence(
             func.coalesce(attribution.c.first_touch, 0),
             func.coalesce(attribution.c.last_touch, 0),
             func.coalesce(attribution.c.linear, 0),
+            Content.kind,
         )
         .join(per, per.c.content_id == Content.id)
         .outerjoin(median_days, median_days.c.item == Content.id)
@@ -166,12 +198,14 @@ def content_influence(
     rows = [_influence_row(row, leads, reached) for row in session.execute(stmt).all()]
     rows.sort(key=SORTS[sort])
     baseline = round(reached / leads, 4) if leads else None
-    return InfluenceReport(since, until, sort, leads, reached, baseline, rows)
+    return InfluenceReport(
+        since, until, sort, leads, reached, baseline, rows, conversion, conversion_pages
+    )
 
 
 def _influence_row(row, leads: int, reached: int) -> InfluenceRow:
     """An aggregated row as a dataclass; ratios from the exact integer counts."""
-    cid, title, url, readers, before, days, first, last, linear = row
+    cid, title, url, readers, before, days, first, last, linear, kind = row
     before = int(before)
     return InfluenceRow(
         content_id=cid,
@@ -185,6 +219,7 @@ def _influence_row(row, leads: int, reached: int) -> InfluenceRow:
         first_touch=int(first),
         last_touch=int(last),
         linear=round(float(linear), 4),
+        kind=kind,
     )
 
 
@@ -245,18 +280,30 @@ class Suggestion:
     readers_before_sales: int
     lift: float | None
     linear: float
+    kind: str = CONTENT
 
 
 def suggested_reads(
-    session: Session, site: int, lead_id: int, limit: int = SUGGESTIONS
+    session: Session,
+    site: int,
+    lead_id: int,
+    limit: int = SUGGESTIONS,
+    conversion: bool = False,
 ) -> list[Suggestion]:
     """Content that leads who reached sales read before reaching sales, ranked by
     influence (linear credit, then readers before sales, then lift), that the
-    prospect never viewed."""
-    report = content_influence(session, site, unread_by=lead_id)
+    prospect never viewed; conversion pages only when ``conversion`` (a
+    prospect who just filled in the form needs no form)."""
+    report = content_influence(session, site, unread_by=lead_id, conversion=conversion)
     return [
         Suggestion(
-            r.content_id, r.title, r.url, r.readers_before_sales, r.lift, r.linear
+            r.content_id,
+            r.title,
+            r.url,
+            r.readers_before_sales,
+            r.lift,
+            r.linear,
+            r.kind,
         )
         for r in report.rows
         if r.readers_before_sales > 0

@@ -27,16 +27,22 @@ class ProspectReport:
     known: list[Topic]
     suggestions: list[Suggestion]
     notes: list[NotedContent]
+    # Whether suggestions include conversion pages (``?conversion=1``).
+    conversion: bool = False
 
 
-def prospect_report(session: Session, site: int, lead: Prospect) -> ProspectReport:
-    """Run every query of the prospect page."""
+def prospect_report(
+    session: Session, site: int, lead: Prospect, conversion: bool = False
+) -> ProspectReport:
+    """Run every query of the prospect page; suggestions leave conversion pages
+    out unless ``conversion``."""
     lead_id = lead.lead_id
     return ProspectReport(
         prospect=lead,
         read_rule=READ_RULE,
         visits=reading_history(session, site, lead_id),
         known=known_topics(session, site, lead_id),
-        suggestions=suggested_reads(session, site, lead_id),
+        suggestions=suggested_reads(session, site, lead_id, conversion=conversion),
         notes=prospect_notes(session, site, lead_id),
+        conversion=conversion,
     )

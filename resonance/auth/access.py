@@ -86,6 +86,7 @@ ACCESS: dict[str, Access] = {
     "dashboard.content_page": CONTENT,
     "dashboard.snapshot_png": CONTENT,
     "dashboard.take_snapshot": EDITORS,
+    "kinds.set_kind": EDITORS,  # marking a conversion page, like taking a snapshot
     # Dashboards: sales.
     "sales.prospects": SALES,
     "sales.prospect_page": SALES,
