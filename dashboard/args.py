@@ -13,18 +13,29 @@ Whether a page or its JSON twin was asked for is decided in
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Response, abort, g, jsonify, request
 
+from dashboard.periods import PRESETS, Period, preset_days, today_in
+from resonance.core.clock import naive_utc
 from resonance.core.clock import zone as zone_named
 from resonance.core.respond import reads_json
 
 # Every id column is an INTEGER: 32 bits signed on PostgreSQL.
 MAX_ID = 2**31 - 1
 # How the filter forms label the date fields (the error summary names them so).
-FIELD_LABELS = {"since": "From", "until": "To"}
+FIELD_LABELS = {
+    "since": "From",
+    "until": "To",
+    "period": "Period",
+    "source": "Source",
+    "campaign": "Campaign",
+    "referrer": "Referrer",
+    "vs": "Compare",
+}
 DATE_HINT = "is not a date like 2026-01-31"
 
 
@@ -88,7 +99,7 @@ def _day(name: str) -> date | None:
         return None
 
 
-def _midnight(day: date, zone: str | None) -> datetime:
+def midnight(day: date, zone: str | None) -> datetime:
     """Midnight of ``day`` in the site's zone, as naive UTC (the columns')."""
     local = datetime(day.year, day.month, day.day, tzinfo=zone_named(zone))
     return local.astimezone(UTC).replace(tzinfo=None)
@@ -99,7 +110,27 @@ def day_range(zone: str | None = None) -> tuple[datetime | None, datetime | None
     UTC when None) as naive UTC bounds: from midnight of ``since`` to the
     midnight after ``until``, so "from the 3rd" means the 3rd where the site's
     people are. A bad day counts as absent; a range that ends before it starts
-    is reported on ``until`` and both are dropped (it could match nothing)."""
+    is reported on ``until`` and both are dropped (it could match nothing).
+
+    Without either date, ``period=7d|30d|90d|all`` picks the last days ending
+    today in the site's zone (rolling: a bookmark keeps meaning "the last 30
+    days"); explicit dates win over it. The days chosen are kept for
+    :func:`current_period`, which states them on the page."""
+    period = _period(zone)
+    g.period = period
+    return (
+        midnight(period.since, zone) if period.since else None,
+        midnight(period.until + timedelta(days=1), zone) if period.until else None,
+    )
+
+
+def _period(zone: str | None) -> Period:
+    """The days the query string asks for (see :func:`day_range`)."""
+    name = zone or "UTC"
+    preset = request.args.get("period") or ""
+    if preset and preset not in PRESETS:
+        bad_field("period", f"{preset[:40]!r} is not one of {', '.join(PRESETS)}")
+        preset = ""
     since, until = _day("since"), _day("until")
     if since and until and since > until:
         bad_field(
@@ -107,11 +138,23 @@ def day_range(zone: str | None = None) -> tuple[datetime | None, datetime | None
             f"{until.isoformat()} is before From ({since.isoformat()}): "
             "swap the two dates. Every date is shown meanwhile.",
         )
-        return None, None
-    return (
-        _midnight(since, zone) if since else None,
-        _midnight(until + timedelta(days=1), zone) if until else None,
-    )
+        return Period(None, None, name)
+    if since or until or not preset:
+        return Period(since, until, name)
+    return Period(*preset_days(preset, today(zone)), name)
+
+
+def today(zone: str | None) -> date:
+    """Today in the site's zone."""
+    return today_in(zone, naive_utc())
+
+
+def current_period(zone: str | None = None) -> Period:
+    """The period this request's :func:`day_range` chose (parsed now if it has
+    not run): what the page states beside its filters."""
+    if "period" not in g:
+        day_range(zone)
+    return g.period
 
 
 def page_args(drop: tuple[str, ...]) -> dict[str, str]:
@@ -121,3 +164,36 @@ def page_args(drop: tuple[str, ...]) -> dict[str, str]:
     return {
         k: v for k, v in request.args.items() if k not in drop and k not in bad and v
     }
+
+
+# A host name as the referrer filter takes it (lower case, IDNA already applied).
+LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+HOST = re.compile(rf"{LABEL}(\.{LABEL})*\Z")
+MAX_TAG = 100
+
+
+def acquisition_args() -> dict[str, str | None]:
+    """``source``, ``campaign`` (utm tags, at most :data:`MAX_TAG` characters)
+    and ``referrer`` (a host name, or ``direct`` for none): a bad one is
+    reported beside its field and counts as absent."""
+    found: dict[str, str | None] = {}
+    for name in ("source", "campaign", "referrer"):
+        value = (request.args.get(name) or "").strip()
+        if name == "referrer":
+            value = value.lower()
+        if len(value) > MAX_TAG:
+            bad_field(name, f"is longer than {MAX_TAG} characters")
+            value = ""
+        elif name == "referrer" and value and not HOST.match(value):
+            bad_field(name, f"{value[:40]!r} is not a host name like example.com")
+            value = ""
+        found[name] = value or None
+    return found
+
+
+def compare_previous() -> bool:
+    """``vs=previous``: show each figure beside the period before it."""
+    value = request.args.get("vs") or ""
+    if value not in ("", "previous"):
+        bad_field("vs", f"{value[:40]!r} is not previous")
+    return value == "previous"

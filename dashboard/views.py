@@ -27,19 +27,31 @@ from dashboard import figures, realtime_views, sites_views, snapshot_views
 from dashboard.args import (
     FIELD_LABELS,
     bad_input_status,
-    day_range,
+    current_period,
     field_errors,
     ids_in_range,
     page_args,
 )
+from dashboard.content_filters import (
+    comparison,
+    content_filter,
+    filtered,
+    segment_arg,
+    stated_period,
+    trend_days,
+)
 from dashboard.nav import landing, navigation
+from dashboard.periods import PRESET_LABELS, change_text, period_label
+from dashboard.queries.acquisition import acquisition_options
 from dashboard.queries.clicks import BIN_PX
-from dashboard.queries.content_item import content_info
+from dashboard.queries.content_item import content_info, view_stats
 from dashboard.queries.content_list import content_list as content_rows
+from dashboard.queries.content_list import with_previous
 from dashboard.queries.content_report import ContentReport, content_report
 from dashboard.queries.realtime import latest_events, realtime
-from dashboard.queries.segments import ContentFilter, lead_stages, valid_segment
-from dashboard.queries.sites import recent_views, site_summaries, site_timezone
+from dashboard.queries.segments import ContentFilter, lead_stages
+from dashboard.queries.sites import recent_views, site_summaries
+from dashboard.queries.trend import daily_trend
 from resonance.auth.access import allowed
 from resonance.auth.session import current_user, visible_sites
 from resonance.core.clock import naive_utc
@@ -54,11 +66,16 @@ bp.after_request(bad_input_status)
 
 # For every page's header and filter forms, and for macros imported without
 # the page's context (_empty.html): functions, so a page that does not show
-# them asks nothing.
+# them asks nothing. period_sentence: the period this request's day_range
+# chose, in words, for forms of other modules' views (the influence page).
 bp.add_app_template_global(navigation, "navigation")
 bp.add_app_template_global(field_errors, "field_errors")
 bp.add_app_template_global(FIELD_LABELS, "field_labels")
 bp.add_app_template_global(allowed, "allowed")
+bp.add_app_template_global(PRESET_LABELS, "period_presets")
+bp.add_app_template_global(
+    lambda zone=None: period_label(current_period(zone)), "period_sentence"
+)
 
 
 @bp.get("/")
@@ -95,35 +112,6 @@ def overview() -> Response:
     )
 
 
-def content_filter(site_key: str) -> ContentFilter:
-    """The filter from the query string: ``since``/``until`` (YYYY-MM-DD, days
-    in the site's time zone), ``device``, ``q``, ``segment`` (all, leads, sales,
-    stage:<name>) and ``internal=exclude``. Bad values are a 400, never a 500;
-    a bad date is shown beside its field (:mod:`dashboard.args`)."""
-    device = request.args.get("device") or None
-    if device and device not in DEVICES:
-        abort(400, f"device must be one of {', '.join(DEVICES)}")
-    internal = request.args.get("internal") or "include"
-    if internal not in ("include", "exclude"):
-        abort(400, "internal must be include or exclude")
-    since, until = day_range(site_timezone(get_session(), site_key))
-    return ContentFilter(
-        site_key=site_key,
-        since=since,
-        until=until,
-        device=device,
-        search=(request.args.get("q") or "").strip()[:200] or None,
-        segment=_segment(request.args.get("segment") or "all"),
-        exclude_internal=internal == "exclude",
-    )
-
-
-def _segment(value: str) -> str:
-    if not valid_segment(value):
-        abort(400, "segment must be all, leads, sales or stage:<name>")
-    return value
-
-
 def _flag(name: str) -> bool:
     value = request.args.get(name) or "0"
     if value not in ("0", "1"):
@@ -155,40 +143,60 @@ def _sort(rows: list, default: str = "-views") -> tuple[list, str]:
 
 @bp.get("/sites/<site_key>/content")
 def content_list(site_key: str) -> Response:
-    """Every content item of a site with its reading figures."""
+    """Every content item of a site with its reading figures (with
+    ``vs=previous``, beside its page views in the period before)."""
     session = get_session()
     site_id = session.scalar(select(Site.id).where(Site.key == site_key))
     if not site_id:
         abort(404)
     flt = content_filter(site_key)
     group = _flag("group")
-    rows, sort = _sort(content_rows(session, flt, group=group))
+    vs = comparison(flt)
+    rows = content_rows(session, vs.flt if vs else flt, group=group)
+    if vs:
+        rows = with_previous(session, rows, vs.before_flt, group)
+    rows, sort = _sort(rows)
     never = not rows and not latest_events(session, site_id, 1)
+    periods = vs.twin(site_key) if vs else {"period": stated_period(site_key)}
     return page_or_json(
         "dashboard/content_list.html",
-        {"site": site_key, "content": rows},
+        {"site": site_key, **periods, "content": rows},
         lambda: {
-            "site_key": site_key,
+            **_filter_context(site_key, flt),
+            **periods,
             "rows": rows,
-            "flt": flt,
             "group": group,
             "sort": sort,
             "columns": CONTENT_COLUMNS,
             "sort_args": page_args(drop=("sort", "format")),
             "link_args": page_args(drop=("q", "group", "format", "sort")),
-            "devices": DEVICES,
-            "stages": lead_stages(session, site_key),
-            "args": request.args,
+            "vs": vs,
+            "change_text": change_text,
             "embed": sites_views.embed_tag(site_key) if never else None,
         },
     )
 
 
+def _filter_context(site_key: str, flt: ContentFilter) -> dict:
+    """What the content pages' filter forms show: the choices, the values
+    present in the period, the period's presets."""
+    session = get_session()
+    return {
+        "site_key": site_key,
+        "flt": flt,
+        "devices": DEVICES,
+        "stages": lead_stages(session, site_key),
+        "acquisition": acquisition_options(session, flt),
+        "presets": PRESET_LABELS,
+        "args": request.args,
+    }
+
+
 @bp.get("/sites/<site_key>/content/<int:content_id>")
 def content_page(site_key: str, content_id: int) -> Response:
-    """One content item: click heatmap over its snapshot, top elements, scroll
-    reach, attention per section and by depth, a segment comparison and sales
-    notes."""
+    """One content item: its daily trend, click heatmap over its snapshot, top
+    elements, scroll reach, attention per section and by depth, a segment
+    comparison and sales notes."""
     session = get_session()
     content = content_info(session, site_key, content_id)
     if content is None:
@@ -196,37 +204,44 @@ def content_page(site_key: str, content_id: int) -> Response:
     flt = content_filter(site_key)
     compare = request.args.get("compare") or None
     if compare is not None:
-        compare = _segment(compare)
+        compare = segment_arg(compare)
+    vs = comparison(flt)
+    if vs:
+        flt = vs.flt
     report = content_report(session, flt, content, compare)
+    period = vs.current if vs else current_period()
+    days = trend_days(site_key, period)
+    trend = daily_trend(session, flt, content_id, *days, period.zone) if days else []
+    before = view_stats(session, vs.before_flt, content_id) if vs else None
+    periods = vs.twin(site_key) if vs else {"period": stated_period(site_key)}
     return page_or_json(
         "dashboard/content.html",
-        {"site": site_key, **fields_of(report)},
+        {
+            "site": site_key,
+            **periods,
+            **fields_of(report),
+            "trend": trend,
+            "previous": before,
+        },
         lambda: {
-            "site_key": site_key,
+            **_filter_context(site_key, flt),
+            **periods,
             "report": report,
-            "flt": flt,
             "compare": compare,
-            "devices": DEVICES,
-            "stages": lead_stages(session, site_key),
-            "figures": _content_figures(site_key, report),
+            "trend": trend,
+            "previous": before,
+            "change_text": change_text,
+            "figures": _content_figures(site_key, report, trend),
             "can_snapshot": snapshot_views.available(),
             "snapshot_args": page_args(drop=("format",)),
-            "args": request.args,
-            "filtered": _filtered(flt),
+            "list_args": page_args(drop=("format", "compare")),
+            "filtered": filtered(flt),
             "embed": None if report.stats.views else sites_views.embed_tag(site_key),
         },
     )
 
 
-def _filtered(flt: ContentFilter) -> bool:
-    """Whether the filter narrows the page views (an empty page then says so)."""
-    return (
-        bool(flt.since or flt.until or flt.device or flt.exclude_internal)
-        or flt.segment != "all"
-    )
-
-
-def _content_figures(site_key: str, report: ContentReport) -> dict:
+def _content_figures(site_key: str, report: ContentReport, trend: list) -> dict:
     """The page's figures as Plotly JSON payloads, keyed by element id."""
     backdrop = _backdrop(site_key, report)
     scroll = report.scroll
@@ -240,6 +255,8 @@ def _content_figures(site_key: str, report: ContentReport) -> dict:
             report.bins, backdrop, reach if scroll.views else None, BIN_PX
         ),
     }
+    if trend and report.stats.views:
+        result["fig-trend"] = figures.trend_figure(trend)
     if report.sections:
         result["fig-attention"] = figures.attention_figure(report.sections)
     if report.depth.views:

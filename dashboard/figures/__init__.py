@@ -3,7 +3,8 @@
 Owns how every figure looks, one module per thing drawn: ``heatmap`` (clicks over
 the page, with ``reach`` beside it), ``compare`` (two segments and their
 difference), ``attention`` (time per section), ``depth`` (time per 100 px band of
-the page, the attention map by depth), ``influence`` (credit for sales).
+the page, the attention map by depth), ``influence`` (credit for sales),
+``trend`` (the content page's days).
 ``density`` and ``backdrop`` are the parts the page figures share, ``theme`` the
 look every figure shares, ``payload`` what a page embeds.
 
@@ -24,6 +25,7 @@ from dashboard.figures.heatmap import heatmap_figure
 from dashboard.figures.influence import AttributionBar, influence_figure
 from dashboard.figures.payload import figure_payload
 from dashboard.figures.reach import ReachOverlay
+from dashboard.figures.trend import trend_figure
 
 __all__ = [
     "AttributionBar",
@@ -35,4 +37,5 @@ __all__ = [
     "figure_payload",
     "heatmap_figure",
     "influence_figure",
+    "trend_figure",
 ]

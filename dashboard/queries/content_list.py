@@ -3,7 +3,7 @@ page views, visitors, median reading time and depth, read-through and leads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,10 @@ class ContentRow:
     median_scroll_pct: float
     read_through_pct: float
     leads: int
+    # With "vs the period before": its page views and the change in percent
+    # (None when there were none before: the item is new).
+    previous_views: int | None = None
+    change_pct: int | None = None
 
 
 READ_THROUGH_PCT = 75.0
@@ -94,6 +98,34 @@ def content_list(
             needle = flt.search.lower()
             rows = [r for r in rows if needle in r.url.lower() + r.title.lower()]
     return rows
+
+
+def with_previous(
+    session: Session, rows: list[ContentRow], before: ContentFilter, group: bool
+) -> list[ContentRow]:
+    """``rows`` with the page views each had in the period ``before`` (its
+    filter, the same but for the dates) and the change since."""
+    counts = previous_views(session, before, group)
+    result = []
+    for row in rows:
+        key = row.content_id if row.content_id is not None else row.url
+        old = counts.get(key, 0)
+        change = round(100 * (row.views - old) / old) if old else None
+        result.append(replace(row, previous_views=old, change_pct=change))
+    return result
+
+
+def previous_views(
+    session: Session, flt: ContentFilter, group: bool
+) -> dict[int | str, int]:
+    """Page views per content item (grouped: per group pattern) for ``flt``."""
+    views = filtered_views(session, flt)
+    mapping, rules = content_groups(session, flt.site_key) if group else ({}, {})
+    item = views.c.content_id
+    if mapping:
+        item = case(mapping, value=views.c.content_id, else_=views.c.content_id)
+    rows = session.execute(select(item, func.count()).group_by(item))
+    return {(rules[key].pattern if key in rules else key): count for key, count in rows}
 
 
 def _content_row(row, rules: dict[int, GroupRule]) -> ContentRow:

@@ -121,3 +121,13 @@ def site_timezone(session: Session, site_key: str) -> str | None:
 def site_id(session: Session, site_key: str) -> int | None:
     """The id of the site with ``site_key``, or None."""
     return session.scalar(select(Site.id).where(Site.key == site_key))
+
+
+def first_view_at(session: Session, site_key: str) -> datetime | None:
+    """When the site's first page view was made (naive UTC; None: none yet),
+    what "All time" starts from."""
+    return session.scalar(
+        select(func.min(PageView.viewed_at))
+        .join(Site, Site.id == PageView.site_id)
+        .where(Site.key == site_key)
+    )
