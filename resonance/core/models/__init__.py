@@ -16,6 +16,15 @@ One module per domain; this package re-exports every table so that
 callers may import any model from ``resonance.core.models``.
 """
 
+from resonance.core.models.accounts import (
+    CHANNELS,
+    DELIVERY_STATES,
+    RULE_KINDS,
+    Account,
+    Alert,
+    AlertDelivery,
+    AlertRule,
+)
 from resonance.core.models.auth import ROLES, User, UserSite
 from resonance.core.models.base import Base
 from resonance.core.models.content import (
@@ -52,6 +61,13 @@ from resonance.core.models.sites import PRIVACY_MODES, Site
 from resonance.core.models.visitors import DEVICES, DailySalt, Visitor, VisitSession
 
 __all__ = [
+    "CHANNELS",
+    "DELIVERY_STATES",
+    "RULE_KINDS",
+    "Account",
+    "Alert",
+    "AlertDelivery",
+    "AlertRule",
     "Base",
     "PRIVACY_MODES",
     "Site",

@@ -9,10 +9,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resonance.core.models.base import Base
+from resonance.core.sizes import EMAIL_LEN
 
 ROLES = ("admin", "marketer", "sales")
 
@@ -35,6 +37,12 @@ class User(Base):
     session_nonce: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Where alerts about the user's leads and the weekly digest are sent.
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LEN))
+    # Unsubscribed from the weekly digest (a link in every digest sets it).
+    digest_opt_out: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class UserSite(Base):

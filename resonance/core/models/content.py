@@ -7,11 +7,13 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +49,14 @@ class Content(Base):
     )
     # ``auto`` (a URL rule or the crawl chose, and may choose again) or ``hand``.
     kind_source: Mapped[str] = mapped_column(
+        String(8), default="auto", server_default="auto"
+    )
+    # A page whose reading signals buying intent (pricing, case studies): alerts
+    # the lead's owner. Set by URL rules (``auto``) or by hand.
+    high_intent: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    high_intent_source: Mapped[str] = mapped_column(
         String(8), default="auto", server_default="auto"
     )
 

@@ -33,6 +33,11 @@ class Lead(Base):
     crm_id: Mapped[str | None] = mapped_column(String(128))
     name: Mapped[str | None] = mapped_column(String(200))
     company: Mapped[str | None] = mapped_column(String(200))
+    # The CRM's id of the lead's company, and the account the lead is grouped in.
+    company_crm_id: Mapped[str | None] = mapped_column(String(128))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
     owner: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     # The current lifecycle stage (latest by time) and the CRM's own name for it.

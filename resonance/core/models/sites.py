@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resonance.core.models.base import Base
+from resonance.core.sizes import URL_LEN
 
 PRIVACY_MODES = ("anonymous", "consented", "always")
 
@@ -34,3 +35,6 @@ class Site(Base):
     # Leads whose e-mail domain is listed count as internal (colleagues).
     internal_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Alerts are also posted here, signed with HMAC-SHA256 of the secret.
+    webhook_url: Mapped[str | None] = mapped_column(String(URL_LEN))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
