@@ -42,7 +42,7 @@ from dashboard.content_filters import (
 )
 from dashboard.nav import landing, navigation
 from dashboard.periods import PRESET_LABELS, change_text, period_label
-from dashboard.queries.acquisition import acquisition_options
+from dashboard.queries.acquisition import AcquisitionOptions, acquisition_options
 from dashboard.queries.clicks import BIN_PX
 from dashboard.queries.content_item import content_info, view_stats
 from dashboard.queries.content_list import content_list as content_rows
@@ -158,11 +158,12 @@ def content_list(site_key: str) -> Response:
     rows, sort = _sort(rows)
     never = not rows and not latest_events(session, site_id, 1)
     periods = vs.twin(site_key) if vs else {"period": stated_period(site_key)}
+    options = acquisition_options(session, flt)
     return page_or_json(
         "dashboard/content_list.html",
-        {"site": site_key, **periods, "content": rows},
+        {"site": site_key, **periods, "acquisition": options, "content": rows},
         lambda: {
-            **_filter_context(site_key, flt),
+            **_filter_context(site_key, flt, options),
             **periods,
             "rows": rows,
             "group": group,
@@ -177,7 +178,9 @@ def content_list(site_key: str) -> Response:
     )
 
 
-def _filter_context(site_key: str, flt: ContentFilter) -> dict:
+def _filter_context(
+    site_key: str, flt: ContentFilter, options: AcquisitionOptions
+) -> dict:
     """What the content pages' filter forms show: the choices, the values
     present in the period, the period's presets."""
     session = get_session()
@@ -186,7 +189,7 @@ def _filter_context(site_key: str, flt: ContentFilter) -> dict:
         "flt": flt,
         "devices": DEVICES,
         "stages": lead_stages(session, site_key),
-        "acquisition": acquisition_options(session, flt),
+        "acquisition": options,
         "presets": PRESET_LABELS,
         "args": request.args,
     }
@@ -214,17 +217,19 @@ def content_page(site_key: str, content_id: int) -> Response:
     trend = daily_trend(session, flt, content_id, *days, period.zone) if days else []
     before = view_stats(session, vs.before_flt, content_id) if vs else None
     periods = vs.twin(site_key) if vs else {"period": stated_period(site_key)}
+    options = acquisition_options(session, flt)
     return page_or_json(
         "dashboard/content.html",
         {
             "site": site_key,
             **periods,
+            "acquisition": options,
             **fields_of(report),
             "trend": trend,
             "previous": before,
         },
         lambda: {
-            **_filter_context(site_key, flt),
+            **_filter_context(site_key, flt, options),
             **periods,
             "report": report,
             "compare": compare,

@@ -19,7 +19,7 @@ from dashboard.figures.theme import BACKGROUND, HELD, INFLUENCE_COLOURS, MUTED
 def trend_figure(days: Sequence[Any]) -> go.Figure:
     """Views per day (bars), visitors (line) and median active seconds (dotted
     line, right axis)."""
-    x = [d.day.isoformat() for d in days]
+    x = [str(d.day) for d in days]
     figure = go.Figure()
     figure.add_trace(
         go.Bar(

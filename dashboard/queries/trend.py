@@ -29,7 +29,7 @@ MAX_DAYS = 366
 class TrendDay:
     """One day of the trend (zeros when nobody viewed the page that day)."""
 
-    day: date
+    day: str  # ISO date (2026-11-03): the site's day, never a moment
     views: int
     visitors: int
     median_active_s: float
@@ -102,7 +102,7 @@ def daily_trend(
         row = found.get(i)
         trend.append(
             TrendDay(
-                day=day,
+                day=day.isoformat(),
                 views=row[1] if row else 0,
                 visitors=row[2] if row else 0,
                 median_active_s=round(float(row[4]) / 1000, 1) if row else 0.0,
