@@ -26,6 +26,7 @@ from pathlib import Path
 
 import event_writers
 import pytest
+import smtp_server
 import snippet_capture
 from flask import Flask
 from flask.testing import FlaskClient
@@ -366,3 +367,10 @@ def snippet(
     snippet_chromium: object, snippet_servers: tuple[snippet_capture.Capture, str]
 ) -> Iterator[snippet_capture.SnippetRun]:
     yield from snippet_capture.run(snippet_chromium, snippet_servers)
+
+
+@pytest.fixture
+def smtp() -> Iterator[smtp_server.Inbox]:
+    """A real SMTP server on 127.0.0.1; ``smtp.config`` points the app at it."""
+    with smtp_server.smtp_server() as inbox:
+        yield inbox
