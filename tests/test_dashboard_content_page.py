@@ -157,6 +157,8 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
 
     assert elements == [
         {
+            "name": "Book a demo",
+            "name_source": "text",
             "selector": "#cta",
             "tag": "a",
             "text": "Book a demo",
@@ -167,6 +169,8 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
             "error_clicks": 0,
         },
         {
+            "name": "Book a demo",
+            "name_source": "text",
             "selector": "#gone",
             "tag": "a",
             "text": "Book a demo",
@@ -177,6 +181,8 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
             "error_clicks": 0,
         },
         {
+            "name": "Book a demo",
+            "name_source": "text",
             "selector": "#hero",
             "tag": "img",
             "text": "Book a demo",
@@ -187,6 +193,8 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
             "error_clicks": 0,
         },
         {
+            "name": "Book a demo",
+            "name_source": "text",
             "selector": "#nav",
             "tag": "a",
             "text": "Book a demo",
@@ -246,11 +254,46 @@ def test_without_snapshot_clicks_are_placed_by_position(client, content_id):
         "by_fallback_pct": 100.0,
     }
     assert page["bins"] == [
-        {"x_px": 96, "y_px": 16, "clicks": 1, "visitors": 1},
-        {"x_px": 696, "y_px": 200, "clicks": 1, "visitors": 1},
-        {"x_px": 296, "y_px": 416, "clicks": 2, "visitors": 2},
-        {"x_px": 304, "y_px": 424, "clicks": 3, "visitors": 2},
-        {"x_px": 720, "y_px": 1000, "clicks": 1, "visitors": 1},
+        {
+            "x_px": 96,
+            "y_px": 16,
+            "clicks": 1,
+            "visitors": 1,
+            "selector": "#nav",
+            "name": "Book a demo",
+        },
+        {
+            "x_px": 696,
+            "y_px": 200,
+            "clicks": 1,
+            "visitors": 1,
+            "selector": "#hero",
+            "name": "Book a demo",
+        },
+        {
+            "x_px": 296,
+            "y_px": 416,
+            "clicks": 2,
+            "visitors": 2,
+            "selector": "#cta",
+            "name": "Book a demo",
+        },
+        {
+            "x_px": 304,
+            "y_px": 424,
+            "clicks": 3,
+            "visitors": 2,
+            "selector": "#cta",
+            "name": "Book a demo",
+        },
+        {
+            "x_px": 720,
+            "y_px": 1000,
+            "clicks": 1,
+            "visitors": 1,
+            "selector": "#gone",
+            "name": "Book a demo",
+        },
     ]
 
 
@@ -270,10 +313,38 @@ def test_with_snapshot_clicks_are_placed_on_their_element(client, session, conte
     # #cta (200,400 400×40) at 0.25/0.5 → (300, 420); #hero → (700, 250);
     # #nav → (25, 20); #gone falls back to (720, 1000).
     assert page["bins"] == [
-        {"x_px": 24, "y_px": 16, "clicks": 1, "visitors": 1},
-        {"x_px": 696, "y_px": 248, "clicks": 1, "visitors": 1},
-        {"x_px": 296, "y_px": 416, "clicks": 5, "visitors": 2},
-        {"x_px": 720, "y_px": 1000, "clicks": 1, "visitors": 1},
+        {
+            "x_px": 24,
+            "y_px": 16,
+            "clicks": 1,
+            "visitors": 1,
+            "selector": "#nav",
+            "name": "Book a demo",
+        },
+        {
+            "x_px": 696,
+            "y_px": 248,
+            "clicks": 1,
+            "visitors": 1,
+            "selector": "#hero",
+            "name": "Book a demo",
+        },
+        {
+            "x_px": 296,
+            "y_px": 416,
+            "clicks": 5,
+            "visitors": 2,
+            "selector": "#cta",
+            "name": "Book a demo",
+        },
+        {
+            "x_px": 720,
+            "y_px": 1000,
+            "clicks": 1,
+            "visitors": 1,
+            "selector": "#gone",
+            "name": "Book a demo",
+        },
     ]
 
 
@@ -306,9 +377,30 @@ def test_compare_gives_the_other_segments_clicks_and_views(client, content_id):
         "segment": "leads",
         "views": 1,
         "bins": [
-            {"x_px": 696, "y_px": 200, "clicks": 1, "visitors": 1},
-            {"x_px": 296, "y_px": 416, "clicks": 1, "visitors": 1},
-            {"x_px": 304, "y_px": 424, "clicks": 2, "visitors": 1},
+            {
+                "x_px": 696,
+                "y_px": 200,
+                "clicks": 1,
+                "visitors": 1,
+                "selector": "#hero",
+                "name": "Book a demo",
+            },
+            {
+                "x_px": 296,
+                "y_px": 416,
+                "clicks": 1,
+                "visitors": 1,
+                "selector": "#cta",
+                "name": "Book a demo",
+            },
+            {
+                "x_px": 304,
+                "y_px": 424,
+                "clicks": 2,
+                "visitors": 1,
+                "selector": "#cta",
+                "name": "Book a demo",
+            },
         ],
     }
 

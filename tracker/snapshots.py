@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,9 +60,31 @@ _SCROLL_THROUGH = """async (maxHeight) => {
   await pause();
 }"""
 
-# The box of each selector's first element in page coordinates. A selector the
-# browser rejects, or one that matches nothing or nothing rendered, is left out.
-_BOXES = """(selectors) => {
+# The box and human name of each selector's first element, in page coordinates.
+# A selector the browser rejects, or one that matches nothing or nothing
+# rendered, is left out. The name is what a person reading the page would call
+# the element: its visible text, else aria-label, alt (its own or an image
+# child's), title, a data-* label, a field's label or placeholder.
+_BOXES = """([selectors, cap]) => {
+  const squash = (value) => (value || "").replace(/\\s+/g, " ").trim();
+  const DATA = ["data-label", "data-name", "data-title", "data-testid", "data-test"];
+  const name = (element) => {
+    const tag = element.tagName.toLowerCase();
+    const button = tag === "input" && /^(submit|button|reset)$/.test(element.type);
+    const field = /^(input|textarea|select)$/.test(tag);
+    const found = [
+      field ? "" : element.innerText,
+      button ? element.value : "",
+      element.getAttribute("aria-label"),
+      element.getAttribute("alt"),
+      (element.querySelector("img[alt]") || { alt: "" }).alt,
+      element.getAttribute("title"),
+      ...DATA.map((attribute) => element.getAttribute(attribute)),
+      element.labels && element.labels.length ? element.labels[0].innerText : "",
+      element.getAttribute("placeholder"),
+    ].map(squash).find((text) => text);
+    return (found || "").slice(0, cap);
+  };
   const boxes = {};
   for (const selector of selectors) {
     try {
@@ -72,6 +94,7 @@ _BOXES = """(selectors) => {
       if (!rect.width && !rect.height) continue;
       boxes[selector] = [
         rect.left + window.scrollX, rect.top + window.scrollY, rect.width, rect.height,
+        name(element),
       ];
     } catch (error) {
       // an invalid selector: it names no element
@@ -88,8 +111,53 @@ _FONTS_READY = """(timeout) => Promise.race([
 ]).then(() => true)"""
 
 
+LABEL_LEN = 120  # SnapshotElement.label
+
+# What went wrong, in words a person can act on (the dashboard shows them).
+ADVICE = {
+    "http": "the page must answer 200 to a plain GET: open it in a browser and "
+    "check that it is public (no login) and not an error page",
+    "timeout": "the page did not finish loading in time: check that it loads "
+    "quickly from the server running Resonance",
+    "unreachable": "the page must be reachable from the server running "
+    "Resonance: check the site's origin (its host name and port) and that the "
+    "site is up",
+    "browser": "install Chromium and Playwright on the server running "
+    "Resonance (apt-get install chromium; pip install playwright)",
+    "other": "try again; if it fails again, open the page in a browser on the "
+    "server running Resonance",
+}
+_UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS")
+_UNREACHABLE += ("ERR_CONNECTION", "ERR_INTERNET_DISCONNECTED", "ERR_SSL", "ERR_CERT")
+
+
 class SnapshotError(Exception):
-    """The page could not be snapshotted (no browser, an HTTP error, a timeout)."""
+    """The page could not be snapshotted (no browser, an HTTP error, a timeout).
+
+    ``kind`` is one of :data:`ADVICE`'s keys, ``status`` the HTTP status when the
+    page answered one, ``url`` the address that was loaded: the dashboard says
+    which URL, what answered and what to do."""
+
+    def __init__(
+        self, message: str, *, url: str = "", kind: str = "other", status: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.kind = kind if kind in ADVICE else "other"
+        self.status = status
+
+    @property
+    def advice(self) -> str:
+        return ADVICE[self.kind]
+
+
+def failure_kind(message: str) -> str:
+    """A Playwright error's kind: timeout, unreachable (DNS, refused) or other."""
+    if "Timeout" in message and "exceeded" in message:
+        return "timeout"
+    if any(code in message for code in _UNREACHABLE):
+        return "unreachable"
+    return "other"
 
 
 @dataclass(frozen=True)
@@ -100,6 +168,7 @@ class Capture:
     png: bytes
     title: str
     boxes: dict[str, tuple[float, float, float, float]]
+    labels: dict[str, str] = field(default_factory=dict)  # selector: human name
 
     @property
     def height(self) -> int:
@@ -136,23 +205,34 @@ def take_snapshots(
     directory: Path,
     browser: Browser | None = None,
     report: Callable[[int, int, str], None] | None = None,
+    load_url: str | None = None,
 ) -> list[Snapshot]:
     """Snapshot ``url`` at each width; PNGs go to ``directory``.
+
+    ``load_url`` is where the page is loaded from when that is not ``url``
+    itself (the demo at seed time, served on a free port while its content
+    items carry the origin ``resonance serve`` will use).
 
     The content item is the site's one for the canonical form of ``url``
     (created if absent). ``browser`` is an already launched Playwright browser
     (tests, the dashboard); without one, Debian's Chromium is launched and closed
-    again. ``report(done, total, note)`` is told after each width. Does not
-    commit; on failure no file is left behind.
+    again. ``report(done, total, note)`` is told after each width. Commits
+    the content item before loading the page (no write turn is held while a
+    browser waits on a site, perhaps this very app), not the snapshots; on
+    failure no file is left behind.
     """
     now = naive_utc()
     content_id = put_content(session, site_id, clean_url(url), "", now)
     selectors = clicked_selectors(session, content_id)
+    # Release the write turn while the page loads: on SQLite the page's own
+    # beacons (the demo's, served by this app) wait for it otherwise.
+    session.commit()
+    source = load_url or url
     if browser is None:
         with launched_browser() as own:
-            captures = _capture_all(own, url, widths, selectors, report)
+            captures = _capture_all(own, source, widths, selectors, report)
     else:
-        captures = _capture_all(browser, url, widths, selectors, report)
+        captures = _capture_all(browser, source, widths, selectors, report)
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
@@ -215,6 +295,7 @@ def _store(
             top_px=top,
             width_px=width,
             height_px=height,
+            label=shot.labels.get(selector, "")[:LABEL_LEN],
         )
         for selector, (left, top, width, height) in shot.boxes.items()
         if top < shot.height  # below the height cap: not on the picture
@@ -248,11 +329,16 @@ def capture(browser: Browser, url: str, width: int, selectors: list[str]) -> Cap
         page = context.new_page()
         response = page.goto(url, wait_until="load", timeout=LOAD_TIMEOUT_MS)
         if response is not None and response.status >= 400:
-            raise SnapshotError(f"{url} answered HTTP {response.status}")
+            raise SnapshotError(
+                f"{url} answered HTTP {response.status}",
+                url=url,
+                kind="http",
+                status=response.status,
+            )
         _settle(page)
         page.evaluate(_SCROLL_THROUGH, MAX_HEIGHT)
         _settle(page)
-        boxes = page.evaluate(_BOXES, selectors)
+        boxes = page.evaluate(_BOXES, [selectors, LABEL_LEN])
         height = page.evaluate("document.documentElement.scrollHeight")
         clip = None
         if height > MAX_HEIGHT:
@@ -264,11 +350,21 @@ def capture(browser: Browser, url: str, width: int, selectors: list[str]) -> Cap
     except Exception as exc:
         if type(exc).__module__.startswith("playwright"):
             first_line = str(exc).strip().splitlines()[0] if str(exc) else ""
-            raise SnapshotError(f"{url} at {width}px: {first_line}") from exc
+            raise SnapshotError(
+                f"{url} at {width}px: {first_line}",
+                url=url,
+                kind=failure_kind(first_line),
+            ) from exc
         raise
     finally:
         context.close()
-    return Capture(width, png, title, {s: tuple(box) for s, box in boxes.items()})
+    return Capture(
+        width,
+        png,
+        title,
+        {s: tuple(box[:4]) for s, box in boxes.items()},
+        {s: box[4] for s, box in boxes.items()},
+    )
 
 
 def _settle(page: Page) -> None:
@@ -287,11 +383,15 @@ def _settle(page: Page) -> None:
 def launched_browser() -> Iterator[Browser]:
     """Debian's Chromium under Playwright, closed on exit."""
     if not Path(CHROMIUM).exists():
-        raise SnapshotError(f"{CHROMIUM} is missing: apt-get install chromium")
+        raise SnapshotError(
+            f"{CHROMIUM} is missing: apt-get install chromium", kind="browser"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise SnapshotError("Playwright is missing: pip install playwright") from None
+        raise SnapshotError(
+            "Playwright is missing: pip install playwright", kind="browser"
+        ) from None
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS

@@ -26,7 +26,10 @@ from dashboard.figures.density import (
     quantised,
 )
 from dashboard.figures.reach import REACH_COL_W, ReachOverlay, draw_reach
-from dashboard.figures.theme import BACKGROUND, MARGIN, plain
+from dashboard.figures.theme import BACKGROUND, MARGIN, plain, short
+
+NAME_CHARS = 60  # the hover's element name
+SELECTOR_CHARS = 80  # and its selector beneath
 
 
 def heatmap_figure(
@@ -55,7 +58,7 @@ def heatmap_figure(
         row=1,
         col=1,
     )
-    fig.add_trace(hover_trace(bins, bin_px), row=1, col=1)
+    fig.add_trace(element_hover_trace(bins, bin_px), row=1, col=1)
     decor = Decor()
     draw_backdrop(decor, backdrop, "x", "y")
     page_axes(fig, backdrop, 1, 1)
@@ -75,3 +78,26 @@ def heatmap_figure(
         dragmode="pan",
     )
     return fig
+
+
+def element_hover_trace(bins: Sequence[GridBinLike], bin_px: int) -> go.Scatter:
+    """Hover markers that name the element clicked most in each square, its
+    selector beneath in grey, then the counts (the plain counts when the bins
+    carry no names). Names and selectors come from browsers: escaped."""
+    trace = hover_trace(bins, bin_px)
+    if not any(getattr(b, "name", "") for b in bins):
+        return trace
+    trace.customdata = [
+        (
+            b.clicks,
+            b.visitors,
+            plain(short(getattr(b, "name", ""), NAME_CHARS)),
+            plain(short(getattr(b, "selector", ""), SELECTOR_CHARS)),
+        )
+        for b in bins
+    ]
+    trace.hovertemplate = (
+        "<b>%{customdata[2]}</b><br><span style='color:#888'>%{customdata[3]}</span>"
+        "<br>%{customdata[0]} clicks · %{customdata[1]} visitors<extra></extra>"
+    )
+    return trace

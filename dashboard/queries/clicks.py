@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Float, Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from dashboard.queries.element_names import common_texts, element_names
 from dashboard.queries.segments import ContentFilter, filtered_views
 from dashboard.queries.sql import epoch_ms
 from resonance.core.models import Click, SnapshotElement
@@ -27,6 +28,8 @@ class GridBin:
     y_px: int
     clicks: int
     visitors: int
+    selector: str = ""  # the element clicked most in this square, for the hover
+    name: str = ""  # its human name (dashboard.queries.element_names)
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,9 @@ def _placed_clicks(
         * width_px
         / func.coalesce(func.nullif(Click.viewport_w, 0), width_px)
     )
-    stmt = select(Click.id, Click.pageview_id, views.c.visitor_id).join(
-        views, views.c.id == Click.pageview_id
-    )
+    stmt = select(
+        Click.id, Click.pageview_id, Click.selector, Click.tag, views.c.visitor_id
+    ).join(views, views.c.id == Click.pageview_id)
     if snapshot_id is None:
         x, y, on_element = fallback_x, cast(Click.y, Float), False
     else:
@@ -107,7 +110,8 @@ def click_grid(
     snapshot_id: int | None = None,
     bin_px: int = BIN_PX,
 ) -> list[GridBin]:
-    """Clicks per ``bin_px`` square of the page, binned in SQL, top to bottom."""
+    """Clicks per ``bin_px`` square of the page, binned in SQL, top to bottom,
+    each with the element clicked most in it and that element's name."""
     placed = _placed_clicks(session, flt, content_id, width_px, snapshot_id, bin_px)
     rows = session.execute(
         select(
@@ -118,8 +122,43 @@ def click_grid(
         )
         .group_by(placed.c.bx, placed.c.by)
         .order_by(placed.c.by, placed.c.bx)
+    ).all()
+    # The most clicked selector of each square (ties: A before B).
+    ranked = (
+        select(
+            placed.c.bx,
+            placed.c.by,
+            placed.c.selector,
+            func.max(placed.c.tag).label("tag"),
+            func.row_number()
+            .over(
+                partition_by=(placed.c.bx, placed.c.by),
+                order_by=(func.count().desc(), placed.c.selector),
+            )
+            .label("rank"),
+        )
+        .group_by(placed.c.bx, placed.c.by, placed.c.selector)
+        .subquery("ranked")
     )
-    return [GridBin(bx * bin_px, by * bin_px, n, v) for bx, by, n, v in rows]
+    top = {
+        (bx, by): (sel, tag)
+        for bx, by, sel, tag in session.execute(
+            select(ranked.c.bx, ranked.c.by, ranked.c.selector, ranked.c.tag).where(
+                ranked.c.rank == 1
+            )
+        )
+    }
+    tags = dict(top.values())
+    views = filtered_views(session, flt, content_id)
+    names = element_names(
+        session, content_id, tags, tags, views, snapshot_id, sections=False
+    )
+    bins = []
+    for bx, by, n, v in rows:
+        sel = top.get((bx, by), ("", ""))[0]
+        name = names[sel].name if sel in names else ""
+        bins.append(GridBin(bx * bin_px, by * bin_px, n, v, sel, name))
+    return bins
 
 
 def click_placement(
@@ -146,8 +185,12 @@ def click_placement(
 
 @dataclass(frozen=True)
 class ElementRow:
-    """One clicked element: how often, by how many, and the frustration signals."""
+    """One clicked element: its human name (and where the name came from: the
+    snapshot's label, the clicks' text, its section or its tag), how often, by
+    how many, and the frustration signals."""
 
+    name: str
+    name_source: str
     selector: str
     tag: str
     text: str
@@ -159,9 +202,15 @@ class ElementRow:
 
 
 def top_elements(
-    session: Session, flt: ContentFilter, content_id: int, limit: int = 20
+    session: Session,
+    flt: ContentFilter,
+    content_id: int,
+    limit: int | None = 20,
+    snapshot_id: int | None = None,
 ) -> list[ElementRow]:
-    """The most clicked elements, with rage, dead and error clicks.
+    """The most clicked elements (``limit`` None: all), named by
+    :func:`element_names` (labels from ``snapshot_id``), with rage, dead and
+    error clicks.
 
     A rage click (PostHog's rule) is a run of 3 or more clicks in one page view,
     each under 1,000 ms and under 30 px (|dx|+|dy|) from the one before; one run
@@ -224,7 +273,7 @@ def top_elements(
         select(
             k.selector,
             func.max(k.tag),
-            func.max(k.text),
+            func.max(k.text),  # replaced by the most common text below
             clicks,
             func.count(func.distinct(k.visitor_id)),
             func.sum(case((k.pos == RAGE_CLICKS, 1), else_=0)),
@@ -234,5 +283,15 @@ def top_elements(
         .group_by(k.selector)
         .order_by(clicks.desc(), k.selector)
         .limit(limit)
+    ).all()
+    tags = {row[0]: row[1] for row in rows}
+    texts = common_texts(session, content_id, tags, views)
+    names = element_names(
+        session, content_id, tags, tags, views, snapshot_id, texts=texts
     )
-    return [ElementRow(*row) for row in rows]
+    return [
+        ElementRow(
+            names[sel].name, names[sel].source, sel, tag, texts.get(sel, ""), *rest
+        )
+        for sel, tag, _text, *rest in rows
+    ]

@@ -90,7 +90,7 @@ def content_report(
         stats=stats,
         placement=click_placement(session, flt, cid, width, snap_id),
         bins=click_grid(session, flt, cid, width, snap_id),
-        elements=top_elements(session, flt, cid),
+        elements=top_elements(session, flt, cid, snapshot_id=snap_id),
         scroll=scroll_reach(session, flt, cid, stats),
         sections=attention_sections(session, flt, cid),
         depth=attention_by_depth(session, flt, cid),

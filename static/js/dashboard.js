@@ -33,9 +33,36 @@
     });
   }
 
+  /* "Take snapshot" takes about 10 s: on submit the button is disabled (no
+   * second request) and the form says what is happening, with the seconds
+   * passed. Text only (textContent): the URL came from a browser. */
+  function bindSnapshot(form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button");
+      var status = form.querySelector(".snapshot-status");
+      var started = Date.now();
+      var text =
+        "Taking snapshots at " + form.getAttribute("data-snapshot-widths") +
+        " px of " + form.getAttribute("data-snapshot-url") + " \u2014 about 10 s";
+      if (button) {
+        button.disabled = true;
+        button.setAttribute("aria-busy", "true");
+      }
+      form.classList.add("busy");
+      if (status) {
+        status.textContent = text + "\u2026";
+        window.setInterval(function () {
+          var seconds = Math.round((Date.now() - started) / 1000);
+          status.textContent = text + " (" + seconds + " s so far)\u2026";
+        }, 1000);
+      }
+    });
+  }
+
   function start() {
     document.querySelectorAll("[data-figure]").forEach(draw);
     document.querySelectorAll("[data-opacity-for]").forEach(bindOpacity);
+    document.querySelectorAll("form[data-snapshot-url]").forEach(bindSnapshot);
   }
 
   if (document.readyState === "loading") {

@@ -1,0 +1,191 @@
+"""Human names for clicked elements: what a marketer would call them, not the
+CSS selector the snippet recorded (``#main > section:nth-of-type(6) > a``).
+
+A name comes from, in order: the label measured on the snapshot (visible text,
+aria-label, alt, title or a data-* label, see ``tracker.snapshots``); the text
+the clicks carried most often (the snippet sends up to 60 characters); else the
+element's kind and the section it sits in ("button in section 'Pricing'"), from
+the heading above the click in the visitor's own layout; else its kind alone.
+Each step is one grouped query over the few selectors asked about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import Select, Subquery, func, select
+from sqlalchemy.orm import Session
+
+from resonance.core.models import Click, PageSection, SnapshotElement
+
+# Words for the tags people click, for the fallback name.
+TAG_WORDS = {
+    "a": "link",
+    "button": "button",
+    "input": "field",
+    "textarea": "text box",
+    "select": "menu",
+    "img": "image",
+    "svg": "icon",
+    "label": "label",
+    "summary": "toggle",
+}
+HEADING_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ElementName:
+    """How one selector is named, and where the name came from (label, text,
+    section or tag): the table says so in its tooltip."""
+
+    name: str
+    source: str
+
+
+def tag_word(tag: str) -> str:
+    """``a`` → link, ``button`` → button; other tags as they are."""
+    tag = (tag or "").lower()
+    return TAG_WORDS.get(tag, tag or "element")
+
+
+def element_names(
+    session: Session,
+    content_id: int,
+    selectors: Collection[str],
+    tags: dict[str, str],
+    views: Subquery | None = None,
+    snapshot_id: int | None = None,
+    *,
+    sections: bool = True,
+    texts: dict[str, str] | None = None,
+) -> dict[str, ElementName]:
+    """A name for each of ``selectors`` (clicked on ``content_id``), see the
+    module. ``views`` (a subquery with an ``id`` column) limits the clicks whose
+    text counts to the selected page views; ``tags`` gives each selector's tag
+    for the fallback; ``sections`` looks up the heading above each unnamed
+    element (the top elements table, not every bin of the heatmap); ``texts``
+    are :func:`common_texts` when the caller has them already."""
+    wanted = set(selectors)
+    names: dict[str, ElementName] = {}
+    if not wanted:
+        return names
+    if snapshot_id is not None:
+        rows = session.execute(
+            select(SnapshotElement.selector, SnapshotElement.label).where(
+                SnapshotElement.snapshot_id == snapshot_id,
+                SnapshotElement.selector.in_(wanted),
+                SnapshotElement.label != "",
+            )
+        )
+        names |= {sel: ElementName(label, "label") for sel, label in rows}
+    rest = wanted - names.keys()
+    if rest:
+        if texts is None:
+            texts = common_texts(session, content_id, rest, views)
+        names |= {
+            sel: ElementName(text, "text") for sel, text in texts.items() if sel in rest
+        }
+    rest = wanted - names.keys()
+    if rest and sections:
+        for sel, heading in _sections(session, content_id, rest, views):
+            where = heading.strip()[:HEADING_CHARS]
+            word = tag_word(tags.get(sel, ""))
+            names[sel] = ElementName(f"{word} in section '{where}'", "section")
+    for sel in wanted - names.keys():
+        names[sel] = ElementName(tag_word(tags.get(sel, "")), "tag")
+    return names
+
+
+def _clicks(
+    content_id: int, selectors: Collection[str], views: Subquery | None, *columns
+) -> Select:
+    """``columns`` of the clicks on these selectors of the item (of the
+    selected views)."""
+    stmt = (
+        select(*columns)
+        .select_from(Click)
+        .where(Click.content_id == content_id, Click.selector.in_(selectors))
+    )
+    if views is not None:
+        stmt = stmt.join(views, views.c.id == Click.pageview_id)
+    return stmt
+
+
+def common_texts(
+    session: Session,
+    content_id: int,
+    selectors: Collection[str],
+    views: Subquery | None,
+) -> dict[str, str]:
+    """Each selector's most frequent non-empty click text (ties: A before B)."""
+    counted = (
+        _clicks(
+            content_id,
+            selectors,
+            views,
+            Click.selector,
+            Click.text,
+            func.row_number()
+            .over(
+                partition_by=Click.selector,
+                order_by=(func.count().desc(), Click.text),
+            )
+            .label("rank"),
+        )
+        .where(func.trim(Click.text) != "")
+        .group_by(Click.selector, Click.text)
+        .subquery("texts")
+    )
+    return {
+        sel: text.strip()
+        for sel, text in session.execute(
+            select(counted.c.selector, counted.c.text).where(counted.c.rank == 1)
+        )
+    }
+
+
+def _sections(
+    session: Session,
+    content_id: int,
+    selectors: Collection[str],
+    views: Subquery | None,
+) -> list[tuple[str, str]]:
+    """The heading of the section each selector's first click fell in: the
+    lowest section of that page view starting above the click."""
+    first = (
+        _clicks(
+            content_id,
+            selectors,
+            views,
+            Click.selector,
+            func.min(Click.id).label("click_id"),
+        )
+        .group_by(Click.selector)
+        .subquery("first_click")
+    )
+    placed = (
+        select(
+            first.c.selector,
+            PageSection.heading,
+            func.row_number()
+            .over(
+                partition_by=first.c.selector,
+                order_by=(PageSection.top_px.desc(), PageSection.idx.desc()),
+            )
+            .label("rank"),
+        )
+        .join(Click, Click.id == first.c.click_id)
+        .join(PageSection, PageSection.pageview_id == Click.pageview_id)
+        .where(
+            PageSection.top_px <= Click.y,
+            PageSection.heading.is_not(None),
+            func.trim(PageSection.heading) != "",
+        )
+        .subquery("placed")
+    )
+    return list(
+        session.execute(
+            select(placed.c.selector, placed.c.heading).where(placed.c.rank == 1)
+        )
+    )
