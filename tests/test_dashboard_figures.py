@@ -186,7 +186,9 @@ def test_compare_has_both_segments_and_their_difference_per_view():
     a = [Bin(0, 0, 4, 2)]  # 4 clicks in 2 views: 2 per view
     b = [Bin(0, 0, 2, 2), Bin(80, 80, 2, 1)]  # 2 in 1 view there, 2 elsewhere
 
-    fig = figures.compare_figure(a, 2, b, 1, SHOT, ("sales", "all"))
+    fig = figures.compare_figure(
+        a, 2, b, 1, SHOT, ("sales", "all"), reached_stage="sql"
+    )
 
     assert _types(fig) == ["heatmap", "heatmap", "heatmap"]
     assert [i.xref for i in fig.layout.images] == ["x", "x2", "x3"]
@@ -199,7 +201,11 @@ def test_compare_has_both_segments_and_their_difference_per_view():
     # Both segments on one scale: B's peak is the top of the scale.
     assert fig.data[1].z.max() == 255
     titles = [a.text for a in fig.layout.annotations]
-    assert titles[:3] == ["sales (2 views)", "all (1 views)", "sales − all"]
+    assert titles[:3] == [
+        "reached sales (SQL or later) (2 views)",
+        "all visitors (1 views)",
+        "reached sales (SQL or later) − all visitors",
+    ]
 
 
 def test_attention_bars_in_page_order_with_expected_time_and_flags():
