@@ -10,6 +10,7 @@ import csv
 import importlib.util
 import io
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Response,
@@ -17,6 +18,7 @@ from flask import (
     current_app,
     redirect,
     render_template,
+    request,
     send_from_directory,
     url_for,
 )
@@ -94,6 +96,7 @@ def take_snapshot(site_key: str, content_id: int) -> Response:
             content.url,
             widths=widths,
             directory=_snapshot_dir(),
+            load_url=own_page(site_key, content.url),
         )
     except snapshots.SnapshotError as exc:
         session.rollback()
@@ -108,6 +111,22 @@ def take_snapshot(site_key: str, content_id: int) -> Response:
         ),
         code=303,
     )
+
+
+def own_page(site_key: str, url: str) -> str | None:
+    """Where to load a demo page from: this server, as the request reached it.
+
+    The demo's content URLs carry the origin ``resonance serve`` uses by
+    default (127.0.0.1:8000); served on another port or host, "Take snapshot"
+    loaded a page nobody answered (connection refused, a 502 in 8 s). Other
+    sites' pages are loaded from their own URLs (None)."""
+    parts = urlsplit(url)
+    if site_key != current_app.config.get("DEMO_SITE_KEY") or not (
+        parts.path == "/demo" or parts.path.startswith("/demo/")
+    ):
+        return None
+    query = f"?{parts.query}" if parts.query else ""
+    return request.host_url.rstrip("/") + parts.path + query
 
 
 def answered(exc) -> str:

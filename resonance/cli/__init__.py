@@ -24,7 +24,7 @@ from resonance.cli.users import (
     has_users,
     user_group,
 )
-from resonance.core import db, metrics
+from resonance.core import config, db, metrics
 from resonance.core.engine import upgrade
 from resonance.core.models import PRIVACY_MODES, Site
 from tracker.crm import FUNNEL
@@ -47,10 +47,20 @@ def migrate_command() -> None:
 @click.option("--visitors", default=400, show_default=True, help="synthetic visitors")
 @click.option("--days", default=30, show_default=True, help="days of history")
 @click.option("--force", is_flag=True, help="seed even if the database has sites")
-def demo_command(visitors: int, days: int, force: bool) -> None:
+@click.option(
+    "--snapshots/--no-snapshots",
+    default=None,
+    help="snapshot the most viewed demo pages for their heatmaps (Chromium, or "
+    "the pre-rendered ones without it); default: on, off in an app under test",
+)
+def demo_command(visitors: int, days: int, force: bool, snapshots: bool | None) -> None:
     """Create the demo site and synthetic traffic (through the real ingest path)."""
     upgrade(current_app.config["DATABASE_URL"])
-    events = seed_demo_if_empty(visitors=visitors, days=days, force=force)
+    if snapshots is None:
+        snapshots = not current_app.testing
+    events = seed_demo_if_empty(
+        visitors=visitors, days=days, force=force, snapshots=snapshots
+    )
     if events is None:
         click.echo("the database already has sites; use --force to add the demo")
     else:
@@ -64,9 +74,13 @@ def seed_demo_if_empty(
     days: int = 30,
     force: bool = False,
     origin: str | None = None,
+    snapshots: bool = False,
 ) -> int | None:
     """Seed the demo into a database without sites; the number of events, or None.
-    ``origin`` is where the demo pages are served (their URLs in the traffic)."""
+    ``origin`` is where the demo pages are served (their URLs in the traffic).
+    ``snapshots`` also snapshots the most viewed demo pages (off by default:
+    tests seed often; the ``demo`` and ``serve`` commands turn it on) and says
+    how it did: taken with Chromium, or pre-rendered ones installed."""
     from resonance.demo.crm import seed_stages
     from resonance.demo.traffic import seed_demo
 
@@ -97,6 +111,17 @@ def seed_demo_if_empty(
     site_id = session.scalar(select(Site.id).where(Site.key == key))
     seed_stages(session, site_id, now=datetime.now(UTC))
     session.commit()
+    if snapshots:
+        from resonance.demo.snapshots import snapshot_demo
+
+        done = snapshot_demo(
+            session,
+            current_app._get_current_object(),
+            site_id,
+            config.snapshot_dir(current_app),
+            report=lambda note: click.echo(f"  {note}"),
+        )
+        click.echo(done.describe())
     return events
 
 
@@ -147,7 +172,7 @@ def serve_command(
     url = current_app.config["DATABASE_URL"]
     upgrade(url)
     if not no_demo:
-        events = seed_demo_if_empty()
+        events = seed_demo_if_empty(snapshots=True)
         if events is not None:
             click.echo(f"empty database: created the demo site ({events} events)")
             logins = create_demo_logins(current_app.config["DEMO_SITE_KEY"])
