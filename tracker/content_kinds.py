@@ -114,3 +114,37 @@ def crawled_kind(url: str, form_page: bool) -> str:
     """The kind a crawl gives a page it read: a conversion page by its URL or
     by being mostly a form, else reading content."""
     return CONVERSION if form_page or kind_of_url(url) == CONVERSION else CONTENT
+
+
+# Path segments (read as for conversion pages) of pages whose reading signals
+# buying intent: prices, plans, proof from customers, comparisons. A segment
+# like ``resonance-vs-hotjar`` or ``vs-hotjar`` is a comparison too.
+HIGH_INTENT_SEGMENTS = frozenset(
+    (
+        "pricing",
+        "prices",
+        "price",
+        "plans",
+        "plans-and-pricing",
+        "pricing-plans",
+        "case-studies",
+        "case-study",
+        "customers",
+        "customer-stories",
+        "success-stories",
+        "compare",
+        "comparison",
+        "alternatives",
+        "vs",
+    )
+)
+
+
+def is_high_intent_url(url: str) -> bool:
+    """Whether a segment of the URL's path names a high-intent page
+    (``/pricing``, ``/case-studies/redwing``, ``/compare/resonance-vs-hotjar``);
+    the alerts' ``high_intent`` rule fires on reading one."""
+    return any(
+        s in HIGH_INTENT_SEGMENTS or s.startswith("vs-") or "-vs-" in s
+        for s in _segments(url)
+    )

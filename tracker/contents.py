@@ -1,12 +1,12 @@
 """Content items: the one upsert of a page's ``contents`` row and its title.
 
 Owns: the content item a canonical URL of a site groups under, created on its
-first sighting (its kind from the URL rules of ``tracker.content_kinds``; later
-sightings never change a kind) and keeping the latest non-empty title. Page
-views (through ``tracker.ingest``), the crawler (``tracker.catalog``) and
-snapshots all land on the same row through this one statement, so measured
-attention, crawled lengths and screenshots meet; a title sent empty never wipes
-one already known.
+first sighting (its kind and whether it is a high-intent page from the URL
+rules of ``tracker.content_kinds``; later sightings never change either) and
+keeping the latest non-empty title. Page views (through ``tracker.ingest``),
+the crawler (``tracker.catalog``) and snapshots all land on the same row
+through this one statement, so measured attention, crawled lengths and
+screenshots meet; a title sent empty never wipes one already known.
 
 Must not import: Flask, the dashboard.
 """
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from resonance.core.dialect import RawSql, Result
 from resonance.core.models import CONTENT_KINDS, Content
-from tracker.content_kinds import kind_of_url
+from tracker.content_kinds import is_high_intent_url, kind_of_url
 from tracker.urls import canonical, url_hash
 
 COLUMNS = (
@@ -30,6 +30,7 @@ COLUMNS = (
     ("title", "text"),
     ("first_seen_at", "timestamp"),
     ("kind", "text"),
+    ("high_intent", "bool"),
 )
 # An empty title keeps the stored one; the row's id comes back either way.
 _UPSERT = (
@@ -45,7 +46,7 @@ def upsert(sql: RawSql, rows: dict[ContentKey, dict]) -> Result:
     """Insert or retitle content items (rows by key, each with ``url``, ``title``
     and ``first_seen_at``), sorted by key so that two writers lock rows in the
     same order; the result's rows are ``(id, site_id, url_hash)``. A new item's
-    kind comes from its URL; an existing one keeps its kind."""
+    kind and high intent come from its URL; an existing one keeps both."""
     return sql.insert(
         "contents",
         COLUMNS,
@@ -57,6 +58,7 @@ def upsert(sql: RawSql, rows: dict[ContentKey, dict]) -> Result:
                 row["title"],
                 row["first_seen_at"],
                 kind_of_url(row["url"]),
+                is_high_intent_url(row["url"]),
             )
             for (site_id, key), row in sorted(rows.items())
         ],
@@ -106,5 +108,19 @@ def set_kind_by_hand(
         update(Content)
         .where(Content.id == content_id, Content.site_id == site_id)
         .values(kind=kind, kind_source="hand")
+    )
+    return done.rowcount == 1
+
+
+def set_high_intent_by_hand(
+    session: Session, site_id: int, content_id: int, high_intent: bool
+) -> bool:
+    """Mark a content item of the site as a high-intent page (or not) by hand:
+    the URL rules never change it again. False when the site has no such item.
+    Does not commit."""
+    done = session.execute(
+        update(Content)
+        .where(Content.id == content_id, Content.site_id == site_id)
+        .values(high_intent=high_intent, high_intent_source="hand")
     )
     return done.rowcount == 1

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from resonance.core.clock import naive_utc
 from resonance.core.dialect import RawSql, insert
 from resonance.core.models import Identify
-from tracker import contents, event_rows, visits
+from tracker import alerts, contents, event_rows, visits
 from tracker.beacon import BeaconError, IdentifyEvent, Parsed, parse
 from tracker.bots import is_bot
 from tracker.crm import upsert_lead
@@ -110,7 +110,7 @@ def ingest_many(
             except BeaconError as exc:
                 item = exc
         results.append(item)
-    _write(plan, commit)
+    _write(plan, commit, max((naive_utc(now) for _, _, now in items), default=None))
     return results
 
 
@@ -141,14 +141,16 @@ def admit(
 # --- the write: a handful of set-based statements ---------------------------------
 
 
-def _write(plan: Plan, commit: bool = False) -> None:
+def _write(plan: Plan, commit: bool = False, now: datetime | None = None) -> None:
     """Store a plan (nothing when every batch was refused).
 
     Two pipelines (one network round trip each on PostgreSQL): first the
     visitors and content items with their ids, the visitors' latest visits and
-    ids reserved for the new visits and page views; then, once the sessions are
-    replayed in memory, every other row. ``commit`` ends the transaction inside
-    the second pipeline when nothing else is pending.
+    ids reserved for the new visits and page views (and which of the visitors
+    are linked to a lead); then, once the sessions are replayed in memory, every
+    other row. ``commit`` ends the transaction inside the second pipeline when
+    nothing else is pending: no identify call, no page view that may fire an
+    alert (alerts are written in the same transaction, ``tracker.alerts``).
     """
     if not plan.accepted and not plan.bots:
         return
@@ -171,6 +173,9 @@ def _write(plan: Plan, commit: bool = False) -> None:
         )
         visit_ids = sql.reserve_ids("visit_sessions", len(new_views))
         view_ids = sql.reserve_ids("pageviews", len(new_views))
+        linked = alerts.query_linked(
+            sql, (a.visitor for a in plan.accepted if a.new_views and not a.anonymous)
+        )
     visitor_id = {(site_id, uid): id_ for id_, site_id, uid in visitor_ids.rows()}
     content_id = {(site_id, key): id_ for id_, site_id, key in content_ids.rows()}
     plan.replay_sessions(sql, visitor_id, latest.rows())
@@ -181,14 +186,35 @@ def _write(plan: Plan, commit: bool = False) -> None:
         view.id = id_
         view.content_id = content_id[view.content_key]
         view.session_id = view.visit.id
+    may_fire = _may_fire(plan, linked)
     ends = (
-        commit and not plan.session.new and not any(a.identifies for a in plan.accepted)
+        commit
+        and not plan.session.new
+        and not may_fire
+        and not any(a.identifies for a in plan.accepted)
     )
     with sql.pipeline():
         _write_rows(sql, plan, new_visits, new_views)
         if ends:
             sql.commit()
     _write_identifies(plan, visitor_id)
+    if may_fire:
+        alerts.fire(plan.session, may_fire, now or naive_utc(datetime.now(UTC)))
+
+
+def _may_fire(plan: Plan, linked) -> list[int]:
+    """The new page views that may fire alerts: those of visitors linked to a
+    lead, or identified in this group (linked by ``_write_identifies``)."""
+    if linked is None:
+        return []
+    keys = {tuple(row) for row in linked.rows()}
+    keys |= {a.visitor for a in plan.accepted if a.identifies}
+    return [
+        view.id
+        for a in plan.accepted
+        if a.visitor in keys
+        for view, _, _ in a.new_views
+    ]
 
 
 def _write_rows(sql: RawSql, plan: Plan, new_visits: list, new_views: list) -> None:
