@@ -3,7 +3,8 @@
 Owns: form → :mod:`resonance.auth.users` (every rule lives there, shared with
 ``resonance user …``) → the page again. What the CLI does, an admin can now do
 without a shell: add a user, reset a password, disable or enable an account,
-change the sites a marketer or salesperson sees.
+change the sites a marketer or salesperson sees, set the e-mail address the
+weekly digest and alerts go to, and subscribe a user to the digest again.
 
 Passwords are generated (about 96 bits) and shown once, in the answer to the
 post that made them, never stored anywhere but as their scrypt hash: the page
@@ -67,6 +68,7 @@ def user_add() -> tuple[str, int]:
         "username": request.form.get("username") or "",
         "role": request.form.get("role") or "",
         "sites": request.form.getlist("sites"),
+        "email": request.form.get("email") or "",
     }
     password = users.new_password()
     session = get_session()
@@ -77,6 +79,7 @@ def user_add() -> tuple[str, int]:
             form["role"],
             password=password,
             sites=form["sites"],
+            email=form["email"],
         )
     except users.UserError as exc:
         session.rollback()
@@ -126,6 +129,29 @@ def user_sites(username: str) -> Response | tuple[str, int]:
     return redirect(url_for("users.user_list"), 303)
 
 
+@bp.post("/<username>/email")
+def user_email(username: str) -> Response | tuple[str, int]:
+    """Set (or, empty, remove) where the user's digest and alerts go."""
+    session = get_session()
+    user = _user(username)
+    try:
+        users.set_email(user, request.form.get("email"))
+    except users.UserError as exc:
+        session.rollback()
+        return _page(error=f"{user.username}: {exc}"), 400
+    session.commit()
+    return redirect(url_for("users.user_list"), 303)
+
+
+@bp.post("/<username>/digest")
+def user_digest(username: str) -> Response:
+    """Subscribe the user to the weekly digest again (``receive=1``) or not."""
+    session = get_session()
+    users.set_digest(_user(username), request.form.get("receive") == "1")
+    session.commit()
+    return redirect(url_for("users.user_list"), 303)
+
+
 def _user(username: str):
     """The user in the URL; 404 when there is none."""
     try:
@@ -162,5 +188,5 @@ def _context(
         "me": current_user().username,
         "shown": shown,
         "error": error,
-        "form": form or {"username": "", "role": "marketer", "sites": []},
+        "form": form or {"username": "", "role": "marketer", "sites": [], "email": ""},
     }

@@ -64,6 +64,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(kinds_bp)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint
+    from dashboard import digest_views  # after auth: its unsubscribe is CSRF-exempt
+
+    digest_views.init_app(app)
     limits.init_app(app)  # wraps the marked views: after every blueprint
     unavailable.register(app)
 

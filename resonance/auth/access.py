@@ -105,6 +105,13 @@ ACCESS: dict[str, Access] = {
     "users.user_password": ADMIN,
     "users.user_enabled": ADMIN,
     "users.user_sites": ADMIN,
+    "users.user_email": ADMIN,
+    "users.user_digest": ADMIN,
+    # The weekly digest: one's own (admins any user's); the unsubscribe link
+    # needs no login, its signed token is the credential (digest_views.py).
+    "digest.preview": EVERYONE,
+    "digest.subscription": EVERYONE,
+    "digest_public.unsubscribe": PUBLIC,
 }
 
 

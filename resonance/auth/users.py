@@ -22,8 +22,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from resonance.core.clock import naive_utc
 from resonance.core.models import ROLES, Site, User, UserSite
+from resonance.core.sizes import EMAIL_LEN
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,63}\Z")
+# One address, no display name: a local part, "@", a domain with a dot. No
+# whitespace, so no line break can reach a mail header through it.
+EMAIL = re.compile(
+    r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+\Z"
+)
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # a KDF over megabytes of input is a cheap denial of service
 # Checked against when the user does not exist, so a wrong name takes as long as
@@ -46,6 +52,9 @@ class UserInfo:
     sites: tuple[str, ...]
     created_at: datetime
     last_login_at: datetime | None
+    # Where alerts and the weekly digest go (None: nowhere), and the unsubscribe.
+    email: str | None = None
+    digest_opt_out: bool = False
 
 
 def new_password() -> str:
@@ -69,9 +78,11 @@ def create_user(
     password_hash: str | None = None,
     sites: list[str] = (),
     now: datetime | None = None,
+    email: str | None = None,
 ) -> User:
-    """Add a user with ``role`` and access to ``sites`` (keys). Give either the
-    password or an already computed hash. Does not commit."""
+    """Add a user with ``role`` and access to ``sites`` (keys), and optionally
+    the e-mail address digests and alerts go to. Give either the password or an
+    already computed hash. Does not commit."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise UserError("a username is 1 to 64 lowercase letters, digits and . _ @ + -")
@@ -79,6 +90,7 @@ def create_user(
         raise UserError(f"role must be one of {', '.join(ROLES)}")
     if session.scalar(select(User.id).where(User.username == username)):
         raise UserError(f"user {username!r} exists already")
+    address = valid_email(email) if email else None
     if password_hash is None:
         password_hash = hash_password(password or "")
     user = User(
@@ -88,6 +100,7 @@ def create_user(
         enabled=True,
         session_nonce=secrets.token_urlsafe(24),
         created_at=naive_utc(now),
+        email=address,
     )
     session.add(user)
     session.flush()
@@ -135,6 +148,26 @@ def set_password(session: Session, user: User, password: str) -> None:
     """Replace the password; every open session of the user ends."""
     user.password_hash = hash_password(password)
     end_sessions(user)
+
+
+def valid_email(address: str) -> str:
+    """``address`` trimmed, with its domain in lowercase; :class:`UserError`
+    when it is not one plain address (mail headers are built from it)."""
+    address = address.strip()
+    if len(address) > EMAIL_LEN or not EMAIL.match(address):
+        raise UserError("an e-mail address looks like name@example.com")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def set_email(user: User, address: str | None) -> None:
+    """Set (or with None or "" remove) where ``user``'s digests and alerts go."""
+    user.email = valid_email(address) if address and address.strip() else None
+
+
+def set_digest(user: User, receive: bool) -> None:
+    """Subscribe ``user`` to the weekly digest again, or unsubscribe them."""
+    user.digest_opt_out = not receive
 
 
 def set_enabled(user: User, enabled: bool) -> None:
@@ -204,6 +237,8 @@ def list_users(session: Session) -> list[UserInfo]:
             sites=every_site if u.role == "admin" else tuple(granted.get(u.id, ())),
             created_at=u.created_at,
             last_login_at=u.last_login_at,
+            email=u.email,
+            digest_opt_out=u.digest_opt_out,
         )
         for u in session.scalars(select(User).order_by(User.username))
     ]

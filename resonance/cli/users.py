@@ -48,12 +48,21 @@ def _run(action) -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--site", "sites", multiple=True, help="site key it may see (repeat)")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
-def user_add(username: str, role: str, sites: tuple[str, ...], password_stdin: bool):
+@click.option("--email", default=None, help="where the weekly digest and alerts go")
+def user_add(
+    username: str,
+    role: str,
+    sites: tuple[str, ...],
+    password_stdin: bool,
+    email: str | None,
+):
     """Add a user; prints a generated password once unless --password-stdin."""
     password, show = _password(password_stdin)
 
     def add(session) -> None:
-        users.create_user(session, username, role, password=password, sites=sites)
+        users.create_user(
+            session, username, role, password=password, sites=sites, email=email
+        )
 
     _run(add)
     click.echo(f"user {username.strip().lower()!r} added ({role})")
@@ -63,12 +72,36 @@ def user_add(username: str, role: str, sites: tuple[str, ...], password_stdin: b
 
 @user_group.command("list")
 def user_list() -> None:
-    """List users: name, role, enabled, sites, last login."""
+    """List users: name, role, enabled, sites, last login, e-mail (with
+    "(no digest)" when they unsubscribed)."""
     for u in users.list_users(get_session()):
         sites = "*" if u.role == "admin" else (" ".join(u.sites) or "-")
         state = "enabled" if u.enabled else "disabled"
         last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "-"
-        click.echo(f"{u.username}\t{u.role}\t{state}\t{sites}\t{last}")
+        email = (u.email or "-") + (" (no digest)" if u.digest_opt_out else "")
+        click.echo(f"{u.username}\t{u.role}\t{state}\t{sites}\t{last}\t{email}")
+
+
+@user_group.command("email")
+@click.argument("username")
+@click.argument("address", required=False, default="")
+def user_email(username: str, address: str) -> None:
+    """Set where a user's digest and alerts go (no ADDRESS: remove it)."""
+    _run(lambda s: users.set_email(users.find_user(s, username), address))
+    click.echo(
+        f"e-mail of {username!r} set to {address.strip()}"
+        if address.strip()
+        else f"e-mail of {username!r} removed"
+    )
+
+
+@user_group.command("digest")
+@click.argument("username")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def user_digest(username: str, state: str) -> None:
+    """Subscribe a user to the weekly digest again (on) or unsubscribe (off)."""
+    _run(lambda s: users.set_digest(users.find_user(s, username), state == "on"))
+    click.echo(f"weekly digest for {username!r}: {state}")
 
 
 @user_group.command("disable")
