@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from resonance.core.clock import naive_utc
 from resonance.core.db import get_session
-from resonance.core.models import Lead
+from resonance.core.models import Account, Lead
 from resonance.core.sizes import EMAIL_LEN
 from tracker import crm
 from tracker.tokens import authenticate
@@ -98,7 +98,10 @@ class LeadIn(_Keyed):
     """One lead as the CRM knows it."""
 
     name: Field200 | None = None
+    # The company's name, and its id in the CRM: leads of one company id form
+    # one account (without one, the e-mail's domain groups them).
     company: Field200 | None = None
+    company_id: CrmId | None = None
     owner: Field200 | None = None
 
 
@@ -265,6 +268,7 @@ def post_leads(site_id: int) -> dict:
                 crm_id=item.crm_id,
                 name=item.name,
                 company=item.company,
+                company_id=item.company_id,
                 owner=item.owner,
                 now=now,
             ).lead
@@ -344,6 +348,8 @@ def _lead_json(session, lead: Lead) -> dict:
         "crm_id": lead.crm_id,
         "name": lead.name,
         "company": lead.company,
+        "company_id": lead.company_crm_id,
+        "account": _account_json(session, lead.account_id),
         "owner": lead.owner,
         "created_at": _iso(lead.created_at),
         "stage": lead.stage,
@@ -359,3 +365,11 @@ def _lead_json(session, lead: Lead) -> dict:
             for change in crm.stage_history(session, lead.id)
         ],
     }
+
+
+def _account_json(session, account_id: int | None) -> dict | None:
+    """The lead's account: its id, what grouped it, and its name."""
+    account = session.get(Account, account_id) if account_id is not None else None
+    if account is None:
+        return None
+    return {"id": account.id, "key": account.key, "name": account.name}

@@ -32,6 +32,7 @@ from resonance.core.models import (
     Site,
     StageChange,
 )
+from tracker.accounts import assign_account, follow_survivor
 from tracker.stages import (  # noqa: F401 - the stages are part of the CRM's API
     DEFAULT_REACHED_SALES,
     FUNNEL,
@@ -83,6 +84,7 @@ def upsert_lead(
     crm_id: str | None = None,
     name: str | None = None,
     company: str | None = None,
+    company_id: str | None = None,
     owner: str | None = None,
     now: datetime,
     overwrite: bool = True,
@@ -93,7 +95,9 @@ def upsert_lead(
 
     Fields given (not None) overwrite, or with ``overwrite=False`` only fill the
     ones the lead has none of (what a visitor typed into a form never replaces
-    what the CRM says); a lead that was merged resolves to the survivor. Raises
+    what the CRM says); a lead that was merged resolves to the survivor. A new
+    or changed lead, or one without an account, is (re)grouped into its account
+    (``tracker.accounts``: ``company_id`` is the CRM's company). Raises
     :class:`LeadConflict` (before writing anything) when the e-mail belongs to a
     lead of another CRM id. Does not commit.
     """
@@ -101,20 +105,36 @@ def upsert_lead(
     crm_id = (crm_id or "").strip() or None
     if email is None and crm_id is None:
         raise ValueError("a lead needs an e-mail or a CRM id")
-    fields = {"name": name, "company": company, "owner": owner}
+    fields = {
+        "name": name,
+        "company": company,
+        "company_crm_id": company_id,
+        "owner": owner,
+    }
     for _ in range(2):  # a second look when a concurrent writer created it first
         found = _by_crm_id(session, site_id, crm_id)
         by_email = _by_email(session, site_id, email)
         lead = resolve(session, found or by_email)
         if lead is not None:
-            return _update_lead(
+            write = _update_lead(
                 session, lead, (found, by_email), email, crm_id, fields, now, overwrite
             )
+            return _grouped(session, write, now)
         lead_id = _insert_lead(session, site_id, email, crm_id, naive_utc(now))
         if lead_id is not None:
             lead = session.get(Lead, lead_id)
-            return LeadWrite(lead, created=True, changed=_set_fields(lead, fields))
+            write = LeadWrite(lead, created=True, changed=_set_fields(lead, fields))
+            return _grouped(session, write, now)
     raise LeadConflict("the lead changed concurrently; retry")
+
+
+def _grouped(session: Session, write: LeadWrite, now: datetime) -> LeadWrite:
+    """Group the lead into its account when it is new or changed, or has none
+    yet; an unchanged grouped lead costs no statement (identify calls repeat)."""
+    lead = write.lead
+    if write.created or write.changed or lead.account_id is None:
+        assign_account(session, lead, now)
+    return write
 
 
 def _update_lead(
@@ -366,9 +386,10 @@ def merge_leads(
     point at visitors, so the merged lead's reading now counts for the survivor
     with no rewrite); empty fields of the survivor are filled from ``from``; the
     merged lead stays, marked ``merged_into_id``, so that its e-mail and CRM id
-    still find the survivor. Merging a lead already merged into ``into`` is a
-    no-op (a replayed webhook). ``now`` is part of the shared signature; nothing
-    of a merge is dated today. Does not commit.
+    still find the survivor, and joins the survivor's account (decided again:
+    the survivor may have gained a company; an account left empty goes).
+    Merging a lead already merged into ``into`` is a no-op (a replayed
+    webhook). ``now`` dates an account the merge creates. Does not commit.
     """
     source = session.get(Lead, from_lead_id)
     target = session.get(Lead, into_lead_id)
@@ -382,6 +403,7 @@ def merge_leads(
     _fill_empty_fields(session, source, target)
     source.merged_into_id = target.id
     session.flush()
+    follow_survivor(session, target, source.account_id, now)
     recompute_stages(session, site_id, [source.id, target.id])
 
 
@@ -412,7 +434,7 @@ def _repoint(session: Session, old: int, new: int) -> None:
 
 def _fill_empty_fields(session: Session, source: Lead, target: Lead) -> None:
     """Give ``target`` what it lacks; unique keys move (a key has one owner)."""
-    for field in ("name", "company", "owner"):
+    for field in ("name", "company", "company_crm_id", "owner"):
         if getattr(target, field) is None and getattr(source, field) is not None:
             setattr(target, field, getattr(source, field))
     for field in ("email", "crm_id"):

@@ -32,6 +32,7 @@ FIELDS = (
     "crm_id",
     "name",
     "company",
+    "company_id",
     "owner",
     "stage",
     "stage_changed_at",
@@ -45,6 +46,7 @@ DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
     "first_name": ("first name",),
     "last_name": ("last name",),
     "company": ("company", "company name"),
+    "company_id": ("company_id", "company id", "associated company id"),
     "owner": ("owner", "contact owner"),
     "stage": ("stage", "lifecycle stage"),
     "stage_changed_at": ("stage_changed_at",),
@@ -56,6 +58,7 @@ LIMITS = {
     "crm_id": crm.CRM_ID_LEN,
     "name": crm.FIELD_LEN,
     "company": crm.FIELD_LEN,
+    "company_id": crm.CRM_ID_LEN,
     "owner": crm.FIELD_LEN,
     "stage": crm.STAGE_RAW_LEN,
     "crm_event_id": crm.EVENT_ID_LEN,
@@ -95,6 +98,7 @@ class LeadRow:
     crm_id: str | None
     name: str | None
     company: str | None
+    company_id: str | None
     owner: str | None
     stage: str | None
     stage_changed_at: datetime | None
@@ -236,6 +240,7 @@ def parse_row(
         crm_id=crm_id,
         name=values.get("name") or None,
         company=values.get("company") or None,
+        company_id=values.get("company_id") or None,
         owner=values.get("owner") or None,
         stage=values.get("stage") or None,
         stage_changed_at=_when(values.get("stage_changed_at") or None),
@@ -272,6 +277,7 @@ def _store(
         crm_id=row.crm_id,
         name=row.name,
         company=row.company,
+        company_id=row.company_id,
         owner=row.owner,
         now=now,
     )

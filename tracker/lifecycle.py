@@ -21,6 +21,8 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from resonance.core.models import (
+    Alert,
+    AlertDelivery,
     AttentionBand,
     BotHit,
     Click,
@@ -39,6 +41,7 @@ from resonance.core.models import (
     VisitSession,
 )
 from tracker import rollups
+from tracker.accounts import prune_accounts
 from tracker.crm import normalise_email, resolve
 from tracker.identity import delete_old_salts
 
@@ -66,11 +69,14 @@ def erase(
     everything linked to them: leads merged with it, the browsers linked to it
     with their page views, clicks, sections, attention bands, visits and identify
     calls, identify calls that carried the e-mail from other browsers, identity
-    links and conflicts, stage history and the notes about them. Content items
-    and daily figures stay (they are about pages, not people). Does not commit.
+    links and conflicts, stage history and the notes about them, and their
+    account when nobody else is left in it (a company name can point at the
+    person). Content items and daily figures stay (they are about pages, not
+    people). Does not commit.
     """
     kind, key = _erasure_key(email, crm_id)
     leads = _family(session, _seed_leads(session, kind, key, site_id))
+    alerts_removed = _erase_alerts(session, leads)
     # Every address the person's records hold (a merged record keeps its own).
     emails = set(
         session.scalars(
@@ -78,6 +84,14 @@ def erase(
         )
     )
     lead_sites = select(Lead.site_id).where(Lead.id.in_(leads)).scalar_subquery()
+    # Their accounts: deleted below when the erasure leaves them without a lead.
+    accounts = set(
+        session.scalars(
+            select(Lead.account_id).where(
+                Lead.id.in_(leads), Lead.account_id.is_not(None)
+            )
+        )
+    )
     visitors = list(
         session.scalars(
             select(IdentityLink.visitor_id).where(IdentityLink.lead_id.in_(leads))
@@ -120,7 +134,9 @@ def erase(
             statement.execution_options(synchronize_session=False)
         ).rowcount
         for table, statement in statements.items()
-    }
+    } | alerts_removed
+    if pruned := prune_accounts(session, accounts):
+        removed["accounts"] = pruned  # named only when one went
     audit = Erasure(
         erased_at=now,
         actor=actor[:200],
@@ -131,6 +147,26 @@ def erase(
     session.add(audit)
     session.flush()
     return ErasureResult(audit.id, removed)
+
+
+def _erase_alerts(session: Session, leads: list[int]) -> dict[str, int]:
+    """Delete the leads' alerts and their outbox rows, sent or not: nothing
+    about an erased person is delivered afterwards (docs/privacy.md). The rows
+    removed per table, named only when there were some."""
+    alerts = select(Alert.id).where(Alert.lead_id.in_(leads))
+    statements = {
+        "alert_deliveries": delete(AlertDelivery).where(
+            AlertDelivery.alert_id.in_(alerts)
+        ),
+        "alerts": delete(Alert).where(Alert.lead_id.in_(leads)),
+    }
+    removed = {
+        table: session.execute(
+            statement.execution_options(synchronize_session=False)
+        ).rowcount
+        for table, statement in statements.items()
+    }
+    return {table: rows for table, rows in removed.items() if rows}
 
 
 def key_hash(key: str) -> str:
