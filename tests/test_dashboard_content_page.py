@@ -844,8 +844,8 @@ def test_take_snapshot_button_calls_the_snapshot_module(
     snapshots = pytest.importorskip("tracker.snapshots")
     calls = []
 
-    def fake(session_, site_id, url, *, widths, directory):
-        calls.append((site_id, url, widths, directory))
+    def fake(session_, site_id, url, *, widths, directory, load_url):
+        calls.append((site_id, url, widths, directory, load_url))
 
     monkeypatch.setattr(snapshots, "take_snapshots", fake)
 
@@ -857,7 +857,8 @@ def test_take_snapshot_button_calls_the_snapshot_module(
     assert response.status_code == 303, response.get_data(as_text=True)
     assert response.headers["Location"].endswith(f"/content/{content_id}?device=mobile")
     site_id = session.scalar(select(Site.id).where(Site.key == "blog"))
-    assert calls == [(site_id, POST, (375, 768, 1440), instance / "snapshots")]
+    # Not the demo: the page is loaded from its own URL (load_url None).
+    assert calls == [(site_id, POST, (375, 768, 1440), instance / "snapshots", None)]
 
 
 # --- plotly.js from the app -----------------------------------------------------------

@@ -18,6 +18,7 @@ Owns two ways to get them, tried in this order:
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -36,9 +37,9 @@ from tracker.snapshots import DEFAULT_WIDTHS, SnapshotError, png_size
 
 PRERENDERED = Path(__file__).with_name("snapshots")
 INDEX = "index.json"
-# The most viewed pages snapshotted at seed time: 3 widths each, ~1–2 s per
-# width on a busy machine.
-SEED_PAGES = 5
+# The most viewed pages snapshotted at seed time: 3 widths each, 3–4 s per
+# page on a busy 2-core machine (5 pages took 50 s).
+SEED_PAGES = 3
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,14 @@ def most_viewed(session: Session, site_id: int, limit: int) -> list[str]:
 
 @contextmanager
 def served(app: Flask) -> Iterator[str]:
-    """``app`` answering on 127.0.0.1 on a free port in a thread; its base URL."""
+    """``app`` answering on 127.0.0.1 on a free port in a thread; its base URL.
+    Werkzeug's line per request is silenced meanwhile (the seed prints its own
+    progress)."""
     from werkzeug.serving import make_server
 
+    quiet = logging.getLogger("werkzeug")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -93,6 +99,7 @@ def served(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+        quiet.setLevel(level)
 
 
 def snapshot_demo(
