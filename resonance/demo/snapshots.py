@@ -58,6 +58,11 @@ class DemoSnapshots:
                 f"demo snapshots: {self.snapshots} taken with Chromium "
                 f"({self.pages} pages)"
             )
+        if self.how == "prerendered" and not self.snapshots:
+            return (
+                f"demo snapshots: none ({self.note}; no pre-rendered ones in this "
+                "package): heatmaps are drawn over page outlines"
+            )
         if self.how == "prerendered":
             return (
                 f"demo snapshots: {self.snapshots} pre-rendered ones installed "
