@@ -83,7 +83,7 @@ _BOXES = """([selectors, cap]) => {
       element.labels && element.labels.length ? element.labels[0].innerText : "",
       element.getAttribute("placeholder"),
     ].map(squash).find((text) => text);
-    return (found || "").slice(0, cap);
+    return (found || "").slice(0, cap).trim();
   };
   const boxes = {};
   for (const selector of selectors) {
