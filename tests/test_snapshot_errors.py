@@ -153,3 +153,20 @@ def test_the_content_page_form_says_what_the_button_will_do(
     assert 'data-snapshot-widths="375, 768 and 1440"' in body
     assert f'data-snapshot-url="{pages}/ok/%3Ci%3E"' in body
     assert 'class="snapshot-status" role="status" aria-live="polite"' in body
+
+
+def test_demo_pages_are_loaded_from_the_server_that_was_asked(app):
+    """The demo's URLs say 127.0.0.1:8000; served elsewhere, "Take snapshot"
+    loads them from where the request came in (it was a refused connection)."""
+    from dashboard.snapshot_views import own_page
+
+    with app.test_request_context(base_url="http://127.0.0.1:8123/"):
+        demo = own_page("demo", "http://127.0.0.1:8000/demo/pricing?plan=pro")
+        home = own_page("demo", "http://127.0.0.1:8000/demo")
+        other = own_page("blog", "http://127.0.0.1:8000/demo/pricing")
+        elsewhere = own_page("demo", "http://127.0.0.1:8000/democracy")
+
+    assert demo == "http://127.0.0.1:8123/demo/pricing?plan=pro"
+    assert home == "http://127.0.0.1:8123/demo"
+    assert other is None
+    assert elsewhere is None
