@@ -5,8 +5,8 @@ switch, and the unsubscribe link every digest carries.
   ``?date=`` a run date), the e-mail's own HTML shown in the page; admins may
   pass ``?user=<id>``. Its JSON twin holds the data.
 - ``POST /dash/digest/subscription``: the user turns their digest on or off.
-- ``GET/POST /digest/unsubscribe/<token>``: no login, the signed token is the
-  credential (``dashboard.digests``). GET shows a confirm button, POST sets
+- ``GET/POST /digest/unsubscribe/<key>``: no login, the key (a signed token,
+  ``dashboard.digests``) is the credential. GET shows a confirm button, POST sets
   ``digest_opt_out``. The POST is exempt from CSRF: a forged request can only
   unsubscribe the user the token names, and the token is as secret as the
   e-mail it came in; mail clients' one-click unsubscribe (RFC 8058) posts it
@@ -123,7 +123,7 @@ def preview() -> Response:
         settings = MailSettings.from_config(current_app.config)
         rendered = render(digest, settings, current_app.config["SECRET_KEY"])
         return {
-            "user": user,
+            "person": user,
             "own": user.id == current_user().id,
             "digest": digest,
             "subject": rendered.subject,
@@ -145,10 +145,10 @@ def subscription() -> Response:
     return redirect(url_for("digest.preview"), 303)
 
 
-@public.route("/unsubscribe/<token>", methods=["GET", "POST"])
-def unsubscribe(token: str) -> tuple[str, int]:
+@public.route("/unsubscribe/<key>", methods=["GET", "POST"])
+def unsubscribe(key: str) -> tuple[str, int]:
     """Confirm (GET) and unsubscribe (POST) the user the signed token names."""
-    user_id = user_of_token(current_app.config["SECRET_KEY"], token)
+    user_id = user_of_token(current_app.config["SECRET_KEY"], key)
     session = get_session()
     user = session.get(User, user_id) if user_id is not None else None
     if user is None:
@@ -158,8 +158,8 @@ def unsubscribe(token: str) -> tuple[str, int]:
         user.digest_opt_out = True
         session.commit()
         return render_template(
-            "dashboard/digest_unsubscribe.html", state="done", user=user
+            "dashboard/digest_unsubscribe.html", state="done", person=user
         ), 200
     return render_template(
-        "dashboard/digest_unsubscribe.html", state="confirm", user=user, token=token
+        "dashboard/digest_unsubscribe.html", state="confirm", person=user, token=key
     ), 200

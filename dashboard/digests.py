@@ -91,7 +91,7 @@ class Links:
         )
 
     def unsubscribe(self, token: str) -> str:
-        return self.to("digest_public.unsubscribe", token=token)
+        return self.to("digest_public.unsubscribe", key=token)
 
     def preview(self) -> str:
         return self.to("digest.preview")

@@ -238,6 +238,41 @@ def test_the_systemd_unit_verifies_without_a_complaint(name: str, tmp_path: Path
     assert (result.returncode, result.stderr) == (0, "")
 
 
+def test_the_digest_timer_and_its_service_verify_without_a_complaint(tmp_path: Path):
+    """resonance-digest.timer starts resonance-digest.service on Mondays at
+    07:00; verified together, as systemd loads them (docs/digests.md)."""
+    analyze = tool("systemd-analyze")
+    env_file = tmp_path / "resonance.env"
+    shutil.copy(DEPLOY / "resonance.env.example", env_file)
+    service = tmp_path / "resonance-digest.service"
+    service.write_text(render_unit(service.name, env_file))
+    timer = tmp_path / "resonance-digest.timer"
+    shutil.copy(DEPLOY / timer.name, timer)
+
+    result = subprocess.run(
+        [analyze, "verify", str(timer), str(service)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert unit_values(timer.read_text(), "OnCalendar") == ["Mon *-*-* 07:00:00"]
+    assert unit_values(service.read_text(), "Type") == ["oneshot"]
+    assert unit_values((DEPLOY / service.name).read_text(), "ExecStart") == [
+        "/opt/resonance/venv/bin/resonance digest send"
+    ]
+    calendar = subprocess.run(
+        [analyze, "calendar", "--iterations=2", "Mon *-*-* 07:00:00"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Mon " in calendar.stdout and "07:00:00" in calendar.stdout
+
+
 def test_verification_reports_a_mistake_in_a_unit(tmp_path: Path):
     """The check above is only worth something if a typo makes it fail."""
     analyze = tool("systemd-analyze")
