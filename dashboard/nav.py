@@ -54,6 +54,7 @@ class Nav:
 SECTIONS = (
     ("Content", "dashboard.content_list", ("dashboard.content_page",)),
     ("Prospects", "sales.prospects", ("sales.prospect_page",)),
+    ("Accounts", "accounts.accounts", ("accounts.account_page",)),
     ("Influence", "sales.influence", ()),
     ("Settings", "sites.site_settings", ()),
 )

@@ -63,6 +63,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from dashboard.kind_views import bp as kinds_bp  # content kinds, segment names
 
     app.register_blueprint(kinds_bp)
+    from dashboard.account_views import bp as accounts_bp  # accounts for sales
+
+    app.register_blueprint(accounts_bp)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint
     from dashboard import digest_views  # after auth: its unsubscribe is CSRF-exempt
 

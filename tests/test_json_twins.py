@@ -31,6 +31,8 @@ NOT_PAGES = {
     "dashboard.plotly_js": "plotly.js itself, a script file served by the app",
     "dashboard.snapshot_png": "a snapshot's screenshot, a PNG",
     "sales.prospect_csv": "the prospect's reading history as a CSV download",
+    "accounts.accounts_csv": "the account list as a CSV download",
+    "accounts.account_csv": "an account's reading as a CSV download",
     "realtime.realtime": "JSON only: what the real-time panel polls",
     "sites.install_check": "JSON only: what the installation check polls",
 }
@@ -72,6 +74,7 @@ class Seeded:
     content_id: int
     lead_id: int
     snapshot_id: int
+    account_id: int
 
 
 @pytest.fixture
@@ -94,7 +97,8 @@ def seeded(app, anon_client, session, site, tmp_path) -> Seeded:
     session.add(snapshot)
     session.commit()
     (tmp_path / "blog.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    return Seeded(content_id, lead_id, snapshot.id)
+    account_id = session.scalar(select(Lead.account_id).where(Lead.id == lead_id))
+    return Seeded(content_id, lead_id, snapshot.id, account_id)
 
 
 def _url(app: Flask, endpoint: str, seeded: Seeded, username: str) -> str:
@@ -104,6 +108,7 @@ def _url(app: Flask, endpoint: str, seeded: Seeded, username: str) -> str:
         "content_id": seeded.content_id,
         "lead_id": seeded.lead_id,
         "snapshot_id": seeded.snapshot_id,
+        "account_id": seeded.account_id,
         "username": username,
     }
     arguments = next(r.arguments for r in app.url_map.iter_rules(endpoint))

@@ -93,6 +93,10 @@ ACCESS: dict[str, Access] = {
     "sales.prospect_csv": SALES,
     "sales.add_prospect_note": SALES,
     "sales.influence": CONTENT,
+    "accounts.accounts": SALES,
+    "accounts.accounts_csv": SALES,
+    "accounts.account_page": SALES,
+    "accounts.account_csv": SALES,
     # Onboarding: sites are an admin's; the real-time panel shows granted sites.
     "sites.site_list": ADMIN,
     "sites.site_new": ADMIN,
