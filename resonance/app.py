@@ -66,6 +66,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from dashboard.account_views import bp as accounts_bp  # accounts for sales
 
     app.register_blueprint(accounts_bp)
+    from dashboard.alert_views import bp as alerts_bp  # alerts page and rules
+
+    app.register_blueprint(alerts_bp)
     auth.init_app(app)  # login, roles, CSRF: after every blueprint
     from dashboard import digest_views  # after auth: its unsubscribe is CSRF-exempt
 
@@ -93,4 +96,31 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.inbox import waiting
 
     metrics.init_app(app, inbox=waiting)  # times every request: outermost, last
+    _start_alerts(app)
     return app
+
+
+def _start_alerts(app: Flask) -> None:
+    """Deliver alerts from a thread of this process (so one arrives within
+    seconds of its beacon), unless ``ALERTS_IN_WORKERS`` is off (default: on,
+    off under test; then ``resonance alerts deliver --follow`` does it). The
+    thread ends with the app's engine (``dispose()``); an in-memory SQLite
+    database has no outbox another connection could read."""
+    app.config.setdefault("ALERTS_IN_WORKERS", not app.testing)
+    engine = app.extensions["resonance.engine"]
+    if not app.config["ALERTS_IN_WORKERS"] or engine.url.database in (
+        None,
+        "",
+        ":memory:",
+    ):
+        return
+    from sqlalchemy import event
+
+    from resonance.core.mail import MailSettings
+    from tracker import outbox
+
+    worker = outbox.start_worker(
+        app.extensions["resonance.sessionmaker"], MailSettings.from_config(app.config)
+    )
+    app.extensions["resonance.alerts"] = worker
+    event.listen(engine, "engine_disposed", lambda _engine: worker.stop(timeout=0))

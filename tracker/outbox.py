@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -239,9 +238,14 @@ class Worker:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         WAKE.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is not None and timeout and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def run_forever(self) -> None:
+        """Deliver in this thread until stopped (``resonance alerts deliver
+        --follow``)."""
+        self._run()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -252,9 +256,12 @@ class Worker:
             try:
                 while deliver_due(self._sessionmaker, self._mail).total:
                     pass
-            except Exception:  # the database away: try again next second
-                log.exception("alert delivery pass failed")
-                time.sleep(1.0)
+            except Exception as exc:  # the database away: try again next second
+                first = str(exc).strip().splitlines()[0] if str(exc) else ""
+                log.warning(
+                    "alert delivery pass failed: %s %s", type(exc).__name__, first
+                )
+                self._stopping.wait(1.0)
 
 
 _workers: weakref.WeakSet[Worker] = weakref.WeakSet()
@@ -271,8 +278,9 @@ def start_worker(sessionmaker: Callable[[], Session], mail: MailSettings) -> Wor
 
 def _restart_after_fork() -> None:
     for worker in list(_workers):
-        worker._thread = None
-        worker.start()
+        if not worker._stopping.is_set():
+            worker._thread = None
+            worker.start()
 
 
 os.register_at_fork(after_in_child=_restart_after_fork)

@@ -97,6 +97,10 @@ ACCESS: dict[str, Access] = {
     "accounts.accounts_csv": SALES,
     "accounts.account_page": SALES,
     "accounts.account_csv": SALES,
+    # Alerts: sales read them (links to prospects); rules and webhook like settings.
+    "alerts.alert_list": SALES,
+    "alerts.alert_rules": ADMIN,
+    "alerts.set_high_intent": EDITORS,  # like marking a conversion page
     # Onboarding: sites are an admin's; the real-time panel shows granted sites.
     "sites.site_list": ADMIN,
     "sites.site_new": ADMIN,

@@ -16,7 +16,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import func, make_url, select
 
 from resonance.app import create_app
-from resonance.cli import content, digest, leads, lifecycle, logs, serving
+from resonance.cli import alerts, content, digest, leads, lifecycle, logs, serving
 from resonance.cli.progress import Progress
 from resonance.cli.users import (
     create_demo_logins,
@@ -329,3 +329,4 @@ def _site_line(site: Site, long_: bool = False) -> str:
 for _command in (*content.commands, *leads.commands, *lifecycle.commands, user_group):
     cli.add_command(_command)
 cli.add_command(digest.digest_group)
+cli.add_command(alerts.alerts_group)
