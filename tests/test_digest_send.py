@@ -158,11 +158,13 @@ def test_a_salesperson_hears_only_about_their_own_prospects_and_accounts(
     runner.invoke(digest_group, SEND)
     text, markup = parts(by_recipient(smtp.wait_for(2))["sam@corp.example"])
     leads = dict(session.execute(select(Lead.email, Lead.id)).all())
+    acme = session.scalar(select(Lead.account_id).where(Lead.email == ADA))
 
     # Ada's owner is SAM@corp.example (his e-mail, any case), Bob's "sam" (his
     # username); Cy belongs to someone else. Bob was seen last, so comes first.
     assert (
-        "Your accounts active this week:\n- Acme: 1 people, 3 views\n\n"
+        "Your accounts active this week:\n- Acme: 1 people, 3 views"
+        f"  {PUBLIC}/dash/sites/blog/accounts/{acme}\n\n"
         "Your prospects active this week:\n"
         f"- Bob Page ({BOB})\n"
         f"  {PUBLIC}/dash/sites/blog/prospects/{leads[BOB]}\n"
@@ -176,6 +178,7 @@ def test_a_salesperson_hears_only_about_their_own_prospects_and_accounts(
     assert "Read by leads who reached sales" not in text
     links = set(re.findall(r'href="([^"]+)"', markup))
     assert f"{PUBLIC}/dash/sites/blog/prospects/{leads[ADA]}" in links
+    assert f"{PUBLIC}/dash/sites/blog/accounts/{acme}" in links
     assert all(link.startswith(PUBLIC + "/") for link in links), links
 
 

@@ -144,6 +144,7 @@ def test_the_walk_finds_the_pages_people_open():
         "sites.site_list",
         "sites.site_settings",
         "users.user_list",
+        "digest.preview",
     } <= found
 
 
