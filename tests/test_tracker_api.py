@@ -132,6 +132,13 @@ def _many(n: int) -> dict:
         ("/leads", {"crm_id": "   "}, "crm_id: String should have at least 1"),
         ("/leads", {"crm_id": "x" * 129}, "crm_id: String should have at most 128"),
         ("/leads", {"crm_id": "1", "name": "n" * 201}, "name: String should have at"),
+        ("/leads", {"crm_id": "1", "company_id": ""}, "company_id: String should"),
+        (
+            "/leads",
+            {"crm_id": "1", "company_id": "c" * 129},
+            "company_id: String should have at most 128",
+        ),
+        ("/leads", {"crm_id": "1", "company_id": 7}, "company_id: Input should be"),
         ("/leads", {"crm_id": "1", "phone": "1"}, "phone: Extra inputs are not"),
         ("/leads", {"name": "Ada"}, "email or crm_id is required"),
         ("/leads", {"leads": []}, "leads: List should have at least 1 item"),

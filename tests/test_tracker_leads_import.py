@@ -10,7 +10,7 @@ from conftest import count
 from sqlalchemy import select
 
 from resonance.cli import cli
-from resonance.core.models import Lead, StageChange
+from resonance.core.models import Account, Lead, StageChange
 from tracker import crm
 from tracker.leads_import import ImportFileError, ImportSummary, import_leads
 
@@ -206,3 +206,26 @@ def test_cli_import_refuses_bad_arguments(runner, session, site, args, code, mes
     assert result.exit_code == code
     assert message in result.output
     assert count(session, Lead) == 0
+
+
+def test_company_id_column_by_its_hubspot_name_groups_the_leads(session, site):
+    text = (
+        "Email,Company Name,Associated Company ID\n"
+        "ann@redwing.example,Redwing,881\n"
+        "cat@rw-labs.example,Redwing,881\n"
+        f"dan@globex.example,Globex,{'9' * 129}\n"
+    )
+
+    summary = run_import(session, site, text)
+
+    assert summary.errors == ["line 4: company_id is longer than 128 characters"]
+    session.expire_all()
+    rows = session.execute(
+        select(Lead.email, Lead.company_crm_id, Account.key, Account.name)
+        .join(Account, Account.id == Lead.account_id)
+        .order_by(Lead.email)
+    ).all()
+    assert rows == [
+        ("ann@redwing.example", "881", "crm:881", "Redwing"),
+        ("cat@rw-labs.example", "881", "crm:881", "Redwing"),
+    ]
