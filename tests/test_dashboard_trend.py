@@ -12,7 +12,7 @@ from factories import attention, batch, pv
 from sqlalchemy import select
 
 from dashboard.figures import trend_figure
-from dashboard.queries.trend import TrendDay, day_bounds
+from dashboard.queries.trend import TrendDay, offset_changes
 from resonance.core.models import Content, Site
 
 GUIDE = "https://blog.example.com/guide"
@@ -131,17 +131,15 @@ def test_trend_is_drawn_on_the_content_page(client, november):
     assert "2 Nov – 5 Nov 2026 (4 days, Europe/Berlin)" in html
 
 
-def test_day_bounds_are_local_midnights_in_utc():
-    bounds = day_bounds(
-        datetime(2026, 3, 29).date(), datetime(2026, 3, 29).date(), "Europe/Berlin"
+def test_offset_changes_are_found_to_the_second():
+    changes = offset_changes(
+        datetime(2026, 3, 1), datetime(2026, 11, 1), "Europe/Berlin"
     )
 
-    assert bounds == [
-        (
-            datetime(2026, 3, 29).date(),
-            datetime(2026, 3, 28, 23),
-            datetime(2026, 3, 29, 22),
-        )
+    assert changes == [
+        (None, 3600),
+        (datetime(2026, 3, 29, 1), 7200),
+        (datetime(2026, 10, 25, 1), 3600),
     ]
 
 

@@ -20,17 +20,14 @@ def trend_figure(days: Sequence[Any]) -> go.Figure:
     """Views per day (bars), visitors (line) and median active seconds (dotted
     line, right axis)."""
     x = [str(d.day) for d in days]
-    figure = go.Figure()
-    figure.add_trace(
+    traces = [
         go.Bar(
             name="Page views",
             x=x,
             y=[d.views for d in days],
             marker_color=INFLUENCE_COLOURS["first"],
             hovertemplate="%{x}: %{y} page views<extra></extra>",
-        )
-    )
-    figure.add_trace(
+        ),
         go.Scatter(
             name="Visitors",
             x=x,
@@ -38,9 +35,7 @@ def trend_figure(days: Sequence[Any]) -> go.Figure:
             mode="lines+markers" if len(days) <= 31 else "lines",
             line={"color": HELD},
             hovertemplate="%{x}: %{y} visitors<extra></extra>",
-        )
-    )
-    figure.add_trace(
+        ),
         go.Scatter(
             name="Median active (s)",
             x=x,
@@ -49,9 +44,11 @@ def trend_figure(days: Sequence[Any]) -> go.Figure:
             mode="lines",
             line={"color": MUTED, "dash": "dot"},
             hovertemplate="%{x}: median %{y} s active<extra></extra>",
-        )
-    )
-    figure.update_layout(
+        ),
+    ]
+    # The layout given whole to the constructor: update_layout walks each
+    # key's path and took twice as long as building the rest.
+    layout = dict(
         height=260,
         margin={"l": 40, "r": 40, "t": 16, "b": 40},
         legend={"orientation": "h", "y": -0.2},
@@ -68,4 +65,4 @@ def trend_figure(days: Sequence[Any]) -> go.Figure:
         plot_bgcolor=BACKGROUND,
         font={"family": "system-ui, sans-serif", "size": 12},
     )
-    return figure
+    return go.Figure(data=traces, layout=layout)

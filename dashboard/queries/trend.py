@@ -1,27 +1,29 @@
 """The daily trend of one content item: page views, visitors and active time
 per day of the period, days counted in the site's time zone.
 
-A day in a zone with summer time is 23 or 25 hours long, so no arithmetic on
-UTC timestamps finds it. The days are a small table of their UTC bounds (built
-here from the zone, sent as literals) that the page views are joined to: the
-database counts, takes distinct visitors and medians per day; days without
-page views are filled with zeros afterwards.
+A day in a zone with summer time is 23 or 25 hours long, so a fixed offset
+from UTC misplaces views. The database turns each view's time into the site's
+date (PostgreSQL with its zone data; SQLite with the offset in force, the few
+changes of offset in the period given to it), then counts, takes distinct
+visitors and medians per day; days without page views are filled with zeros.
+A day table joined to the views was tried first: 0.8 s for a year of days.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import DateTime, Integer, and_, func, literal, select, union_all
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.segments import ContentFilter, filtered_views
 from dashboard.queries.sql import median
+from resonance.core import dialect
 from resonance.core.clock import zone as zone_named
 
-# At most this many days are drawn (the last ones of a longer period): SQLite
-# allows 500 terms in a compound SELECT, and a bar a day stays readable.
+# At most this many days are drawn (the last ones of a longer period): a bar a
+# day stays readable.
 MAX_DAYS = 366
 
 
@@ -36,20 +38,65 @@ class TrendDay:
     avg_active_s: float
 
 
-def day_bounds(
-    first: date, last: date, zone: str | None
-) -> list[tuple[date, datetime, datetime]]:
-    """Each day from ``first`` to ``last`` with its start and end as naive UTC
-    (midnight to midnight in ``zone``); the last :data:`MAX_DAYS` at most."""
-    first = max(first, last - timedelta(days=MAX_DAYS - 1))
+def midnight(day: date, zone: str | None) -> datetime:
+    """Midnight starting ``day`` in ``zone``, as naive UTC."""
+    local = datetime(day.year, day.month, day.day, tzinfo=zone_named(zone))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def offset_changes(start: datetime, end: datetime, zone: str | None) -> list:
+    """The zone's UTC offset at naive UTC ``start`` and each change of it
+    before ``end``: ``[(None, seconds), (moment, seconds), …]``. Found a day at a
+    time, then to the second by halving (zones change offset on whole seconds)."""
     tz = zone_named(zone)
 
-    def midnight(day: date) -> datetime:
-        local = datetime(day.year, day.month, day.day, tzinfo=tz)
-        return local.astimezone(UTC).replace(tzinfo=None)
+    def offset(moment: datetime) -> int:
+        return int(
+            moment.replace(tzinfo=UTC).astimezone(tz).utcoffset().total_seconds()
+        )
 
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return [(d, midnight(d), midnight(d + timedelta(days=1))) for d in days]
+    changes = [(None, offset(start))]
+    step = timedelta(days=1)
+    moment = start
+    while moment < end:
+        after = min(moment + step, end)
+        if offset(after) != changes[-1][1]:
+            low, high = moment.replace(microsecond=0), after
+            while high - low > timedelta(seconds=1):
+                half = (high - low).total_seconds() // 2
+                middle = low + timedelta(seconds=half)
+                low, high = (
+                    (middle, high)
+                    if offset(middle) == changes[-1][1]
+                    else (low, middle)
+                )
+            changes.append((high, offset(high)))
+        moment = after
+    return changes
+
+
+def local_day(
+    session: Session, column, zone: str | None, first: datetime, end: datetime
+):
+    """SQL for the site's date of a naive UTC ``column`` (between ``first`` and
+    ``end``). PostgreSQL knows the zones; SQLite adds the offset in force, a
+    CASE over the few changes of offset (summer time) in the period."""
+    if dialect.name(session) == "postgresql":
+        local = func.timezone(zone or "UTC", func.timezone("UTC", column))
+        return func.to_char(local, "YYYY-MM-DD")
+    changes = offset_changes(first, end, zone)
+    shift = (
+        case(
+            *(
+                (column >= moment, f"{seconds:+d} seconds")
+                for moment, seconds in reversed(changes[1:])
+            ),
+            else_=f"{changes[0][1]:+d} seconds",
+        )
+        if len(changes) > 1
+        else f"{changes[0][1]:+d} seconds"
+    )
+    return func.date(column, shift)
 
 
 def daily_trend(
@@ -62,27 +109,14 @@ def daily_trend(
 ) -> list[TrendDay]:
     """Page views of ``content_id`` that ``flt`` selects, per day from ``first``
     to ``last`` (inclusive, days in ``zone``)."""
-    bounds = day_bounds(first, last, zone)
-    if not bounds:
-        return []
-    days = union_all(
-        *(
-            select(
-                literal(i, Integer).label("day"),
-                literal(start, DateTime()).label("start"),
-                literal(stop, DateTime()).label("stop"),
-            )
-            for i, (_, start, stop) in enumerate(bounds)
-        )
-    ).subquery("days")
+    first = max(first, last - timedelta(days=MAX_DAYS - 1))
+    start, end = midnight(first, zone), midnight(last + timedelta(days=1), zone)
+    if flt.since is None or flt.since < start:
+        flt = replace(flt, since=start)
     views = filtered_views(session, flt, content_id)
-    per_day = (
-        select(days.c.day, views.c.visitor_id, views.c.active_ms)
-        .join(
-            days,
-            and_(views.c.viewed_at >= days.c.start, views.c.viewed_at < days.c.stop),
-        )
-        .subquery("per_day")
+    day = local_day(session, views.c.viewed_at, zone, start, end)
+    per_day = select(day.label("day"), views.c.visitor_id, views.c.active_ms).subquery(
+        "per_day"
     )
     active = median(per_day, "active_ms", "day")
     rows = session.execute(
@@ -96,13 +130,14 @@ def daily_trend(
         .join(active, active.c.item == per_day.c.day)
         .group_by(per_day.c.day)
     )
-    found = {row[0]: row for row in rows}
+    found = {str(row[0]): row for row in rows}
     trend = []
-    for i, (day, _, _) in enumerate(bounds):
-        row = found.get(i)
+    for i in range((last - first).days + 1):
+        day_text = (first + timedelta(days=i)).isoformat()
+        row = found.get(day_text)
         trend.append(
             TrendDay(
-                day=day.isoformat(),
+                day=day_text,
                 views=row[1] if row else 0,
                 visitors=row[2] if row else 0,
                 median_active_s=round(float(row[4]) / 1000, 1) if row else 0.0,
