@@ -62,3 +62,23 @@ def test_without_shipped_snapshots_the_fallback_installs_none(
 
     assert install_prerendered(session, demo_site.id, instance) == 0
     assert session.scalar(select(Snapshot.id)) is None
+
+
+def test_without_chromium_the_shipped_snapshot_places_the_landing_pages_clicks(
+    app, runner, session, client, instance
+):
+    result = runner.invoke(
+        cli, ["demo", "--visitors", "60", "--days", "5", "--no-snapshots"]
+    )
+    assert result.exit_code == 0, result.output
+    site_id = session.scalar(select(Site.id).where(Site.key == "demo"))
+
+    assert install_prerendered(session, site_id, instance) == 1
+
+    content_id = session.scalar(select(Content.id).where(Content.url.like("%/demo")))
+    page = client.get(f"/dash/sites/demo/content/{content_id}?format=json").json
+    snap = page["snapshot"]
+    assert (snap["width_px"], snap["height_px"]) == (1440, 2929)
+    assert (instance / snap["image"]).is_file()
+    assert page["placement"]["by_element_pct"] == 100.0
+    assert page["elements"][0]["name"] == "Watch the 2-minute tour"

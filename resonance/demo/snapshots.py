@@ -10,7 +10,7 @@ Owns two ways to get them, tried in this order:
    while Chromium loads the pages from there; the snapshots are stored under
    the content URLs the traffic uses (``http://127.0.0.1:8000/demo/…``).
 2. **Pre-rendered**, when Chromium or Playwright is absent: PNGs and element
-   boxes shipped in ``resonance/demo/snapshots/`` (made by
+   boxes shipped in ``resonance/demo/static/snapshots/`` (made by
    ``scripts/demo_snapshots.py``), only the most viewed pages at 1,440 px to
    keep the package small.
 """
@@ -35,7 +35,8 @@ from resonance.core.clock import naive_utc
 from resonance.core.models import Content, PageView, Snapshot, SnapshotElement
 from tracker.snapshots import DEFAULT_WIDTHS, SnapshotError, png_size
 
-PRERENDERED = Path(__file__).with_name("snapshots")
+# Under static/ so the package ships them (pyproject's package-data).
+PRERENDERED = Path(__file__).with_name("static") / "snapshots"
 INDEX = "index.json"
 # The most viewed pages snapshotted at seed time: 3 widths each, 3–4 s per
 # page on a busy 2-core machine (5 pages took 50 s).
