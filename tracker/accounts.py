@@ -87,22 +87,27 @@ def account_for(
     return AccountChoice(f"domain:{domain}"[:KEY_LEN], name, domain, bool(company))
 
 
-def assign_account(session: Session, lead: Lead, now: datetime) -> int | None:
+def assign_account(
+    session: Session, lead: Lead, now: datetime, new: bool = False
+) -> int | None:
     """Put ``lead`` in its account (created on first sight) and return its id.
 
     One upsert; a CRM company's name follows the CRM, a domain account's name is
     the first company given for it (until then, the domain). When the lead
     moves (e.g. from its domain account to its CRM company), the leads merged
     into it move too, and the account it left is deleted if nobody is left.
-    Does not commit.
+    A ``new`` lead has neither, so its grouping costs the upsert alone (the
+    lead's pending changes and its account go in one UPDATE). Does not commit.
     """
     choice = account_for(lead.email, lead.company, lead.company_crm_id)
-    account_id = None if choice is None else _upsert(session, lead, choice, now)
+    with session.no_autoflush:
+        account_id = None if choice is None else _upsert(session, lead, choice, now)
     old = lead.account_id
     if old == account_id:
         return account_id
     lead.account_id = account_id
-    session.flush()
+    if new:
+        return account_id
     session.execute(
         update(Lead).where(Lead.merged_into_id == lead.id).values(account_id=account_id)
     )

@@ -133,7 +133,7 @@ def _grouped(session: Session, write: LeadWrite, now: datetime) -> LeadWrite:
     yet; an unchanged grouped lead costs no statement (identify calls repeat)."""
     lead = write.lead
     if write.created or write.changed or lead.account_id is None:
-        assign_account(session, lead, now)
+        assign_account(session, lead, now, new=write.created)
     return write
 
 
