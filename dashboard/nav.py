@@ -55,6 +55,7 @@ SECTIONS = (
     ("Content", "dashboard.content_list", ("dashboard.content_page",)),
     ("Prospects", "sales.prospects", ("sales.prospect_page",)),
     ("Accounts", "accounts.accounts", ("accounts.account_page",)),
+    ("Alerts", "alerts.alert_list", ("alerts.alert_rules",)),
     ("Influence", "sales.influence", ()),
     ("Settings", "sites.site_settings", ()),
 )
