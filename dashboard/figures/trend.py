@@ -53,7 +53,12 @@ def trend_figure(days: Sequence[Any]) -> go.Figure:
         margin={"l": 40, "r": 40, "t": 16, "b": 40},
         legend={"orientation": "h", "y": -0.2},
         xaxis={"type": "date", "tickformat": "%-d %b"},
-        yaxis={"title": {"text": "views"}, "rangemode": "tozero"},
+        # Whole views: no "0.5" tick when a day has one or two.
+        yaxis={
+            "title": {"text": "views"},
+            "rangemode": "tozero",
+            "dtick": 1 if max((d.views for d in days), default=0) <= 5 else None,
+        },
         yaxis2={
             "title": {"text": "s"},
             "overlaying": "y",
