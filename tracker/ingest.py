@@ -110,7 +110,7 @@ def ingest_many(
             except BeaconError as exc:
                 item = exc
         results.append(item)
-    _write(plan, commit, max((naive_utc(now) for _, _, now in items), default=None))
+    _write(plan, commit)
     return results
 
 
@@ -141,7 +141,7 @@ def admit(
 # --- the write: a handful of set-based statements ---------------------------------
 
 
-def _write(plan: Plan, commit: bool = False, now: datetime | None = None) -> None:
+def _write(plan: Plan, commit: bool = False) -> None:
     """Store a plan (nothing when every batch was refused).
 
     Two pipelines (one network round trip each on PostgreSQL): first the
@@ -199,7 +199,9 @@ def _write(plan: Plan, commit: bool = False, now: datetime | None = None) -> Non
             sql.commit()
     _write_identifies(plan, visitor_id)
     if may_fire:
-        alerts.fire(plan.session, may_fire, now or naive_utc(datetime.now(UTC)))
+        # The group's time: its visitors were all last seen at their batch's now.
+        now = max(row["last_seen_at"] for row in plan.visitors.values())
+        alerts.fire(plan.session, may_fire, now)
 
 
 def _may_fire(plan: Plan, linked) -> list[int]:
