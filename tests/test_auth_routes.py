@@ -68,6 +68,7 @@ class SiteData:
     snapshot_id: int
     lead_id: int
     email: str
+    account_id: int
 
 
 def test_every_route_is_in_the_access_table():
@@ -128,7 +129,8 @@ def world(app, anon_client, session, site, tmp_path, make_user) -> dict[str, Sit
         session.commit()
         (tmp_path / "snapshots" / f"{key}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
         lead_id = session.scalar(select(Lead.id).where(Lead.site_id == site_id))
-        data[key] = SiteData(content_id, snapshot.id, lead_id, email)
+        account_id = session.scalar(select(Lead.account_id).where(Lead.id == lead_id))
+        data[key] = SiteData(content_id, snapshot.id, lead_id, email, account_id)
     return data
 
 
@@ -140,6 +142,7 @@ def _url(app, endpoint: str, rule: str, world: dict[str, SiteData]) -> str:
         "content_id": blog.content_id,
         "snapshot_id": blog.snapshot_id,
         "lead_id": blog.lead_id,
+        "account_id": blog.account_id,
         "key": blog.email,
         "slug": ARTICLES[0].slug,
         "filename": "demo.css" if endpoint == "demo.static" else "css/dashboard.css",

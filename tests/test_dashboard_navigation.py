@@ -28,10 +28,10 @@ SKIPPED_SUFFIXES = (".csv", ".png")
 EXPECTED_NAV = {
     "admin": (
         ["Overview", "Sites", "Users"],
-        ["Content", "Prospects", "Influence", "Settings"],
+        ["Content", "Prospects", "Accounts", "Influence", "Settings"],
     ),
     "marketer": (["Overview"], ["Content", "Influence"]),
-    "sales": ([], ["Content", "Prospects", "Influence"]),
+    "sales": ([], ["Content", "Prospects", "Accounts", "Influence"]),
 }
 
 
