@@ -28,10 +28,10 @@ SKIPPED_SUFFIXES = (".csv", ".png")
 EXPECTED_NAV = {
     "admin": (
         ["Overview", "Sites", "Users"],
-        ["Content", "Prospects", "Accounts", "Influence", "Settings"],
+        ["Content", "Prospects", "Accounts", "Alerts", "Influence", "Settings"],
     ),
     "marketer": (["Overview"], ["Content", "Influence"]),
-    "sales": ([], ["Content", "Prospects", "Accounts", "Influence"]),
+    "sales": ([], ["Content", "Prospects", "Accounts", "Alerts", "Influence"]),
 }
 
 
