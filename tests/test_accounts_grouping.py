@@ -246,3 +246,51 @@ def test_erasure_deletes_an_account_left_without_leads(session, site):
         "domain:globex.example": ("globex.example", ["eve@globex.example"])
     }
     assert session.scalars(select(Account.name)).all() == ["globex.example"]
+
+
+# --- the collector's cost -------------------------------------------------------------
+
+
+@pytest.fixture
+def account_statements(app):
+    """The SQL statements that touch ``accounts``, as the app's engine runs them."""
+    from sqlalchemy import event
+
+    engine = app.extensions["resonance.engine"]
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if "accounts" in statement:
+            seen.append(statement.split("(")[0].strip())
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    ("visitors", "expected"),
+    [
+        # A new lead at a company: the one upsert (the lead is inserted in it).
+        ([("v-redwing-01", "ann@redwing.example")], ["INSERT INTO accounts"]),
+        # The same person from a second browser: nothing (already grouped).
+        (
+            [
+                ("v-redwing-01", "ann@redwing.example"),
+                ("v-redwing-02", "ann@redwing.example"),
+            ],
+            ["INSERT INTO accounts"],
+        ),
+        # Free mail: nothing at all.
+        ([("v-gmail-0001", "fay@gmail.com")], []),
+    ],
+)
+def test_an_identify_costs_at_most_one_account_statement(
+    anon_client, site, account_statements, visitors, expected
+):
+    for visitor, email in visitors:
+        view = pv(url="https://blog.example.com/pricing")
+        events = batch(view, identify(view["p"], email), v=visitor)
+        assert post_batch(anon_client, events).status_code == 204
+
+    assert account_statements == expected

@@ -87,27 +87,39 @@ def account_for(
     return AccountChoice(f"domain:{domain}"[:KEY_LEN], name, domain, bool(company))
 
 
-def assign_account(
-    session: Session, lead: Lead, now: datetime, new: bool = False
+def new_lead_account(
+    session: Session,
+    site_id: int,
+    email: str | None,
+    fields: dict[str, str | None],
+    now: datetime,
 ) -> int | None:
+    """The account of a lead about to be inserted with ``email`` and ``fields``
+    (its ``company`` and ``company_crm_id``): upserted now, so that the lead's
+    INSERT carries it and grouping a new lead costs this one statement."""
+    choice = account_for(email, fields.get("company"), fields.get("company_crm_id"))
+    return None if choice is None else _upsert(session, site_id, choice, now)
+
+
+def assign_account(session: Session, lead: Lead, now: datetime) -> int | None:
     """Put ``lead`` in its account (created on first sight) and return its id.
 
     One upsert; a CRM company's name follows the CRM, a domain account's name is
     the first company given for it (until then, the domain). When the lead
     moves (e.g. from its domain account to its CRM company), the leads merged
     into it move too, and the account it left is deleted if nobody is left.
-    A ``new`` lead has neither, so its grouping costs the upsert alone (the
-    lead's pending changes and its account go in one UPDATE). Does not commit.
+    The lead's pending changes and its account go in one UPDATE. Does not
+    commit.
     """
     choice = account_for(lead.email, lead.company, lead.company_crm_id)
     with session.no_autoflush:
-        account_id = None if choice is None else _upsert(session, lead, choice, now)
+        account_id = (
+            None if choice is None else _upsert(session, lead.site_id, choice, now)
+        )
     old = lead.account_id
     if old == account_id:
         return account_id
     lead.account_id = account_id
-    if new:
-        return account_id
     session.execute(
         update(Lead).where(Lead.merged_into_id == lead.id).values(account_id=account_id)
     )
@@ -116,10 +128,10 @@ def assign_account(
     return account_id
 
 
-def _upsert(session: Session, lead: Lead, choice: AccountChoice, now) -> int:
+def _upsert(session: Session, site_id: int, choice: AccountChoice, now) -> int:
     """The id of the site's account with ``choice.key``, inserted or updated."""
     stmt = insert(session, Account).values(
-        site_id=lead.site_id,
+        site_id=site_id,
         key=choice.key,
         name=choice.name,
         domain=choice.domain,

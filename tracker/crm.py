@@ -32,7 +32,7 @@ from resonance.core.models import (
     Site,
     StageChange,
 )
-from tracker.accounts import assign_account, follow_survivor
+from tracker.accounts import assign_account, follow_survivor, new_lead_account
 from tracker.stages import (  # noqa: F401 - the stages are part of the CRM's API
     DEFAULT_REACHED_SALES,
     FUNNEL,
@@ -116,25 +116,16 @@ def upsert_lead(
         by_email = _by_email(session, site_id, email)
         lead = resolve(session, found or by_email)
         if lead is not None:
-            write = _update_lead(
+            return _update_lead(
                 session, lead, (found, by_email), email, crm_id, fields, now, overwrite
             )
-            return _grouped(session, write, now)
-        lead_id = _insert_lead(session, site_id, email, crm_id, naive_utc(now))
+        # A new lead's account first, so that the lead is inserted in it.
+        account_id = new_lead_account(session, site_id, email, fields, now)
+        lead_id = _insert_lead(session, site_id, email, crm_id, now, account_id)
         if lead_id is not None:
             lead = session.get(Lead, lead_id)
-            write = LeadWrite(lead, created=True, changed=_set_fields(lead, fields))
-            return _grouped(session, write, now)
+            return LeadWrite(lead, created=True, changed=_set_fields(lead, fields))
     raise LeadConflict("the lead changed concurrently; retry")
-
-
-def _grouped(session: Session, write: LeadWrite, now: datetime) -> LeadWrite:
-    """Group the lead into its account when it is new or changed, or has none
-    yet; an unchanged grouped lead costs no statement (identify calls repeat)."""
-    lead = write.lead
-    if write.created or write.changed or lead.account_id is None:
-        assign_account(session, lead, now, new=write.created)
-    return write
 
 
 def _update_lead(
@@ -163,6 +154,8 @@ def _update_lead(
         lead.email = email  # the CRM says the contact's address changed
         changed = True
     changed |= _set_fields(lead, fields, overwrite)
+    if changed or lead.account_id is None:  # an unchanged lead: no statement
+        assign_account(session, lead, now)
     session.flush()
     return LeadWrite(lead, created=False, changed=changed)
 
@@ -210,11 +203,18 @@ def _insert_lead(
     email: str | None,
     crm_id: str | None,
     now: datetime,
+    account_id: int | None,
 ) -> int | None:
     """Insert a new lead; None when a concurrent writer took the e-mail or id."""
     row = session.execute(
         insert(session, Lead)
-        .values(site_id=site_id, email=email, crm_id=crm_id, created_at=now)
+        .values(
+            site_id=site_id,
+            email=email,
+            crm_id=crm_id,
+            created_at=naive_utc(now),
+            account_id=account_id,
+        )
         .on_conflict_do_nothing()
         .returning(Lead.id)
     ).first()
