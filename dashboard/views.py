@@ -40,6 +40,7 @@ from dashboard.content_filters import (
     stated_period,
     trend_days,
 )
+from dashboard.kind_views import reached_sales_stage
 from dashboard.nav import landing, navigation
 from dashboard.periods import PRESET_LABELS, change_text, period_label
 from dashboard.queries.acquisition import AcquisitionOptions, acquisition_options
@@ -277,6 +278,7 @@ def _content_figures(site_key: str, report: ContentReport, trend: list) -> dict:
             backdrop,
             (report.segment, report.compare.segment),
             BIN_PX,
+            reached_stage=reached_sales_stage(site_key),
         )
     return {key: figures.figure_payload(fig) for key, fig in result.items()}
 
@@ -299,6 +301,10 @@ def _backdrop(site_key: str, report: ContentReport) -> figures.Backdrop:
 bp.add_url_rule(
     "/sites/<site_key>/snapshots/<int:snapshot_id>.png",
     view_func=snapshot_views.snapshot_png,
+)
+bp.add_url_rule(
+    "/sites/<site_key>/content/<int:content_id>/elements.csv",
+    view_func=snapshot_views.elements_csv,
 )
 bp.add_url_rule(
     "/sites/<site_key>/content/<int:content_id>/snapshot",

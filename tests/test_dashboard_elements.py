@@ -5,6 +5,8 @@ come from browsers: always escaped."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from urllib.parse import quote
 
@@ -111,6 +113,43 @@ def test_the_table_shows_names_escaped_with_the_selector_in_the_tooltip(
     assert '<span class="element-name">Buy now</span>' in html
     assert "button in section &#39;Pricing&#39;" in html
     assert "<code>#buy</code>" not in html  # the selector is no longer the name
+
+
+def test_the_elements_csv_has_every_element_with_its_name_and_selector(
+    client, session, content_id
+):
+    _label_hero(session, content_id)
+
+    response = client.get(f"/dash/sites/blog/content/{content_id}/elements.csv")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert f"elements-{content_id}.csv" in response.headers["Content-Disposition"]
+    header, *rows = csv.reader(io.StringIO(response.get_data(as_text=True)))
+    assert header[:3] == ["name", "named_by", "selector"]
+    assert header[-5:] == [
+        "clicks",
+        "visitors",
+        "rage_clicks",
+        "dead_clicks",
+        "error_clicks",
+    ]
+    assert [(r[0], r[1], r[2], r[header.index("clicks")]) for r in rows] == [
+        ("Buy now", "text", "#buy", "3"),
+        ("button in section 'Pricing'", "section", "#icon", "2"),
+        ("icon", "tag", "#bare", "1"),
+        (HOSTILE, "label", "#hero", "1"),
+    ]
+
+
+def test_the_elements_csv_follows_the_pages_filter_and_site(client, content_id):
+    other_device = client.get(
+        f"/dash/sites/blog/content/{content_id}/elements.csv?device=mobile"
+    )
+    elsewhere = client.get(f"/dash/sites/nope/content/{content_id}/elements.csv")
+
+    assert list(csv.reader(io.StringIO(other_device.get_data(as_text=True))))[1:] == []
+    assert elsewhere.status_code == 404
 
 
 def test_the_heatmap_hover_names_the_element_with_its_selector_beneath():

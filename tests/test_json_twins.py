@@ -30,6 +30,7 @@ from resonance.core.models import Content, Lead, Snapshot
 NOT_PAGES = {
     "dashboard.plotly_js": "plotly.js itself, a script file served by the app",
     "dashboard.snapshot_png": "a snapshot's screenshot, a PNG",
+    "dashboard.elements_csv": "the top clicked elements as a CSV download",
     "sales.prospect_csv": "the prospect's reading history as a CSV download",
     "accounts.accounts_csv": "the account list as a CSV download",
     "accounts.account_csv": "an account's reading as a CSV download",

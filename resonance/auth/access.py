@@ -85,6 +85,8 @@ ACCESS: dict[str, Access] = {
     "dashboard.content_list": CONTENT,
     "dashboard.content_page": CONTENT,
     "dashboard.snapshot_png": CONTENT,
+    # The top clicked elements table as CSV, with their selectors.
+    "dashboard.elements_csv": CONTENT,
     "dashboard.take_snapshot": EDITORS,
     "kinds.set_kind": EDITORS,  # marking a conversion page, like taking a snapshot
     # Dashboards: sales.
