@@ -493,6 +493,7 @@ def test_attention_per_section_with_reach_and_reading_time(client, session, cont
             "total_active_s": 27.0,
             "avg_active_s": 9.0,
             "reached_pct": 100.0,
+            "left_pct": 0.0,
             "expected_s": 60.0,
             "held_longer": False,
             "readers_stop": False,
@@ -506,6 +507,8 @@ def test_attention_per_section_with_reach_and_reading_time(client, session, cont
             "total_active_s": 38.0,
             "avg_active_s": 12.7,
             "reached_pct": 100.0,
+            # gamma (900 px) and beta (1,500 px) went no deeper.
+            "left_pct": 66.7,
             "expected_s": 6.0,
             "held_longer": True,
             "readers_stop": True,
@@ -515,10 +518,12 @@ def test_attention_per_section_with_reach_and_reading_time(client, session, cont
             "level": 2,
             "top_px": 2000,
             "height_px": 1000,
-            "views": 3,
+            # Only alpha reached it: its 20 s are per view that reached it.
+            "views": 1,
             "total_active_s": 20.0,
-            "avg_active_s": 6.7,
+            "avg_active_s": 20.0,
             "reached_pct": 33.3,
+            "left_pct": 33.3,
             "expected_s": None,
             "held_longer": False,
             "readers_stop": False,
@@ -527,7 +532,7 @@ def test_attention_per_section_with_reach_and_reading_time(client, session, cont
 
 
 def test_readers_stop_at_the_first_of_equal_drops(client, site):
-    """Reach 100 → 50 → 0 %: both drops are 50 points; the first one counts."""
+    """Reach 100 → 50 → 0 %: half leave in One, half in Two; the first counts."""
     sections = [[2, "One", 0, 1000], [2, "Two", 1000, 1000], [2, "Three", 2000, 1000]]
     for visitor, depth in (("visitor-deep", 1500), ("visitor-flat", 900)):
         body = _view(
