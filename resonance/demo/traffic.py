@@ -20,9 +20,11 @@ import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from resonance.demo.feed import feed
+from resonance.core.models import Site
+from resonance.demo.feed import feed, store_outlines
 from resonance.demo.sessions import LATEST_START, Batch, Meta, simulate_visitor
 from resonance.demo.site import DEMO_ORIGIN, demo_site
 from resonance.demo.visitors import plan_visitors
@@ -74,7 +76,9 @@ def seed_demo(
     progress: Callable[[int, int], None] | None = None,
     origin: str = DEMO_ORIGIN,
 ) -> int:
-    """Store every demo batch through the collector's ingest; the events stored.
+    """Store every demo batch through the collector's ingest, then the pages'
+    outlines as a crawl of them would (so expected reading times show); the
+    events stored.
 
     ``progress`` gets the batches done and their total as the seeding goes.
     """
@@ -89,4 +93,8 @@ def seed_demo(
         if progress is not None:
             progress(done, len(batches))
 
-    return feed(session, batches, now=now, progress=report)
+    stored = feed(session, batches, now=now, progress=report)
+    site_id = session.scalar(select(Site.id).where(Site.key == site_key))
+    store_outlines(session, site_id, demo_site(origin), now.replace(tzinfo=None))
+    session.commit()
+    return stored
