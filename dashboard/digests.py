@@ -7,19 +7,17 @@ outside requests, and the preview page shows byte for byte what the e-mail
 holds). Titles come from browsers: Jinja's autoescape escapes every value in
 the HTML part; the text part is plain text, never interpreted.
 
-Idempotent per week: the week each user was last sent is recorded in the data
-folder (``digest-sent.json``) until the users table has a column for it; a
-second run for the same week skips them unless ``force``.
+Idempotent per week: the week each user was last sent is recorded on the user
+(``users.digest_sent_week``), committed right after each message, so a second
+run for the same week (or a run restarted after a crash) skips them unless
+``force``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -34,7 +32,6 @@ TEMPLATE = "dashboard/digest_email.html"
 SALT = "digest-unsubscribe"
 # An unsubscribe link keeps working this long (old digests stay in inboxes).
 UNSUBSCRIBE_MAX_AGE_S = 366 * 86_400
-SENT_LOG = "digest-sent.json"
 
 
 # --- the unsubscribe token ---------------------------------------------------------
@@ -215,27 +212,6 @@ class Outcome:
     detail: str
 
 
-class SentLog:
-    """The week (its first day) each user was last sent, in the data folder."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.weeks: dict[str, str] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            self.weeks = {}
-
-    def sent(self, user_id: int, week: str) -> bool:
-        return self.weeks.get(str(user_id)) == week
-
-    def record(self, user_id: int, week: str) -> None:
-        """Write at once (atomically), so a crash mid-run resends nobody."""
-        self.weeks[str(user_id)] = week
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.weeks, sort_keys=True))
-        os.replace(tmp, self.path)
-
-
 def send_all(
     session: Session,
     run_day: date,
@@ -251,31 +227,28 @@ def send_all(
     as each user is done."""
     settings = MailSettings.from_config(current_app.config)
     secret = current_app.config["SECRET_KEY"]
-    log = SentLog(Path(current_app.instance_path) / SENT_LOG)
-    week = date.fromordinal(run_day.toordinal() - 7).isoformat()
+    week = date.fromordinal(run_day.toordinal() - 7)
     query = select(User).where(User.enabled.is_(True)).order_by(User.username)
     if username:
         query = query.where(User.username == username.strip().lower())
     outcomes = []
     for user in session.scalars(query):
-        outcome = _one(
-            session, user, run_day, week, settings, secret, log, dry_run, force
-        )
+        outcome = _one(session, user, run_day, week, settings, secret, dry_run, force)
         outcomes.append(outcome)
         report(outcome)
     return outcomes
 
 
-def _one(
-    session, user, run_day, week, settings, secret, log, dry_run, force
-) -> Outcome:
+def _one(session, user, run_day, week, settings, secret, dry_run, force) -> Outcome:
     """One user's digest: why it is skipped, or sent (or would be)."""
     if not user.email:
         return Outcome(user.username, "skipped", "no e-mail address")
     if user.digest_opt_out:
         return Outcome(user.username, "skipped", "unsubscribed")
-    if log.sent(user.id, week) and not force:
-        return Outcome(user.username, "skipped", f"already sent for the week of {week}")
+    if user.digest_sent_week == week and not force:
+        return Outcome(
+            user.username, "skipped", f"already sent for the week of {week.isoformat()}"
+        )
     digest = build_digest(session, user, run_day)
     if digest.empty:
         return Outcome(user.username, "skipped", "nothing to read this week")
@@ -296,5 +269,6 @@ def _one(
         send(settings, message)
     except MailError as exc:
         return Outcome(user.username, "failed", str(exc))
-    log.record(user.id, week)
+    user.digest_sent_week = week
+    session.commit()
     return Outcome(user.username, "sent", f"to {user.email}")

@@ -4,12 +4,14 @@ Why: pictures in docs/ drift from the product unless a script makes them. This
 one builds a throwaway SQLite database, seeds the demo site through the real
 ingest path (``resonance demo``), serves the real app on 127.0.0.1, visits two
 demo pages in Chromium so the real-time panel has something to count, and
-shoots each dashboard page at 1280 px (laptop) and 768 px (tablet).
+shoots each dashboard page at 1440 px (desktop) and 390 px (phone). The demo
+is seeded with snapshots of its pages, as ``resonance demo`` does, so the
+content page shows its heatmap on a real screenshot.
 
     python scripts/screenshots.py                   # docs/images/*.png
     python scripts/screenshots.py --visitors 20 --pages overview,sites --out /tmp/x
 
-Files are named ``PAGE-WIDTH.png`` (e.g. ``overview-1280.png``). Nothing leaves
+Files are named ``PAGE-WIDTH.png`` (e.g. ``overview-1440.png``). Nothing leaves
 the machine: the browser only talks to the local server.
 """
 
@@ -32,7 +34,7 @@ from resonance.app import create_app  # noqa: E402
 from resonance.core import db  # noqa: E402
 from resonance.core.engine import upgrade  # noqa: E402
 
-WIDTHS = (1280, 768)
+WIDTHS = (1440, 390)
 HEIGHT = 900
 MAX_HEIGHT = 1800  # long pages are cut here: the top tells the story
 USER_AGENT = (
@@ -46,6 +48,12 @@ def _first_content(context, base: str) -> str:
     """The content page of the most viewed demo item."""
     rows = _json(context, base + "/dash/sites/demo/content?format=json")["content"]
     return f"/dash/sites/demo/content/{rows[0]['content_id']}"
+
+
+def _first_account(context, base: str) -> str:
+    """The page of the most recently engaged account."""
+    found = _json(context, base + "/dash/sites/demo/accounts?format=json")
+    return f"/dash/sites/demo/accounts/{found['rows'][0]['account_id']}"
 
 
 def _first_prospect(context, base: str) -> str:
@@ -65,6 +73,11 @@ PAGES: dict[str, str | Callable[..., str]] = {
     "prospects": "/dash/sites/demo/prospects",
     "prospect": _first_prospect,
     "influence": "/dash/sites/demo/influence",
+    "accounts": "/dash/sites/demo/accounts",
+    "account": _first_account,
+    "alerts": "/dash/sites/demo/alerts",
+    "alert-rules": "/dash/sites/demo/alerts/rules",
+    "digest": "/dash/digest/preview",
     "not-found": "/dash/no-such-page",
 }
 
@@ -93,7 +106,7 @@ def serving(database_url: str, visitors: int, days: int) -> Iterator[tuple[str, 
     with app.app_context():
         upgrade(database_url)
         # The traffic's URLs on this server: a live visit joins the same pages.
-        seed_demo_if_empty(visitors=visitors, days=days, origin=base)
+        seed_demo_if_empty(visitors=visitors, days=days, origin=base, snapshots=True)
         # The demo's one login per role, as `resonance serve` makes them, so the
         # users page shows what a team looks like.
         create_demo_logins(app.config["DEMO_SITE_KEY"])

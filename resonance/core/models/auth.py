@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -43,6 +43,9 @@ class User(Base):
     digest_opt_out: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The first day of the week the last digest covered: a second run for the
+    # same week skips the user (``resonance digest send --force`` does not).
+    digest_sent_week: Mapped[date | None]
 
 
 class UserSite(Base):
