@@ -64,6 +64,7 @@ MAIN = (
     ("Overview", "dashboard.overview", ()),
     ("Sites", "sites.site_list", ("sites.site_new",)),
     ("Users", "users.user_list", ("users.user_add", "users.user_password")),
+    ("Digest", "digest.preview", ("digest.subscription",)),
 )
 # Where a role starts on a site; others start with its content.
 HOME = {"sales": "sales.prospects"}

@@ -27,11 +27,11 @@ SKIPPED_SUFFIXES = (".csv", ".png")
 # The header of a blog page, per role: installation-wide links, site sections.
 EXPECTED_NAV = {
     "admin": (
-        ["Overview", "Sites", "Users"],
+        ["Overview", "Sites", "Users", "Digest"],
         ["Content", "Prospects", "Accounts", "Alerts", "Influence", "Settings"],
     ),
-    "marketer": (["Overview"], ["Content", "Influence"]),
-    "sales": ([], ["Content", "Prospects", "Accounts", "Alerts", "Influence"]),
+    "marketer": (["Overview", "Digest"], ["Content", "Influence"]),
+    "sales": (["Digest"], ["Content", "Prospects", "Accounts", "Alerts", "Influence"]),
 }
 
 
@@ -143,7 +143,7 @@ def test_a_sites_pages_show_its_sections_as_the_role_may_open_them(
 def test_a_page_about_no_site_shows_no_site_sections(client, world):
     html = client.get("/dash/users/").get_data(as_text=True)
 
-    assert header(html) == (["Overview", "Sites", "Users"], [])
+    assert header(html) == (["Overview", "Sites", "Users", "Digest"], [])
 
 
 def test_the_site_picker_offers_only_the_users_other_sites(login_as, world):
