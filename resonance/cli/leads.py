@@ -16,6 +16,7 @@ from resonance.cli.progress import Progress
 from resonance.core import db
 from resonance.core.clock import naive_utc
 from resonance.core.models import Site
+from tracker.accounts import group_site
 from tracker.leads_import import MAPPABLE, ImportFileError, import_leads
 from tracker.tokens import create_token, list_tokens, revoke_token
 
@@ -141,4 +142,24 @@ def import_leads_command(file: Path, site_key: str, maps: tuple[str, ...]) -> No
     click.echo(summary.totals())
 
 
-commands: list[click.Command] = [token_group, import_leads_command]
+@click.command("group-accounts")
+@click.option("--site", "site_key", required=True, help="key of the site")
+@with_appcontext
+def group_accounts_command(site_key: str) -> None:
+    """Group into accounts the site's leads stored before accounts existed.
+
+    Leads are grouped as they are stored or changed; this is for the ones that
+    were already there when the database was upgraded. Running it again
+    changes nothing.
+    """
+    session = db.get_session()
+    grouped = group_site(session, _site_id(site_key), naive_utc())
+    session.commit()
+    click.echo(f"{grouped} lead{'' if grouped == 1 else 's'} grouped into accounts")
+
+
+commands: list[click.Command] = [
+    token_group,
+    import_leads_command,
+    group_accounts_command,
+]
