@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0010_digest_sent_week"
 down_revision: str | None = "0009_accounts_alerts"
 branch_labels: str | Sequence[str] | None = None
