@@ -235,3 +235,15 @@ def test_an_erased_lead_leaves_nothing_in_the_outbox(app, session, site) -> None
     session.commit()
     assert (count(session, Alert), count(session, AlertDelivery)) == (0, 0)
     assert (result.removed["alerts"], result.removed["alert_deliveries"]) == (1, 2)
+
+
+def test_resonance_alerts_deliver_sends_the_due_ones(
+    app, runner, session, site, smtp
+) -> None:
+    from resonance.cli import cli
+
+    pricing_alert(session, site)
+    app.config.update(smtp.config)
+    result = runner.invoke(cli, ["alerts", "deliver"])
+    assert result.output == "1 sent, 0 to retry, 0 failed\n"
+    assert smtp.wait_for(1)[0]["To"] == "sam@vendor.example"

@@ -192,7 +192,12 @@ def who(lead: dict) -> str:
 
 
 def summary(kind: str, lead: dict, facts: dict) -> str:
-    """The alert's one line, for the page, the e-mail subject and Slack."""
+    """The alert's one line, for the page, the e-mail subject and Slack: on one
+    line whatever a page's title held (it came from a browser)."""
+    return " ".join(_summary(kind, lead, facts).split())
+
+
+def _summary(kind: str, lead: dict, facts: dict) -> str:
     title = facts["content"]["title"]
     if kind == "returning":
         return f"{who(lead)} is back after {facts['days_away']} days: read {title}"

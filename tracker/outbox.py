@@ -184,6 +184,11 @@ def deliver_due(
                 session.rollback()
                 _failed(session, delivery_id, str(exc), at, done)
                 continue
+            except Exception as exc:  # a bad row must not hold up the others
+                session.rollback()
+                log.exception("alert delivery %s", delivery_id)
+                _failed(session, delivery_id, f"{type(exc).__name__}: {exc}", at, done)
+                continue
             session.execute(
                 update(AlertDelivery)
                 .where(AlertDelivery.id == delivery_id)
