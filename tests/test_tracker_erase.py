@@ -187,6 +187,8 @@ def test_erasure_audit_row_has_the_key_hash_and_counts_but_no_personal_data(
     assert audit.key_hash == hashlib.sha256(b"jane@example.com").hexdigest()
     assert (audit.actor, audit.erased_at) == ("dpo", NOW)
     assert audit.removed == {
+        # jane read the pricing page (high intent) as a known lead: one alert.
+        "alerts": 1,
         "clicks": 2,
         "page_sections": 6,
         "attention_bands": 6,
