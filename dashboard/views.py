@@ -74,9 +74,19 @@ bp.add_app_template_global(field_errors, "field_errors")
 bp.add_app_template_global(FIELD_LABELS, "field_labels")
 bp.add_app_template_global(allowed, "allowed")
 bp.add_app_template_global(PRESET_LABELS, "period_presets")
-bp.add_app_template_global(
-    lambda zone=None: period_label(current_period(zone)), "period_sentence"
-)
+
+
+def _period_sentence(zone: str | None = None) -> str:
+    """The period this request chose, in words; "All time" says since when
+    for the site in the URL."""
+    period = current_period(zone)
+    site_key = (request.view_args or {}).get("site_key")
+    if site_key and not period.since:
+        return stated_period(site_key, period)["label"]
+    return period_label(period)
+
+
+bp.add_app_template_global(_period_sentence, "period_sentence")
 
 
 @bp.get("/")

@@ -156,6 +156,15 @@ def test_influence_page_offers_the_presets_and_states_the_period(client, spread)
     assert 'id="err-period"' in bad.get_data(as_text=True)
 
 
+def test_influence_page_all_time_says_since_the_first_page_view(client, spread):
+    html = client.get("/dash/sites/blog/influence").get_data(as_text=True)
+
+    first = today() - timedelta(days=80)
+    label = period_label(Period(None, None, "UTC"), first)
+    assert f"Period: <strong>{label}</strong>" in html
+    assert "no page views yet" not in html
+
+
 def test_period_labels():
     nov = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Berlin")
     turn = Period(date(2025, 12, 30), date(2026, 1, 2), "UTC")
