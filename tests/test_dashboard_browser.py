@@ -117,7 +117,8 @@ def test_overview_list_and_content_page_draw_their_figures(seeded, live_user, ch
     page.get_by_role("link", name="Lead scoring").click()
     page.wait_for_url("**/dash/sites/demo/content/*")
 
-    assert _plots(page, 2) == 2  # the heatmap with scroll reach, attention
+    # The day-by-day trend, the heatmap with scroll reach, attention.
+    assert _plots(page, 3) == 3
     page.screenshot(path=SHOTS / "dash_content.png", full_page=True)
     heat = page.locator("#fig-heatmap .heatmaplayer")
     assert heat.count() == 1
@@ -132,7 +133,7 @@ def test_overview_list_and_content_page_draw_their_figures(seeded, live_user, ch
     assert "Share chart..." not in titles  # nothing leaves the server
 
     page.goto(page.url + "?compare=leads&segment=all")
-    assert _plots(page, 3) == 3
+    assert _plots(page, 4) == 4
     page.screenshot(path=SHOTS / "dash_content_compare.png", full_page=True)
     context.close()
     assert errors == []
@@ -161,7 +162,7 @@ def test_content_page_works_under_a_strict_script_policy(
     page.route(url, strict)
     page.goto(url)
 
-    assert _plots(page, 2) == 2
+    assert _plots(page, 3) == 3  # trend, heatmap, attention
     context.close()
     assert errors == []
 
