@@ -118,18 +118,16 @@ def acquisition_clauses(flt: ContentFilter) -> list:
     if flt.referrer == DIRECT:
         clauses.append(or_(PageView.referrer.is_(None), PageView.referrer == ""))
     elif flt.referrer:
-        host = re.sub(r"([\\%_])", r"\\\1", flt.referrer.lower())
-        clauses.append(
-            or_(
-                *(
-                    func.lower(PageView.referrer).like(
-                        f"{scheme}://{host}{end}", escape="\\"
-                    )
-                    for scheme in ("http", "https")
-                    for end in ("", "/%", ":%", "?%")
-                )
-            )
-        )
+        referrer = func.lower(PageView.referrer)
+        matches = []
+        for scheme in ("http", "https"):
+            origin = f"{scheme}://{flt.referrer.lower()}"
+            matches.append(referrer == origin)
+            matches += [
+                referrer.startswith(origin + end, autoescape=True)
+                for end in ("/", ":", "?")
+            ]
+        clauses.append(or_(*matches))
     return clauses
 
 
