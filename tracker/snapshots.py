@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -229,8 +230,7 @@ def take_snapshots(
     session.commit()
     source = load_url or url
     if browser is None:
-        with launched_browser() as own:
-            captures = _capture_all(own, source, widths, selectors, report)
+        captures = _capture_in_own_browser(source, widths, selectors, report)
     else:
         captures = _capture_all(browser, source, widths, selectors, report)
     directory.mkdir(parents=True, exist_ok=True)
@@ -247,6 +247,24 @@ def take_snapshots(
             path.unlink(missing_ok=True)
         raise
     return snapshots
+
+
+def _capture_in_own_browser(
+    url: str,
+    widths: Sequence[int],
+    selectors: list[str],
+    report: Callable[[int, int, str], None] | None,
+) -> list[Capture]:
+    """Launch Chromium, capture, close it, on a thread of its own: Playwright's
+    sync API refuses a thread where an asyncio loop runs (an async server, a
+    notebook, or another sync Playwright already started on that thread)."""
+
+    def launched_and_captured() -> list[Capture]:
+        with launched_browser() as own:
+            return _capture_all(own, url, widths, selectors, report)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
+        return pool.submit(launched_and_captured).result()
 
 
 def _capture_all(

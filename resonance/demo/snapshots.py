@@ -121,10 +121,12 @@ def snapshot_demo(
     """Snapshot the demo's most viewed pages (see the module); commits."""
     urls = most_viewed(session, site_id, pages)
     try:
-        from tracker.snapshots import launched_browser, take_snapshots
+        from tracker.snapshots import take_snapshots
 
         taken = 0
-        with launched_browser() as browser, served(app) as base:
+        # A browser per page, each launched on a thread of its own by
+        # take_snapshots (see there): a second or so more per page.
+        with served(app) as base:
             for url in urls:
                 parts = urlsplit(url)
                 load = base + parts.path + (f"?{parts.query}" if parts.query else "")
@@ -135,7 +137,6 @@ def snapshot_demo(
                         url,
                         widths=widths,
                         directory=directory,
-                        browser=browser,
                         load_url=load,
                     )
                 )
