@@ -5,9 +5,11 @@
     python bench/pages.py --db sqlite:////path/to/resonance.db --runs 9
 
 The database is seeded with the demo (``resonance demo``'s code) when it has no
-site. The pages are found the way a person finds them: from ``/dash/`` as an
-admin, following every link under ``/dash`` (at most ``--per-endpoint`` URLs of
-each endpoint), plus the content page's filter variants that forms reach
+site, with snapshots of its most viewed pages as ``resonance serve`` makes them
+(``--no-snapshots``: heatmaps over the page outline instead). The pages are
+found the way a person finds them: from ``/dash/`` as an admin, following every
+link under ``/dash`` (at most ``--per-endpoint`` URLs of each endpoint), plus
+the content page's filter variants that forms reach
 (segments, compare, a device). Each page is fetched once to warm caches, then
 ``--runs`` times; the median wall time and the median CPU time of this process
 are printed per page in ms, slowest first, against the ``--budget``.
@@ -68,13 +70,15 @@ class Timing:
     cpu_ms: float
 
 
-def seeded_app(url: str):
+def seeded_app(url: str, snapshots: bool = True):
     """The app on ``url``, migrated, with the demo seeded if it has no site."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "bench", "ALERTS_IN_WORKERS": False}
+    )
     upgrade(url)
     with app.app_context():
         if not db.get_session().scalar(select(func.count()).select_from(Site)):
-            seed_demo_if_empty()
+            seed_demo_if_empty(snapshots=snapshots)
     return app
 
 
@@ -181,13 +185,18 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--per-endpoint", type=int, default=3)
     parser.add_argument("--budget", type=float, default=300.0, help="ms a page")
+    parser.add_argument(
+        "--no-snapshots", action="store_true", help="seed the demo without them"
+    )
     args = parser.parse_args(argv)
     url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='bench-pages-')}/demo.db"
-    app = seeded_app(url)
+    app = seeded_app(url, snapshots=not args.no_snapshots)
     client = admin_client(app)
     pages = discover(app, client, args.per_endpoint)
     timings = [timed(client, app, page, args.runs) for page in pages]
-    output = report(timings, args.budget, f"{url.split(':')[0]}: demo database")
+    shots = "no snapshots" if args.no_snapshots else "snapshots"
+    label = f"{url.split(':')[0]}: demo database ({shots})"
+    output = report(timings, args.budget, label)
     print(output)
     return output
 
