@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, func, select
 
 from resonance.cli.logs import JsonFormatter
-from resonance.core.models import Site
+from resonance.core.models import PageView, Site
 from tests.conftest import BROWSER_UA, ORIGIN
 from tests.factories import batch, pv
 from tests.servers import free_port, wait_until
@@ -45,6 +46,15 @@ def _post_beacon(base: str) -> int:
         return answer.status
 
 
+def _page_views(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(PageView))
+    finally:
+        engine.dispose()
+
+
 def _serve_json(database_url: str, tmp_path: Path) -> list[str]:
     """Run ``resonance serve --log-format json``, make requests, stop it; the
     lines it printed (stdout and stderr)."""
@@ -68,6 +78,9 @@ def _serve_json(database_url: str, tmp_path: Path) -> list[str]:
         wait_until(lambda: _answers(base), seconds=60)
         assert _post_beacon(base) == 204
         wait_until(lambda: "resonance.core.limits" in log.read_text(), seconds=20)
+        # Stored: on PostgreSQL by the drain process, which is then past its
+        # start-up (a SIGTERM before it set its handlers would end it silently).
+        wait_until(lambda: _page_views(database_url) > 0, seconds=30)
     finally:
         server.send_signal(signal.SIGTERM)
         returncode = server.wait(timeout=60)
