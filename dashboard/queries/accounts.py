@@ -18,6 +18,7 @@ from dashboard.queries.influence import (
     SUGGESTIONS,
     Suggestion,
     content_influence,
+    suggestions_from,
 )
 from dashboard.queries.leads import identified
 from dashboard.queries.reading import page_read
@@ -298,7 +299,7 @@ def account_suggestions(
 ) -> list[Suggestion]:
     """Content that leads who reached sales read before reaching sales, ranked by
     influence as for one prospect, that nobody of the account has viewed."""
-    seen = set(
+    seen = frozenset(
         session.scalars(
             _views(site)
             .add_columns(PageView.content_id)
@@ -307,19 +308,7 @@ def account_suggestions(
         )
     )
     report = content_influence(session, site, conversion=conversion)
-    return [
-        Suggestion(
-            r.content_id,
-            r.title,
-            r.url,
-            r.readers_before_sales,
-            r.lift,
-            r.linear,
-            r.kind,
-        )
-        for r in report.rows
-        if r.readers_before_sales > 0 and r.content_id not in seen
-    ][:limit]
+    return suggestions_from(report, limit, seen)
 
 
 def account_report(

@@ -295,6 +295,14 @@ def suggested_reads(
     prospect never viewed; conversion pages only when ``conversion`` (a
     prospect who just filled in the form needs no form)."""
     report = content_influence(session, site, unread_by=lead_id, conversion=conversion)
+    return suggestions_from(report, limit)
+
+
+def suggestions_from(
+    report: InfluenceReport, limit: int, seen: frozenset[int] = frozenset()
+) -> list[Suggestion]:
+    """The first ``limit`` rows of ``report`` read before sales, as suggestions,
+    leaving out the content ids in ``seen``."""
     return [
         Suggestion(
             r.content_id,
@@ -306,5 +314,5 @@ def suggested_reads(
             r.kind,
         )
         for r in report.rows
-        if r.readers_before_sales > 0
+        if r.readers_before_sales > 0 and r.content_id not in seen
     ][:limit]
