@@ -296,12 +296,33 @@ def _store(
     path = directory / name
     path.write_bytes(shot.png)
     written.append(path)
+    elements = {
+        selector: (*box, shot.labels.get(selector, "")[:LABEL_LEN])
+        for selector, box in shot.boxes.items()
+        if box[1] < shot.height  # below the height cap: not on the picture
+    }
+    snapshot = add_snapshot(
+        session, content_id, (shot.width, shot.height), now, name, elements
+    )
+    return snapshot
+
+
+def add_snapshot(
+    session: Session,
+    content_id: int,
+    size: tuple[int, int],
+    taken_at: datetime,
+    image: str,
+    elements: dict[str, tuple[float, float, float, float, str]],
+) -> Snapshot:
+    """The ``Snapshot`` row of an image already in the snapshot folder, and its
+    elements (selector → left, top, width, height, label); flushed."""
     snapshot = Snapshot(
         content_id=content_id,
-        width_px=shot.width,
-        height_px=shot.height,
-        taken_at=now,
-        image=name,
+        width_px=size[0],
+        height_px=size[1],
+        taken_at=taken_at,
+        image=image,
     )
     session.add(snapshot)
     session.flush()
@@ -313,10 +334,9 @@ def _store(
             top_px=top,
             width_px=width,
             height_px=height,
-            label=shot.labels.get(selector, "")[:LABEL_LEN],
+            label=label,
         )
-        for selector, (left, top, width, height) in shot.boxes.items()
-        if top < shot.height  # below the height cap: not on the picture
+        for selector, (left, top, width, height, label) in elements.items()
     )
     session.flush()
     return snapshot

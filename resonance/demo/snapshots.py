@@ -32,8 +32,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resonance.core.clock import naive_utc
-from resonance.core.models import Content, PageView, Snapshot, SnapshotElement
-from tracker.snapshots import DEFAULT_WIDTHS, SnapshotError, png_size
+from resonance.core.models import Content, PageView
+from tracker.snapshots import DEFAULT_WIDTHS, SnapshotError, add_snapshot, png_size
 
 # Under static/ so the package ships them (pyproject's package-data).
 PRERENDERED = Path(__file__).with_name("static") / "snapshots"
@@ -177,27 +177,8 @@ def install_prerendered(session: Session, site_id: int, directory: Path) -> int:
         width, height = png_size(source.read_bytes())
         name = f"{content_id}-{width}-demo-{shot['image']}"
         shutil.copyfile(source, directory / name)
-        snapshot = Snapshot(
-            content_id=content_id,
-            width_px=width,
-            height_px=height,
-            taken_at=now,
-            image=name,
-        )
-        session.add(snapshot)
-        session.flush()
-        session.add_all(
-            SnapshotElement(
-                snapshot_id=snapshot.id,
-                selector=selector,
-                left_px=left,
-                top_px=top,
-                width_px=w,
-                height_px=h,
-                label=label,
-            )
-            for selector, (left, top, w, h, label) in shot["elements"].items()
-        )
+        elements = {sel: tuple(box) for sel, box in shot["elements"].items()}
+        add_snapshot(session, content_id, (width, height), now, name, elements)
         installed += 1
     session.commit()
     return installed
