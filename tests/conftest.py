@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ import snippet_capture
 from flask import Flask
 from flask.testing import FlaskClient
 from servers import NO_COLLECTOR_LIMIT, free_port, gunicorn  # noqa: F401 - tests import free_port here
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from resonance.app import create_app
@@ -43,6 +44,24 @@ from tracker.identity import forget_salts
 from tracker.sites import create_site
 
 event_writers.install()  # only tracker.ingest writes the event tables
+
+# Engines that connected during the running test. An engine dropped without
+# dispose() (a CLI command's app, say) keeps its pooled connections until the
+# garbage collector meets it, and psycopg's "deleted while still open" warning
+# then fails whichever later test happens to be running.
+_connected: weakref.WeakSet[Engine] = weakref.WeakSet()
+event.listen(Engine, "engine_connect", lambda conn: _connected.add(conn.engine))
+
+
+@pytest.fixture(autouse=True)
+def _close_idle_connections() -> Iterator[None]:
+    """Dispose, when each test ends, the engines it connected: their idle
+    connections close now, in the test that opened them."""
+    _connected.clear()
+    yield
+    for engine in list(_connected):
+        engine.dispose()
+
 
 POSTGRES_URL = os.environ.get(
     "RESONANCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
