@@ -1,30 +1,39 @@
-"""Dashboard benchmark: warm timings of the content list, the content page (each
-figure's query, and the whole page through the Flask test client) and the
-prospect page, on databases of several sizes and both stores.
+"""Dashboard benchmark at scale: every dashboard page, warm, in the Flask test
+client, on generated databases of several sizes and both stores.
 
-    python bench/dashboard.py \\
-        --db sqlite:10k=sqlite:////tmp/scale/10k.db \\
+    python bench/dashboard.py --runs 5 \\
+        --db sqlite:100k=sqlite:////tmp/scale/100k.db \\
         --db sqlite:1M=sqlite:////tmp/scale/1m.db \\
-        --db postgresql:10k=postgresql+psycopg://postgres@127.0.0.1/rs_scale_10k ...
+        --db postgresql:100k=postgresql+psycopg://postgres@127.0.0.1/rs_scale_100k
 
-Each ``--db STORE:SIZE=URL`` is a database filled by ``bench/generate.py``. The
-content item measured is the most viewed one of the first generated site, the
-prospect the lead with the most page views: the worst cases. Every measurement
-runs once to warm caches, then ``--runs`` times; the median is reported in ms,
-with the ratio of the largest size to the smallest per store (sub-linear growth
-means a ratio well below the ratio of the sizes). ``--explain`` prints the plan
-(EXPLAIN QUERY PLAN / EXPLAIN) of every statement a measurement issues.
+Each ``--db STORE:SIZE=URL`` is a database filled by ``bench/generate.py`` (and
+``--replicate``). The pages are found as ``bench/pages.py`` finds them (links
+from ``/dash/`` as an admin, one URL per endpoint, the content page's filter
+variants), then pointed at the worst cases of the first generated site: its
+content item with the most page views, the lead with the most page views, the
+account whose people viewed most pages, and the stage most leads are at (the
+content page's ``segment=stage:…``); the content list grouped is added.
+
+Every page is fetched once to warm caches, then ``--runs`` times; the medians
+of wall time, of this process's CPU time and, on PostgreSQL, of the CPU time of
+the database's server processes (from ``/proc``, so only for a server on this
+machine; ticks of 10 ms) are reported per page, with the growth between
+consecutive sizes of a store, measured in the same run. On SQLite this process's
+CPU is the whole cost; on PostgreSQL the server's share is the second column.
+``--explain`` prints the plan of every SELECT a page issues.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder comes first on the path and its name would
@@ -37,22 +46,21 @@ from sqlalchemy import event, func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.generate import site_key  # noqa: E402
-from dashboard.queries.attention import attention_sections  # noqa: E402
-from dashboard.queries.clicks import click_grid, click_placement, top_elements  # noqa: E402
-from dashboard.queries.content_item import SNAPSHOT_WIDTHS, content_info, view_stats  # noqa: E402
-from dashboard.queries.content_list import content_list  # noqa: E402
-from dashboard.queries.content_report import content_report  # noqa: E402
-from dashboard.queries.influence import suggested_reads  # noqa: E402
-from dashboard.queries.prospect_reading import known_topics, reading_history  # noqa: E402
-from dashboard.queries.prospect_report import prospect_report  # noqa: E402
-from dashboard.queries.prospects import prospect, prospect_notes  # noqa: E402
-from dashboard.queries.scroll import scroll_reach  # noqa: E402
-from dashboard.queries.segments import ContentFilter  # noqa: E402
+from bench.pages import admin_client, discover  # noqa: E402
 from resonance.app import create_app  # noqa: E402
-from resonance.auth import users  # noqa: E402
-from resonance.core.models import IdentityLink, Lead, PageView, Site, User  # noqa: E402
+from resonance.core.models import (  # noqa: E402
+    IdentityLink,
+    Lead,
+    PageView,
+    Site,
+)
 
 SITE = site_key(0)
+# Pages only a form reaches, beside bench/pages.py's content variants.
+EXTRA_VARIANTS = {"dashboard.content_list": ("group=1",)}
+# Path arguments pointed at the worst case of their kind.
+WORST_ARGS = ("content_id", "lead_id", "account_id")
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,15 @@ class Target:
     url: str
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One page's medians, in ms (``server_ms`` None when not measured)."""
+
+    wall_ms: float
+    cpu_ms: float
+    server_ms: float | None
+
+
 def parse_target(value: str) -> Target:
     """``STORE:SIZE=URL`` as a :class:`Target`."""
     label, sep, url = value.partition("=")
@@ -73,128 +90,171 @@ def parse_target(value: str) -> Target:
     return Target(store, size, url)
 
 
-def worst_cases(session: Session) -> tuple[int, int, int]:
-    """The site id, its most viewed content item and its most active lead."""
+def worst_cases(session: Session) -> dict[str, object]:
+    """The first site's busiest content item, most active lead and account (by
+    page views), and its most common lead stage: the pages' arguments."""
     site = session.scalar(select(Site.id).where(Site.key == SITE))
+    views = func.count(PageView.id)
     content = session.scalar(
         select(PageView.content_id)
         .where(PageView.site_id == site)
         .group_by(PageView.content_id)
-        .order_by(func.count().desc(), PageView.content_id)
+        .order_by(views.desc(), PageView.content_id)
         .limit(1)
+    )
+    by_lead = (
+        select(Lead.id, Lead.account_id)
+        .join(IdentityLink, IdentityLink.lead_id == Lead.id)
+        .join(PageView, PageView.visitor_id == IdentityLink.visitor_id)
+        .where(Lead.site_id == site, Lead.merged_into_id.is_(None))
     )
     lead = session.scalar(
-        select(IdentityLink.lead_id)
-        .join(PageView, PageView.visitor_id == IdentityLink.visitor_id)
-        .join(Lead, Lead.id == IdentityLink.lead_id)
-        .where(PageView.site_id == site, Lead.merged_into_id.is_(None))
-        .group_by(IdentityLink.lead_id)
-        .order_by(func.count().desc(), IdentityLink.lead_id)
+        by_lead.with_only_columns(Lead.id)
+        .group_by(Lead.id)
+        .order_by(views.desc(), Lead.id)
         .limit(1)
     )
-    return site, content, lead
-
-
-def admin_client(app, session: Session):
-    """A test client logged in as the admin ``bench`` (created once per
-    database): the timed pages include the login check every request makes."""
-    user = session.scalar(select(User).where(User.username == "bench"))
-    if user is None:
-        user = users.create_user(
-            session, "bench", "admin", password=users.new_password()
-        )
-        session.commit()
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["uid"], cookie["nonce"] = user.id, user.session_nonce
-    return client
-
-
-def measurements(app, session: Session) -> dict[str, Callable[[], object]]:
-    """Every timed step, by name: queries on ``session``, pages on a test client."""
-    site, cid, lead_id = worst_cases(session)
-    flt = ContentFilter(site_key=SITE)
-    info = content_info(session, SITE, cid)
-    width = SNAPSHOT_WIDTHS["desktop"]
-    client = admin_client(app, session)
-
-    def page(path: str) -> Callable[[], object]:
-        def get() -> object:
-            response = client.get(path)
-            if response.status_code != 200:
-                raise RuntimeError(f"{path}: {response.status_code}")
-            return response.data
-
-        return get
-
-    stats = view_stats(session, flt, cid)
-    lead = prospect(session, site, lead_id)
-    base = f"/dash/sites/{SITE}"
+    account = session.scalar(
+        by_lead.with_only_columns(Lead.account_id)
+        .where(Lead.account_id.is_not(None))
+        .group_by(Lead.account_id)
+        .order_by(views.desc(), Lead.account_id)
+        .limit(1)
+    )
+    stage = session.scalar(
+        select(Lead.stage)
+        .where(Lead.site_id == site, Lead.stage.is_not(None))
+        .group_by(Lead.stage)
+        .order_by(func.count().desc(), Lead.stage)
+        .limit(1)
+    )
     return {
-        "content list: query": lambda: content_list(session, flt),
-        "content list: JSON page": page(f"{base}/content?format=json"),
-        "content: view_stats": lambda: view_stats(session, flt, cid),
-        "content: click_placement": lambda: click_placement(session, flt, cid, width),
-        "content: click_grid": lambda: click_grid(session, flt, cid, width),
-        "content: top_elements": lambda: top_elements(session, flt, cid),
-        "content: scroll_reach": lambda: scroll_reach(session, flt, cid, stats),
-        "content: attention_sections": lambda: attention_sections(session, flt, cid),
-        "content: report (all queries)": lambda: content_report(session, flt, info),
-        "content: JSON page": page(f"{base}/content/{cid}?format=json"),
-        "content: HTML page": page(f"{base}/content/{cid}"),
-        "prospect: prospect": lambda: prospect(session, site, lead_id),
-        "prospect: reading_history": lambda: reading_history(session, site, lead_id),
-        "prospect: known_topics": lambda: known_topics(session, site, lead_id),
-        "prospect: suggested_reads": lambda: suggested_reads(session, site, lead_id),
-        "prospect: prospect_notes": lambda: prospect_notes(session, site, lead_id),
-        "prospect: report (all queries)": lambda: prospect_report(session, site, lead),
-        "prospect: JSON page": page(f"{base}/prospects/{lead_id}?format=json"),
+        "site_key": SITE,
+        "content_id": content,
+        "lead_id": lead,
+        "account_id": account,
+        "stage": stage,
     }
 
 
-def median_ms(step: Callable[[], object], runs: int, clock=time.perf_counter) -> float:
-    """Warm once, then the median of ``runs`` timings, in milliseconds.
+def page_urls(app, client, worst: dict[str, object]) -> list[tuple[str, str]]:
+    """(endpoint, URL) of every page to time: one discovered URL per endpoint
+    (and the content page's variants) with its site and ids made the worst
+    cases, the stage segment and :data:`EXTRA_VARIANTS` added."""
+    adapter = app.url_map.bind("localhost")
+    extras = {
+        **EXTRA_VARIANTS,
+        "dashboard.content_page": (f"segment=stage:{worst['stage']}",),
+    }
+    pages: list[tuple[str, str]] = []
+    for url in discover(app, client, per_endpoint=1):
+        parts = urlsplit(url)
+        endpoint, args = adapter.match(parts.path, method="GET")
+        args = {
+            k: SITE if k == "site_key" else worst.get(k, v) for k, v in args.items()
+        }
+        if any(args.get(name) is None for name in WORST_ARGS if name in args):
+            continue  # no such row on this database (e.g. no account)
+        path = adapter.build(endpoint, args)
+        pages.append((endpoint, f"{path}?{parts.query}" if parts.query else path))
+        for variant in extras.pop(endpoint, ()):
+            query = "&".join(filter(None, (parts.query, variant)))
+            pages.append((endpoint, f"{path}?{query}"))
+    return list(dict.fromkeys(pages))
 
-    ``clock`` may be ``time.process_time``: on a shared machine the CPU time of
-    this process is steadier than wall time, and for SQLite (in process) it is
-    the query's whole cost; for PostgreSQL it leaves out the server's work."""
-    step()
-    timings = []
+
+class ServerCpu:
+    """CPU time of a PostgreSQL database's server processes on this machine,
+    read from ``/proc`` (utime + stime of every backend connected to it)."""
+
+    def __init__(self, engine) -> None:
+        self.connection = engine.connect()
+        self.own = self.connection.scalar(text("SELECT pg_backend_pid()"))
+
+    def pids(self) -> list[int]:
+        rows = self.connection.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        self.connection.rollback()
+        return [pid for (pid,) in rows]
+
+    @staticmethod
+    def ticks(pids: list[int]) -> dict[int, int]:
+        found = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+            except OSError:
+                continue
+            values = fields.split()
+            found[pid] = int(values[11]) + int(values[12])  # utime, stime
+        return found
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def timed(fetch: Callable[[], object], runs: int, server: ServerCpu | None) -> Timing:
+    """Warm once, then the medians of ``runs`` fetches."""
+    fetch()
+    walls, cpus, servers = [], [], []
     for _ in range(runs):
-        started = clock()
-        step()
-        timings.append((clock() - started) * 1000)
-    return statistics.median(timings)
+        before = server.ticks(server.pids()) if server else {}
+        wall, cpu = time.perf_counter(), time.process_time()
+        fetch()
+        cpus.append((time.process_time() - cpu) * 1000)
+        walls.append((time.perf_counter() - wall) * 1000)
+        if server:
+            after = server.ticks(server.pids())
+            spent = sum(t - before.get(pid, 0) for pid, t in after.items())
+            servers.append(spent * TICK_MS)
+    return Timing(
+        statistics.median(walls),
+        statistics.median(cpus),
+        statistics.median(servers) if server else None,
+    )
 
 
 def measure(
-    target: Target,
-    runs: int,
-    explain: bool = False,
-    only: str = "",
-    clock=time.perf_counter,
-) -> dict[str, float]:
-    """Median milliseconds of every measurement (whose name holds ``only``) on
-    one database."""
-    app = create_app({"DATABASE_URL": target.url, "SECRET_KEY": "bench"})
+    target: Target, runs: int, explain: bool = False, only: str = "", log=print
+) -> dict[str, Timing]:
+    """Every page's medians (pages whose URL holds ``only``) on one database."""
+    app = create_app(
+        {"DATABASE_URL": target.url, "SECRET_KEY": "bench", "ALERTS_IN_WORKERS": False}
+    )
     engine = app.extensions["resonance.engine"]
-    results: dict[str, float] = {}
-    with app.app_context(), Session(engine) as session:
-        steps = measurements(app, session)
-        for name, step in steps.items():
-            if only not in name:
-                continue
-            if explain:
-                print_plans(session, name, step)
-            results[name] = median_ms(step, runs, clock)
-            session.rollback()  # no long-lived snapshot between measurements
+    with Session(engine) as session:
+        worst = worst_cases(session)
+    log(f"{target.store} {target.size}: worst cases {worst}")
+    client = admin_client(app)
+    server = ServerCpu(engine) if engine.dialect.name == "postgresql" else None
+    results: dict[str, Timing] = {}
+    for _endpoint, url in page_urls(app, client, worst):
+        if only not in url:
+            continue
+
+        def fetch(url: str = url) -> bytes:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code}")
+            return response.data
+
+        if explain:
+            print_plans(engine, url, fetch)
+        name = url.replace(f"/dash/sites/{SITE}", "…")
+        results[name] = timed(fetch, runs, server)
+        log(f"  {results[name].wall_ms:9.1f} ms  {name}")
+    if server:
+        server.close()
     engine.dispose()
     return results
 
 
-def print_plans(session: Session, name: str, step: Callable[[], object]) -> None:
-    """Run ``step`` once, recording its statements, then print each one's plan."""
-    engine = session.get_bind()
+def print_plans(engine, name: str, fetch: Callable[[], object]) -> None:
+    """Fetch once, recording the SELECTs, then print each one's plan."""
     seen: list[tuple[str, object]] = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many):
@@ -203,59 +263,99 @@ def print_plans(session: Session, name: str, step: Callable[[], object]) -> None
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        step()
+        fetch()
     finally:
         event.remove(engine, "before_cursor_execute", record)
     sqlite = engine.dialect.name == "sqlite"
     prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ANALYZE "
     print(f"### {name}")
-    raw = session.connection().connection.driver_connection
-    for statement, parameters in seen:
-        cursor = raw.cursor()
-        cursor.execute(prefix + statement, parameters)
-        rows = cursor.fetchall()
-        first = " ".join(statement.split())[:160]
-        print(f"-- {first}")
-        for row in rows:
-            print("   ", row[-1] if sqlite else row[0])
-    session.rollback()
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        for statement, parameters in seen:
+            cursor = raw.cursor()
+            cursor.execute(prefix + statement, parameters)
+            first = " ".join(statement.split())[:160]
+            print(f"-- {first}")
+            for row in cursor.fetchall():
+                print("   ", row[-1] if sqlite else row[0])
+        connection.rollback()
 
 
-def table(results: dict[Target, dict[str, float]]) -> str:
-    """A Markdown table: one row per measurement, one column per database, and
-    per store the ratio of its largest size to its smallest."""
-    targets = list(results)
-    stores = list(dict.fromkeys(t.store for t in targets))
-    ratio_cols = []
-    for store in stores:
-        own = [t for t in targets if t.store == store]
-        if len(own) > 1:
-            ratio_cols.append((store, own[0], own[-1]))
-    head = ["ms (median)"] + [f"{t.store} {t.size}" for t in targets]
-    head += [f"{s} {last.size}/{first.size}" for s, first, last in ratio_cols]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name in results[targets[0]]:
-        cells = [name] + [f"{results[t][name]:.1f}" for t in targets]
-        cells += [
-            f"{results[last][name] / max(results[first][name], 0.001):.1f}×"
-            for _, first, last in ratio_cols
-        ]
+def _ratio(new: float, old: float) -> str:
+    return f"{new / max(old, 0.001):.1f}×"
+
+
+def table(results: dict[Target, dict[str, Timing]], store: str) -> str:
+    """One store's Markdown table: per page and size the wall, CPU (and server
+    CPU) medians, then the wall and CPU growth between consecutive sizes."""
+    own = [t for t in results if t.store == store]
+    server = any(
+        timing.server_ms is not None for t in own for timing in results[t].values()
+    )
+    head = ["page"]
+    for t in own:
+        head += [f"{t.size} wall", f"{t.size} CPU"] + ([f"{t.size} server"] * server)
+    steps = list(zip(own, own[1:], strict=False))
+    for old, new in steps:
+        head += [f"wall {new.size}/{old.size}", f"CPU {new.size}/{old.size}"]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for name in results[own[0]]:
+        if any(name not in results[t] for t in own):
+            continue
+        cells = [f"`{name}`"]
+        for t in own:
+            timing = results[t][name]
+            cells += [f"{timing.wall_ms:.1f}", f"{timing.cpu_ms:.1f}"]
+            cells += [f"{timing.server_ms:.0f}"] if server else []
+        for old, new in steps:
+            before, after = results[old][name], results[new][name]
+            cells += [
+                _ratio(after.wall_ms, before.wall_ms),
+                _ratio(
+                    after.cpu_ms + (after.server_ms or 0),
+                    before.cpu_ms + (before.server_ms or 0),
+                ),
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def misses(
+    results: dict[Target, dict[str, Timing]], store: str, budget_ms: float
+) -> list[str]:
+    """The pages of ``store`` over ``budget_ms`` wall at its largest size, or
+    growing more than 1.5× (wall) between its two largest sizes."""
+    own = [t for t in results if t.store == store]
+    largest = results[own[-1]]
+    found = []
+    for name, timing in largest.items():
+        why = []
+        if timing.wall_ms > budget_ms:
+            why.append(f"{timing.wall_ms:.0f} ms at {own[-1].size}")
+        if len(own) > 1 and name in results[own[-2]]:
+            growth = timing.wall_ms / max(results[own[-2]][name].wall_ms, 0.001)
+            if growth > 1.5:
+                why.append(f"×{growth:.1f} from {own[-2].size}")
+        if why:
+            found.append(f"{name}: {', '.join(why)}")
+    return found
+
+
 def row_counts(url: str) -> str:
-    """Page views, clicks and page sections of a database (context for a table)."""
+    """Page views, clicks, sections, attention bands and leads of a database."""
     from resonance.core.engine import make_engine
 
     engine = make_engine(url)
+    names = ("pageviews", "clicks", "page_sections", "attention_bands", "leads")
     with engine.connect() as connection:
         counts = [
-            connection.scalar(text(f"SELECT count(*) FROM {name}"))
-            for name in ("pageviews", "clicks", "page_sections", "leads")
+            connection.scalar(text(f"SELECT count(*) FROM {name}")) for name in names
         ]
     engine.dispose()
-    return "{} page views, {} clicks, {} page sections, {} leads".format(*counts)
+    return ", ".join(f"{n:,} {name}" for n, name in zip(counts, names, strict=True))
+
+
+BUDGETS = {"postgresql": 300.0, "sqlite": 500.0}
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -263,19 +363,27 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--db", type=parse_target, action="append", required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--explain", action="store_true")
-    parser.add_argument("--only", default="", help="measurements whose name has this")
-    parser.add_argument(
-        "--cpu", action="store_true", help="this process's CPU time, not wall time"
-    )
+    parser.add_argument("--only", default="", help="pages whose URL has this")
     args = parser.parse_args(argv)
     results = {}
     for target in args.db:
         print(f"{target.store} {target.size}: {row_counts(target.url)}", flush=True)
-        clock = time.process_time if args.cpu else time.perf_counter
         results[target] = measure(
-            target, max(1, args.runs), args.explain, args.only, clock
+            target,
+            max(1, args.runs),
+            args.explain,
+            args.only,
+            log=lambda line: print(line, flush=True),
         )
-    report = table(results)
+    parts = []
+    for store in dict.fromkeys(t.store for t in args.db):
+        parts.append(f"## {store} (ms, median of {args.runs}, warm)")
+        parts.append(table(results, store))
+        budget = BUDGETS.get(store, 300.0)
+        over = misses(results, store, budget)
+        parts.append(f"Over {budget:g} ms or growing > 1.5×: {len(over)}")
+        parts += [f"- {line}" for line in over]
+    report = "\n".join(parts)
     print(report)
     return report
 
