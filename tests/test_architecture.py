@@ -72,11 +72,11 @@ def test_a_backward_import_breaks_a_contract(
     ), done.stdout
 
 
-def _write_pageview_from(module_name: str, url: str) -> None:
-    """Run an INSERT on ``pageviews`` from code that belongs to ``module_name``."""
+def _write_pageview_from(module_name: str, url: str, table: str = "pageviews") -> None:
+    """Run an INSERT on ``table`` from code that belongs to ``module_name``."""
     code = compile(
         "def write(connection, text):\n"
-        "    connection.execute(text('INSERT INTO pageviews (id) VALUES (1)'))\n",
+        f"    connection.execute(text('INSERT INTO {table} (site_id) VALUES (1)'))\n",
         f"<{module_name}>",
         "exec",
     )
@@ -100,6 +100,16 @@ def test_an_event_write_outside_ingest_is_refused(tmp_path: Path, rogue: str):
         EventWriteOutsideIngest, match=f"{rogue} ran INSERT on pageviews"
     ):
         _write_pageview_from(rogue, url)
+
+
+@pytest.mark.parametrize("rogue", ["tracker.ingest", "dashboard.queries"])
+def test_a_summary_write_outside_tracker_summaries_is_refused(tmp_path, rogue):
+    url = f"sqlite:///{tmp_path / 'guard.db'}"
+    upgrade(url)
+    with pytest.raises(
+        EventWriteOutsideIngest, match=f"{rogue} ran INSERT on section_totals: only"
+    ):
+        _write_pageview_from(rogue, url, table="section_totals")
 
 
 def test_the_guard_lets_ingest_through_to_the_database(tmp_path: Path):

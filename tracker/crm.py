@@ -32,6 +32,7 @@ from resonance.core.models import (
     Site,
     StageChange,
 )
+from tracker import summaries
 from tracker.accounts import assign_account, follow_survivor, new_lead_account
 from tracker.stages import (  # noqa: F401 - the stages are part of the CRM's API
     DEFAULT_REACHED_SALES,
@@ -366,7 +367,9 @@ def recompute_stages(
     )
     if lead_ids is not None:
         statement = statement.where(Lead.id.in_(lead_ids))
-    session.execute(statement)
+    # The leads' page views change cohort (stage, reached sales) in the summaries.
+    with summaries.restating(session, summaries.of_leads(lead_ids, site_id)):
+        session.execute(statement)
 
 
 # --- merges ---------------------------------------------------------------------
@@ -399,12 +402,14 @@ def merge_leads(
     source, target = resolve(session, source), resolve(session, target)
     if source.id == target.id:
         return
-    _repoint(session, source.id, target.id)
-    _fill_empty_fields(session, source, target)
-    source.merged_into_id = target.id
-    session.flush()
-    follow_survivor(session, target, source.account_id, now)
-    recompute_stages(session, site_id, [source.id, target.id])
+    leads = [source.id, target.id]
+    with summaries.restating(session, summaries.of_leads(leads, site_id)):
+        _repoint(session, source.id, target.id)
+        _fill_empty_fields(session, source, target)
+        source.merged_into_id = target.id
+        session.flush()
+        follow_survivor(session, target, source.account_id, now)
+        recompute_stages(session, site_id, leads)
 
 
 def _repoint(session: Session, old: int, new: int) -> None:

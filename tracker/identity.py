@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from resonance.core.dialect import insert
 from resonance.core.models import DailySalt, IdentityConflict, IdentityLink, Visitor
+from tracker import summaries
 from tracker.sites import SiteInfo
 
 _salts: dict[date, str] = {}
@@ -102,14 +103,25 @@ def link_visitor(
     A browser already linked to lead A that identifies as lead B is a shared
     browser: A's history is not moved to B (PostHog refuses such merges too).
     """
-    session.execute(
-        insert(session, IdentityLink)
-        .values(visitor_id=visitor_id, lead_id=lead_id, linked_at=now, source=source)
-        .on_conflict_do_nothing()
-    )
     linked = session.scalar(
         select(IdentityLink.lead_id).where(IdentityLink.visitor_id == visitor_id)
     )
+    if linked is None:
+        # Its page views move to the lead's cohort in the summaries.
+        with summaries.restating(session, summaries.of_visitors([visitor_id])):
+            session.execute(
+                insert(session, IdentityLink)
+                .values(
+                    visitor_id=visitor_id,
+                    lead_id=lead_id,
+                    linked_at=now,
+                    source=source,
+                )
+                .on_conflict_do_nothing()
+            )
+        linked = session.scalar(
+            select(IdentityLink.lead_id).where(IdentityLink.visitor_id == visitor_id)
+        )
     if linked == lead_id:
         return True
     session.add(

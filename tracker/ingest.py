@@ -30,14 +30,15 @@ Must not import: Flask, the dashboard.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from resonance.core.clock import naive_utc
 from resonance.core.dialect import RawSql, insert
-from resonance.core.models import Identify
-from tracker import alerts, contents, event_rows, visits
+from resonance.core.models import Identify, PageView
+from tracker import alerts, contents, event_rows, summaries, visits
 from tracker.beacon import BeaconError, IdentifyEvent, Parsed, parse
 from tracker.bots import is_bot
 from tracker.crm import upsert_lead
@@ -187,13 +188,20 @@ def _write(plan: Plan, commit: bool = False) -> None:
         view.content_id = content_id[view.content_key]
         view.session_id = view.visit.id
     may_fire = _may_fire(plan, linked)
+    restated = _restated(plan)
     ends = (
         commit
         and not plan.session.new
         and not may_fire
+        and not restated
         and not any(a.identifies for a in plan.accepted)
     )
-    with sql.pipeline():
+    upkeep = (
+        summaries.restating(plan.session, PageView.id.in_(restated))
+        if restated
+        else nullcontext()
+    )
+    with upkeep, sql.pipeline():
         _write_rows(sql, plan, new_visits, new_views)
         if ends:
             sql.commit()
@@ -202,6 +210,14 @@ def _write(plan: Plan, commit: bool = False) -> None:
         # The group's time: its visitors were all last seen at their batch's now.
         now = max(row["last_seen_at"] for row in plan.visitors.values())
         alerts.fire(plan.session, may_fire, now)
+
+
+def _restated(plan: Plan) -> list[int]:
+    """The page views whose summarised figures the group changes: those it gives
+    sections or attention, and those whose scroll depth it raises."""
+    ids = {view.id for view, _ in plan.sections}
+    ids.update(v.id for v in plan.views.values() if v.row is None and v.raised)
+    return sorted(ids)
 
 
 def _may_fire(plan: Plan, linked) -> list[int]:

@@ -40,7 +40,7 @@ from resonance.core.models import (
     Visitor,
     VisitSession,
 )
-from tracker import rollups
+from tracker import rollups, summaries
 from tracker.accounts import prune_accounts
 from tracker.crm import normalise_email, resolve
 from tracker.identity import delete_old_salts
@@ -129,12 +129,14 @@ def erase(
         "visitors": delete(Visitor).where(Visitor.id.in_(visitors)),
         "leads": delete(Lead).where(Lead.id.in_(leads)),
     }
-    removed = {
-        table: session.execute(
-            statement.execution_options(synchronize_session=False)
-        ).rowcount
-        for table, statement in statements.items()
-    } | alerts_removed
+    # Their page views leave the summaries (there is nothing to add back).
+    with summaries.restating(session, summaries.of_visitors(visitors)):
+        removed = {
+            table: session.execute(
+                statement.execution_options(synchronize_session=False)
+            ).rowcount
+            for table, statement in statements.items()
+        } | alerts_removed
     if pruned := prune_accounts(session, accounts):
         removed["accounts"] = pruned  # named only when one went
     audit = Erasure(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import BigInteger, Float, and_, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
 from dashboard.queries.reading import reading_seconds
-from dashboard.queries.segments import ContentFilter, filtered_views
-from resonance.core.models import ContentSection, PageSection
+from dashboard.queries.segments import ContentFilter, cohort_clause, filtered_views
+from dashboard.queries.summary_days import Split, split
+from resonance.core.models import ContentSection, SectionTotal, Site
+from tracker.summaries import FIGURES, section_contributions
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class SectionRow:
 
 
 def attention_sections(
-    session: Session, flt: ContentFilter, content_id: int
+    session: Session, flt: ContentFilter, content_id: int, *, raw: bool = False
 ) -> list[SectionRow]:
     """Active time and reach per section, grouped by heading text and level over
     the selected page views, in page order (average top, then average index);
@@ -49,31 +51,9 @@ def attention_sections(
     ``left_pct`` are shares of the views whose layout had the section.
     ``held_longer``: read longer per reaching view than its words need.
     ``readers_stop``: where the most readers leave (see :class:`SectionRow`).
+    ``raw`` reads the raw events only, never the summaries (to check them).
     """
-    views = filtered_views(session, flt, content_id)
-    s = PageSection
-    per = (
-        select(
-            s.heading,
-            s.level,
-            func.count(func.distinct(s.pageview_id)).label("having"),
-            func.sum(s.active_ms).label("active_ms"),
-            func.avg(s.top_px).label("top"),
-            # Sections side by side (cards) share a top: then DOM order decides.
-            func.avg(s.idx).label("pos"),
-            func.avg(s.height_px).label("height"),
-            func.count(
-                func.distinct(case((s.top_px < views.c.max_scroll_px, s.pageview_id)))
-            ).label("reached"),
-            func.count(
-                func.distinct(case((_left_inside(s, views), s.pageview_id)))
-            ).label("left"),
-        )
-        .join(views, views.c.id == s.pageview_id)
-        .where(s.heading.is_not(None), s.level.is_not(None))
-        .group_by(s.heading, s.level)
-        .subquery("per")
-    )
+    per = _section_figures(session, flt, content_id, raw)
     words = (
         select(
             ContentSection.heading,
@@ -96,6 +76,7 @@ def attention_sections(
             per.c.active_ms,
             words.c.words,
         )
+        .where(per.c.having > 0)
         .outerjoin(
             words,
             and_(words.c.heading == per.c.heading, words.c.level == per.c.level),
@@ -108,13 +89,51 @@ def attention_sections(
     return [_section_row(row, index == stop) for index, row in enumerate(rows)]
 
 
-def _left_inside(section, views):
-    """True when the page view's deepest visible point fell inside ``section``:
-    past its top, not past its bottom."""
-    return and_(
-        section.top_px < views.c.max_scroll_px,
-        views.c.max_scroll_px <= section.top_px + section.height_px,
+def _section_figures(
+    session: Session, flt: ContentFilter, content_id: int, raw: bool = False
+):
+    """Per heading and level, the section figures of the selected page views:
+    whole days from ``section_totals``, the rest from the raw sections (the
+    same definition, ``tracker.summaries.section_contributions``)."""
+    parts = []
+    days = split(flt) if not raw else Split(False, None, None, (flt,))
+    if days.whole:
+        t = SectionTotal
+        site = select(Site.id).where(Site.key == flt.site_key).scalar_subquery()
+        where = [t.content_id == content_id, t.site_id == site]
+        where += [t.day >= days.first] if days.first else []
+        where += [t.day < days.end] if days.end else []
+        where += [t.device == flt.device] if flt.device else []
+        if (cohort := cohort_clause(flt.segment, t)) is not None:
+            where.append(cohort)
+        columns = [t.heading, t.level, *(getattr(t, f) for f in FIGURES)]
+        parts.append(select(*columns).where(*where))
+    for raw in days.raw:
+        parts.append(section_contributions(filtered_views(session, raw, content_id)))
+    both = union_all(*parts).subquery("both")
+    # PostgreSQL sums bigints as numeric: back to integers.
+    total = {f: cast(func.sum(both.c[f]), BigInteger) for f in FIGURES}
+    return (
+        select(
+            both.c.heading,
+            both.c.level,
+            total["views"].label("having"),
+            total["active_ms"].label("active_ms"),
+            _ratio(total["top_sum"], total["top_n"]).label("top"),
+            # Sections side by side (cards) share a top: then DOM order decides.
+            _ratio(total["idx_sum"], total["rows"]).label("pos"),
+            _ratio(total["height_sum"], total["height_n"]).label("height"),
+            total["reached"].label("reached"),
+            total["left_inside"].label("left"),
+        )
+        .group_by(both.c.heading, both.c.level)
+        .subquery("per")
     )
+
+
+def _ratio(part, whole):
+    """``part / whole`` as a float (NULL when ``whole`` is 0): an average."""
+    return cast(part, Float) / func.nullif(whole, 0)
 
 
 def _pct(part: int, whole: int) -> float:

@@ -159,6 +159,29 @@ def _segment_clause(segment: str):
     raise ValueError(f"unknown segment {segment!r}")
 
 
+def cohort_clause(segment: str, row):
+    """The WHERE clause of a segment on summary rows (``row``: a table with the
+    cohort columns ``lead``, ``sales`` and ``stage``; None for all): the same
+    visitors as :func:`_segment_clause` picks by their page views."""
+    if segment == "all":
+        return None
+    if segment.startswith(NOT):
+        return ~cohort_clause(segment[len(NOT) :], row)
+    if segment == "leads":
+        return row.lead.is_(True)
+    if segment == "sales":
+        return row.sales.is_(True)
+    if segment.startswith("stage:") and valid_segment(segment):
+        return row.stage == segment[len("stage:") :]
+    raise ValueError(f"unknown segment {segment!r}")
+
+
+def summarised(flt: ContentFilter) -> bool:
+    """Whether summaries can answer ``flt``: they are kept per day, device and
+    cohort, not per campaign, referrer or internal traffic."""
+    return not (flt.exclude_internal or flt.source or flt.campaign or flt.referrer)
+
+
 def _external_clauses(domains: list[str]) -> list:
     """WHERE clauses dropping internal traffic: browsers marked internal, and
     leads of the site's own e-mail domains (colleagues testing the form)."""

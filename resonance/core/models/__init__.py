@@ -58,6 +58,7 @@ from resonance.core.models.leads import (
     StageChange,
 )
 from resonance.core.models.sites import PRIVACY_MODES, Site
+from resonance.core.models.summaries import SectionTotal
 from resonance.core.models.visitors import DEVICES, DailySalt, Visitor, VisitSession
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "SnapshotElement",
     "ContentDaily",
     "RollupState",
+    "SectionTotal",
     "PageView",
     "Click",
     "PageSection",

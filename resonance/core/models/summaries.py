@@ -1,0 +1,54 @@
+"""Summaries the dashboard reads instead of scanning event tables.
+
+One row per content item, UTC day, device class and *cohort* of visitors, with
+additive figures only (counts and sums), so that the rows of any set of page views
+add up to the figure of that set. The cohort is what a segment filter needs to
+know about a visitor, taken from the lead it is linked to: linked at all, reached
+sales, current stage. ``tracker.summaries`` keeps the rows exact as events arrive
+and as visitors change cohort.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from resonance.core.models.base import Base
+from resonance.core.sizes import HEADING_LEN
+
+
+class SectionTotal(Base):
+    """Attention by section: for one heading of one content item, the page views
+    of one day, device and cohort that had it, reached it, left inside it, and
+    their active time on it (``tracker.summaries.section_contributions`` is the
+    definition, ``dashboard.queries.attention`` the reader)."""
+
+    __tablename__ = "section_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # Cohort: linked to a lead; that lead reached sales; its stage ('' for none).
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    heading: Mapped[str] = mapped_column(String(HEADING_LEN), primary_key=True)
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # Page views with the section; section rows (a heading may repeat in a page).
+    views: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    reached: Mapped[int] = mapped_column(BigInteger)
+    left_inside: Mapped[int] = mapped_column(BigInteger)
+    active_ms: Mapped[int] = mapped_column(BigInteger)
+    # Sums and counts for the averages of the layout (NULL layout values skipped).
+    top_sum: Mapped[int] = mapped_column(BigInteger)
+    top_n: Mapped[int] = mapped_column(BigInteger)
+    idx_sum: Mapped[int] = mapped_column(BigInteger)
+    height_sum: Mapped[int] = mapped_column(BigInteger)
+    height_n: Mapped[int] = mapped_column(BigInteger)

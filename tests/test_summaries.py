@@ -1,0 +1,219 @@
+"""The section summaries equal the raw events at every step of a visitor's life:
+events stored over several days and devices, scroll and attention raised later,
+an identify, stage changes, a merge, a site-wide recompute, an erasure and a
+purge; for every segment and for periods with partial days. ``rebuild`` gives
+back exactly the rows the collector kept, and running it twice changes nothing.
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.queries.attention import attention_sections
+from dashboard.queries.segments import ContentFilter
+from resonance.core.models import Content, Lead, SectionTotal
+from tests.conftest import BROWSER_UA, ORIGIN
+from tests.factories import attention, batch, identify, layout, pv, scroll
+from tracker import crm, lifecycle, summaries
+from tracker.ingest import RequestMeta, ingest
+
+META = RequestMeta(ip="203.0.113.9", user_agent=BROWSER_UA, origin=ORIGIN)
+POST = "https://blog.example.com/post"
+# Three whole UTC days before today; the checks also cut periods mid-day.
+DAY0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - (
+    timedelta(days=3)
+)
+SECTIONS = [[1, "A post", 0, 800], [2, "Why", 800, 1200], [2, "How", 2000, 1000]]
+SEGMENTS = ["all", "leads", "sales", "stage:sql", "stage:lead"]
+SEGMENTS += [f"not:{s}" for s in SEGMENTS[1:]]
+
+
+def _at(day: int, hour: float) -> datetime:
+    return DAY0 + timedelta(days=day, hours=hour)
+
+
+def _store(session, visitor: str, at: datetime, *events: dict) -> None:
+    ms = int(at.timestamp() * 1000)
+    stamped = [e | {"ts": ms - 4000 + n} for n, e in enumerate(events)]
+    ingest(session, json.dumps(batch(*stamped, v=visitor)).encode(), META, at)
+    session.commit()
+
+
+def _read(session, visitor: str, at: datetime, deepest: int, width: int = 1440):
+    """A page view with its layout, scroll and attention; its page view id."""
+    view = pv(url=POST, ti="A post", vw=width)
+    pid = view["p"]
+    _store(
+        session,
+        visitor,
+        at,
+        view,
+        layout(pid, SECTIONS),
+        scroll(pid, deepest, 3000),
+        attention(pid, 9000, [[0, 5000], [1, 4000]]),
+    )
+    return pid
+
+
+def _periods() -> list[tuple[datetime | None, datetime | None]]:
+    naive = [_at(d, h).replace(tzinfo=None) for d, h in ((0, 0), (1, 6.5), (2, 0))]
+    return [
+        (None, None),
+        (naive[0], None),
+        (naive[1], None),
+        (None, naive[1]),
+        (naive[1], naive[2]),
+        (naive[0], naive[2]),
+        (naive[1], naive[1] + timedelta(hours=3)),
+    ]
+
+
+def _assert_summaries_match_raw(session) -> None:
+    content_id = session.scalar(select(Content.id).where(Content.url == POST))
+    checked = 0
+    for segment in SEGMENTS:
+        for since, until in _periods():
+            for device in (None, "mobile"):
+                flt = ContentFilter(
+                    "blog", since=since, until=until, device=device, segment=segment
+                )
+                summarised = attention_sections(session, flt, content_id)
+                raw = attention_sections(session, flt, content_id, raw=True)
+                assert summarised == raw, (segment, since, until, device)
+                checked += bool(raw)
+    assert checked  # not every comparison was of nothing
+
+
+def _rows(session) -> list[tuple]:
+    """The non-empty summary rows, comparable across runs."""
+    t = SectionTotal.__table__
+    rows = session.execute(select(t).where(t.c.views > 0)).all()
+    return sorted(tuple(row) for row in rows)
+
+
+def _lead(session, email: str) -> Lead:
+    return session.scalar(select(Lead).where(Lead.email == email))
+
+
+def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
+    # Day 0: three anonymous readers, one on a phone; an old view raised later.
+    ann_first = _read(session, "visitor-ann", _at(0, 9), 900)
+    _read(session, "visitor-bob", _at(0, 10), 1900, width=390)
+    _read(session, "visitor-cy", _at(0, 23.5), 3000)
+    _assert_summaries_match_raw(session)
+
+    # Day 1: Ann comes back, and her first view's scroll and attention rise
+    # (the snippet's cumulative figures of a tab left open).
+    _store(
+        session,
+        "visitor-ann",
+        _at(1, 6),
+        scroll(ann_first, 2500, 3000),
+        attention(ann_first, 20000, [[0, 6000], [1, 9000], [2, 5000]]),
+    )
+    ann_second = _read(session, "visitor-ann", _at(1, 8), 1500)
+    _assert_summaries_match_raw(session)
+
+    # Ann identifies: her page views move to the leads.
+    _store(session, "visitor-ann", _at(1, 9), identify(ann_second, "ann@acme.com"))
+    _read(session, "visitor-bob", _at(1, 12), 2600, width=390)
+    _store(session, "visitor-bob", _at(1, 12.5), identify(ann_second, "bob@acme.com"))
+    _assert_summaries_match_raw(session)
+
+    # Stages: Ann reaches sales, Bob is a lead.
+    for email, stage, event in (
+        ("ann@acme.com", "SQL", "e1"),
+        ("bob@acme.com", "Lead", "e2"),
+    ):
+        crm.record_stage_change(
+            session,
+            site.id,
+            _lead(session, email).id,
+            stage_raw=stage,
+            entered_at=_at(1, 14),
+            crm_event_id=event,
+            now=_at(1, 14),
+        )
+    session.commit()
+    _assert_summaries_match_raw(session)
+
+    # The CRM merges Bob into Ann; then the whole site is recomputed.
+    crm.merge_leads(
+        session,
+        site.id,
+        _lead(session, "bob@acme.com").id,
+        _lead(session, "ann@acme.com").id,
+        now=_at(2, 1),
+    )
+    crm.recompute_stages(session, site.id)
+    session.commit()
+    _read(session, "visitor-cy", _at(2, 3), 1200)
+    _assert_summaries_match_raw(session)
+
+    # What the collector kept is what a rebuild computes, and a rebuild is
+    # idempotent.
+    kept = _rows(session)
+    summaries.rebuild(session)
+    session.commit()
+    assert _rows(session) == kept
+    summaries.rebuild(session)
+    session.commit()
+    assert _rows(session) == kept
+
+    # Erasing Ann (Bob's browser is hers now) leaves only Cy in the figures.
+    lifecycle.erase(session, email="ann@acme.com", actor="test", now=_at(2, 4))
+    session.commit()
+    _assert_summaries_match_raw(session)
+    assert {
+        row.stage for row in session.scalars(select(SectionTotal)) if row.views
+    } == {""}
+
+
+def test_a_purge_keeps_the_summaries_of_the_days_it_deletes(session, site):
+    _read(session, "visitor-ann", _at(0, 9), 2500)
+    _read(session, "visitor-bob", _at(2, 9), 900)
+    content_id = session.scalar(select(Content.id).where(Content.url == POST))
+    everything = ContentFilter("blog")
+    before = attention_sections(session, everything, content_id)
+
+    lifecycle.purge(session, "2d", now=_at(3, 12).replace(tzinfo=None))
+    session.commit()
+
+    # Day 0's raw events are gone; its summaries are not.
+    raw = attention_sections(session, everything, content_id, raw=True)
+    assert [r.views for r in raw] == [1, 1, 0]  # Bob's view only
+    assert [r.views for r in before] == [2, 2, 1]
+    assert attention_sections(session, everything, content_id) == before
+    # Days whose raw events are kept still equal them, and a rebuild leaves the
+    # purged days alone.
+    _assert_summaries_match_raw_since(session, content_id, _at(1, 0))
+    kept = _rows(session)
+    summaries.rebuild(session)
+    session.commit()
+    assert _rows(session) == kept
+
+
+def _assert_summaries_match_raw_since(session, content_id, since) -> None:
+    for segment in SEGMENTS:
+        flt = ContentFilter("blog", since=since.replace(tzinfo=None), segment=segment)
+        assert attention_sections(session, flt, content_id) == attention_sections(
+            session, flt, content_id, raw=True
+        )
+
+
+@pytest.mark.parametrize("segment", ["all", "not:sales"])
+def test_filters_summaries_cannot_answer_read_the_raw_events(session, site, segment):
+    _read(session, "visitor-ann", _at(0, 9), 2500)
+    content_id = session.scalar(select(Content.id).where(Content.url == POST))
+    session.execute(SectionTotal.__table__.delete())  # summaries wiped
+    session.commit()
+    for flt in (
+        ContentFilter("blog", segment=segment, exclude_internal=True),
+        ContentFilter("blog", segment=segment, referrer="www.google.com"),
+    ):
+        [first, *_] = attention_sections(session, flt, content_id)
+        assert first.views == 1

@@ -1,0 +1,213 @@
+"""Summaries kept as events are stored, so that dashboards do not scan events.
+
+Owns: ``section_totals`` (attention by section per content item, UTC day, device
+and cohort; see ``resonance.core.models.summaries``): the one definition of what
+a set of page views contributes (:func:`section_contributions`), and the only
+writes to it.
+
+How they stay exact. Every figure in a summary row is a count or a sum over page
+views, so the rows of disjoint sets of page views add up. Whatever changes what a
+page view contributes is wrapped in :func:`restating`: the contributions of the
+page views concerned are subtracted (computed from the raw rows as they are),
+the change is made, and their contributions added back (computed again). That
+covers the collector (a group's new sections, raised scroll depth), a visitor
+changing cohort (identified, its lead's stage or reached-sales moment
+recomputed, leads merged) and erasure (subtracted, nothing to add). Purge deletes
+raw events and leaves the summaries: days before the retention window keep the
+cohorts their visitors had when the events were purged.
+
+:func:`rebuild` recomputes every row from the raw events (days not purged), for
+an upgrade, after a bulk load, or to check: it is idempotent.
+
+Must not import: Flask, the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from resonance.core.dialect import insert
+from resonance.core.models import (
+    IdentityLink,
+    Lead,
+    PageSection,
+    PageView,
+    RollupState,
+    SectionTotal,
+)
+from tracker.rollups import midnight
+
+# The key of a summary row besides the section's heading and level.
+KEYS = ("site_id", "content_id", "day", "device", "lead", "sales", "stage")
+# The additive figures, in the order of section_contributions' columns.
+FIGURES = (
+    "views",
+    "rows",
+    "reached",
+    "left_inside",
+    "active_ms",
+    "top_sum",
+    "top_n",
+    "idx_sum",
+    "height_sum",
+    "height_n",
+)
+_RESTATING = "resonance.summaries.restating"
+
+
+def cohort_views(*where: ColumnElement[bool]):
+    """Page views (those matching ``where``) with their summary key: UTC day,
+    device and the cohort of their visitor's lead now, as a subquery."""
+    return (
+        select(
+            PageView.id,
+            PageView.site_id,
+            PageView.content_id,
+            func.date(PageView.viewed_at).label("day"),
+            PageView.device,
+            IdentityLink.lead_id.is_not(None).label("lead"),
+            func.coalesce(Lead.reached_sales_at.is_not(None), False).label("sales"),
+            func.coalesce(Lead.stage, "").label("stage"),
+            PageView.max_scroll_px,
+        )
+        .outerjoin(IdentityLink, IdentityLink.visitor_id == PageView.visitor_id)
+        .outerjoin(Lead, Lead.id == IdentityLink.lead_id)
+        .where(*where)
+        .subquery("cohort_views")
+    )
+
+
+def section_contributions(views, keys: Iterable[str] = ()):
+    """What the page views of ``views`` (a subquery with ``id`` and
+    ``max_scroll_px``) add to attention by section: per ``keys`` columns of
+    ``views``, heading and level, the figures of :data:`FIGURES`.
+
+    The one definition of these figures: the collector's upkeep, the rebuild and
+    the dashboard's reading of raw events (days not summarised) all use it.
+    Counts of page views are distinct per heading (a heading may repeat in a
+    page); "reached" means the view's deepest point went past the section's top,
+    "left inside" that it stopped within the section.
+    """
+    s = PageSection
+    deepest = views.c.max_scroll_px
+    reached = s.top_px < deepest
+    inside = and_(reached, deepest <= s.top_px + s.height_px)
+    grouping = [views.c[k] for k in keys] + [s.heading, s.level]
+    return (
+        select(
+            *grouping,
+            func.count(func.distinct(s.pageview_id)).label("views"),
+            func.count().label("rows"),
+            func.count(func.distinct(case((reached, s.pageview_id)))).label("reached"),
+            func.count(func.distinct(case((inside, s.pageview_id)))).label(
+                "left_inside"
+            ),
+            func.coalesce(func.sum(s.active_ms), 0).label("active_ms"),
+            func.coalesce(func.sum(s.top_px), 0).label("top_sum"),
+            func.count(s.top_px).label("top_n"),
+            func.coalesce(func.sum(s.idx), 0).label("idx_sum"),
+            func.coalesce(func.sum(s.height_px), 0).label("height_sum"),
+            func.count(s.height_px).label("height_n"),
+        )
+        .join(views, views.c.id == s.pageview_id)
+        .where(s.heading.is_not(None), s.level.is_not(None))
+        .group_by(*grouping)
+    )
+
+
+def _contributions(*where: ColumnElement[bool]):
+    return section_contributions(cohort_views(*where), KEYS).subquery("c")
+
+
+def add(session: Session, *where: ColumnElement[bool]) -> None:
+    """Add the contributions of the page views matching ``where``."""
+    c = _contributions(*where)
+    t = SectionTotal.__table__
+    stmt = insert(session, SectionTotal).from_select(
+        [*KEYS, "heading", "level", *FIGURES], select(c).where(literal(True))
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[c for c in t.primary_key.columns],
+            set_={f: t.c[f] + stmt.excluded[f] for f in FIGURES},
+        )
+    )
+
+
+def subtract(session: Session, *where: ColumnElement[bool]) -> None:
+    """Take away the contributions of the page views matching ``where`` (rows
+    left at zero stay: a later view of that day usually fills them again)."""
+    c = _contributions(*where)
+    t = SectionTotal.__table__
+    same_key = [t.c[k] == c.c[k] for k in (*KEYS[1:], "heading", "level")]
+    session.execute(
+        update(t)
+        .where(*same_key)
+        .values({f: t.c[f] - c.c[f] for f in FIGURES})
+        .execution_options(synchronize_session=False)
+    )
+
+
+@contextmanager
+def restating(session: Session, *where: ColumnElement[bool]) -> Iterator[None]:
+    """Around a change to the page views matching ``where`` (their sections,
+    scroll depth, or their visitors' cohort): their contributions are taken away
+    before and added back after it. Nested restatements inside one are part of
+    it (they would take the same contributions away twice)."""
+    if session.info.get(_RESTATING):
+        yield
+        return
+    subtract(session, *where)
+    session.info[_RESTATING] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_RESTATING, None)
+    add(session, *where)
+
+
+def of_visitors(visitor_ids) -> ColumnElement[bool]:
+    """The page views of these visitors (ids or a select of ids)."""
+    return PageView.visitor_id.in_(visitor_ids)
+
+
+def of_leads(lead_ids: list[int] | None, site_id: int) -> ColumnElement[bool]:
+    """The page views of the visitors linked to these leads of a site (None:
+    to any of its leads)."""
+    linked = select(IdentityLink.visitor_id).join(Lead, Lead.id == IdentityLink.lead_id)
+    linked = linked.where(
+        Lead.id.in_(lead_ids) if lead_ids is not None else Lead.site_id == site_id
+    )
+    return of_visitors(linked)
+
+
+def rebuild(session: Session) -> int:
+    """Recompute every summary row of days whose raw events are kept (days
+    before a purge stay as they were); the rows kept for those days. Does not
+    commit."""
+    since = _raw_since(session)
+    days = [SectionTotal.day >= since] if since else []
+    session.execute(
+        delete(SectionTotal).where(*days).execution_options(synchronize_session=False)
+    )
+    add(session, *([PageView.viewed_at >= midnight(since)] if since else []))
+    return session.scalar(select(func.count()).where(*days).select_from(SectionTotal))
+
+
+def _raw_since(session: Session) -> date | None:
+    """The first day whose raw events are all kept (None: nothing purged)."""
+    return session.scalar(select(func.max(RollupState.purged_before)))
