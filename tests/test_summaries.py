@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from dashboard.queries.attention import attention_sections
 from dashboard.queries.segments import ContentFilter
+from resonance.cli import cli
 from resonance.core.models import Content, Lead, SectionTotal
 from tests.conftest import BROWSER_UA, ORIGIN
 from tests.factories import attention, batch, identify, layout, pv, scroll
@@ -217,3 +218,19 @@ def test_filters_summaries_cannot_answer_read_the_raw_events(session, site, segm
     ):
         [first, *_] = attention_sections(session, flt, content_id)
         assert first.views == 1
+
+
+def test_rebuild_summaries_command_refills_summaries_lost_or_loaded_around(
+    app, session, site
+):
+    _read(session, "visitor-ann", _at(0, 9), 2500)
+    _read(session, "visitor-bob", _at(1, 9), 1200, width=390)
+    kept = _rows(session)
+    session.execute(SectionTotal.__table__.delete())  # as after a bulk copy
+    session.commit()
+
+    result = app.test_cli_runner().invoke(cli, ["rebuild-summaries"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == f"rebuilt {len(kept)} summary rows\n"
+    assert _rows(session) == kept

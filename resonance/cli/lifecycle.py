@@ -1,9 +1,9 @@
 """Data lifecycle commands: erase a person, purge old raw events, roll days up,
-store the beacons waiting in the inbox.
+rebuild the summaries, store the beacons waiting in the inbox.
 
-Thin wrappers: the work is in ``tracker.lifecycle``, ``tracker.rollups`` and
-``tracker.inbox``. Each command commits once, so an erasure or a purge is all or
-nothing.
+Thin wrappers: the work is in ``tracker.lifecycle``, ``tracker.rollups``,
+``tracker.summaries`` and ``tracker.inbox``. Each command commits once, so an
+erasure or a purge is all or nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from resonance.core import db, dialect
 from resonance.core.clock import naive_utc
 from resonance.core.models import Site
 from resonance.core.unavailable import RETRY_AFTER_S, UNAVAILABLE, first_line
-from tracker import inbox, lifecycle, rollups
+from tracker import inbox, lifecycle, rollups, summaries
 
 
 def _maintenance_session() -> Session:
@@ -197,9 +197,25 @@ def rollup_command() -> None:
     click.echo(f"rolled up {written} content-days")
 
 
+@click.command("rebuild-summaries")
+@with_appcontext
+def rebuild_summaries_command() -> None:
+    """Recompute the dashboard's summaries from the raw events (idempotent).
+
+    The collector keeps them as it stores events; run this after loading events
+    by other means (a restore, a bulk copy). Days already purged keep theirs.
+    """
+    with _database_errors():
+        session = _maintenance_session()
+        rows = summaries.rebuild(session)
+        session.commit()
+    click.echo(f"rebuilt {rows} summary rows")
+
+
 commands: list[click.Command] = [
     erase_command,
     drain_command,
     purge_command,
     rollup_command,
+    rebuild_summaries_command,
 ]
