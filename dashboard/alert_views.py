@@ -19,7 +19,7 @@ from dashboard.args import ids_in_range, page_args
 from dashboard.queries.alerts import owner_names, site_alerts
 from resonance.auth.session import current_user
 from resonance.core.clock import naive_utc
-from resonance.core.db import get_session
+from resonance.core.db import get_session, on_primary
 from resonance.core.models import AlertRule, Content, Site
 from resonance.core.respond import page_or_json, reads_json
 from resonance.core.sizes import URL_LEN
@@ -88,6 +88,7 @@ def _rules_twin(site: Site, rules: list[AlertRule]) -> dict:
 
 
 @bp.route("/alerts/rules", methods=["GET", "POST"])
+@on_primary  # its GET makes the defaults, under a row lock: a replica refuses both
 def alert_rules(site_key: str) -> Response:
     """The site's alert rules and webhook (made with the defaults on first use)."""
     session = get_session()

@@ -12,6 +12,9 @@ Read here:
   package's own folder inside a virtual environment.
 - ``DATABASE_URL``: SQLAlchemy URL; default ``resonance.db`` in the data folder.
   ``postgres://`` and ``postgresql://`` are routed to the psycopg 3 driver.
+- ``RESONANCE_DASHBOARD_DATABASE_URL``: a streaming replica of ``DATABASE_URL``
+  that dashboard pages read (``resonance.core.db``); unset, they read
+  ``DATABASE_URL`` like everything else. Routed to psycopg 3 the same way.
 - ``SECRET_KEY``: when unset, generated once and kept in the data folder's
   ``secret_key``.
 - ``REDIS_URL``: rate-limit counters in Redis (shared by every worker).
@@ -55,6 +58,12 @@ def database_url(instance_path: str, raw: str | None = None) -> str:
     url = raw if raw is not None else os.environ.get("DATABASE_URL", "")
     if not url:
         return f"sqlite:///{Path(instance_path) / 'resonance.db'}"
+    return with_driver(url)
+
+
+def with_driver(url: str) -> str:
+    """``url`` with ``postgres://`` and ``postgresql://`` routed to psycopg 3
+    (SQLAlchemy's default PostgreSQL driver is psycopg2, not installed)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
@@ -106,5 +115,7 @@ def configure(app: Flask, overrides: dict | None = None) -> None:
         app.config["DATABASE_URL"] = database_url(
             app.instance_path, overrides["DATABASE_URL"]
         )
+    if replica := app.config.get("DASHBOARD_DATABASE_URL"):
+        app.config["DASHBOARD_DATABASE_URL"] = with_driver(str(replica))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.instance_path)
