@@ -20,7 +20,7 @@ from resonance.core.models import (
     Site,
     StageChange,
 )
-from tracker.sites import create_site
+from tracker.sites import create_site, update_site
 from tracker.tokens import authenticate, create_token, revoke_token
 
 NOW = datetime(2025, 1, 15, 12, 0)
@@ -469,3 +469,18 @@ def test_token_cli_refuses_unknown_site_and_token(runner, session, site):
     assert "no site with key 'nope'" in unknown_site.output
     assert "no active token with id 99" in unknown_token.output
     assert count(session, ApiToken) == 0
+
+
+def test_changing_the_sites_threshold_re_decides_who_reached_sales(api, session, site):
+    api("post", "/stages", json=stage_event("e1", "MQL", "2024-01-05T00:00:00Z"))
+    assert api("get", "/leads/101").json["lead"]["reached_sales_at"] is None
+
+    update_site(session, session.get(Site, site.id), reached_sales_stage="mql")
+    session.commit()
+    assert api("get", "/leads/101").json["lead"]["reached_sales_at"] == (
+        "2024-01-05T00:00:00Z"
+    )
+
+    update_site(session, session.get(Site, site.id), reached_sales_stage="sql")
+    session.commit()
+    assert api("get", "/leads/101").json["lead"]["reached_sales_at"] is None

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resonance.core.models import PRIVACY_MODES, Site
-from tracker.crm import FUNNEL
+from tracker.crm import FUNNEL, recompute_stages
 from tracker.inject import STUB, check_key, snippet_tag
 from tracker.urls import BadUrl, ascii_host, site_origin
 
@@ -213,8 +213,9 @@ def update_site(
     internal_domains: list[str] | None = None,
 ) -> Site:
     """Change the given settings of ``site`` (None leaves one as it is). Every
-    value is checked before any is set, so a bad form changes nothing; the
-    collector's cache is dropped. Does not commit."""
+    value is checked before any is set, so a bad form changes nothing; a new
+    reached-sales stage re-decides which leads reached sales; the collector's
+    cache is dropped. Does not commit."""
     values = check_settings(
         name=name,
         origins=origins,
@@ -223,9 +224,14 @@ def update_site(
         timezone=timezone,
         internal_domains=internal_domains,
     )
+    threshold = values.get("reached_sales_stage", site.reached_sales_stage)
+    moved = threshold != site.reached_sales_stage
     for attribute, value in values.items():
         setattr(site, attribute, value)
     session.flush()
+    if moved:
+        # Who "reached sales" is decided by the threshold: decide it again.
+        recompute_stages(session, site.id)
     forget()
     return site
 
