@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -343,7 +342,7 @@ def _influence_page(site_key: str, report: InfluenceReport, zone: str) -> dict:
     return {
         "site_key": site_key,
         "report": report,
-        "figure": json.loads(figure.to_json()),
+        "figure": figures.figure_json(figure),
         "args": {
             k: v
             for k, v in request.args.items()

@@ -5,6 +5,7 @@ hot where screens rested long."""
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import pytest
 from sqlalchemy import select
 
@@ -103,7 +104,7 @@ def test_the_longest_band_is_the_hottest_and_nothing_is_drawn_where_nobody_looke
         DepthBand(100, 100, 2.0),
         DepthBand(200, 100, 0.0),
     ]
-    fig = depth_figure(bands, Backdrop(1440, 3000), views=4)
+    fig = go.Figure(depth_figure(bands, Backdrop(1440, 3000), views=4))
 
     heat, bars = fig.data
     assert [row[0] for row in heat.z] == [8.0, 2.0, 0.0]
@@ -121,6 +122,6 @@ def test_the_longest_band_is_the_hottest_and_nothing_is_drawn_where_nobody_looke
 def test_bands_below_the_drawn_page_are_left_out():
     bands = [DepthBand(top, 100, 1.0) for top in range(0, 1000, 100)]
 
-    fig = depth_figure(bands, Backdrop(800, 600), views=1)
+    fig = go.Figure(depth_figure(bands, Backdrop(800, 600), views=1))
 
     assert len(fig.data[0].z) == 6

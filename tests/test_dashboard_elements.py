@@ -10,6 +10,7 @@ import io
 from datetime import datetime
 from urllib.parse import quote
 
+import plotly.graph_objects as go
 import pytest
 from conftest import post_batch
 from factories import batch, click, layout, pv
@@ -155,7 +156,7 @@ def test_the_elements_csv_follows_the_pages_filter_and_site(client, content_id):
 def test_the_heatmap_hover_names_the_element_with_its_selector_beneath():
     bins = [GridBin(96, 16, 3, 2, "#nav > a:nth-of-type(2)", HOSTILE)]
 
-    fig = heatmap_figure(bins, Backdrop(1440, 2000))
+    fig = go.Figure(heatmap_figure(bins, Backdrop(1440, 2000)))
 
     [hover] = [t for t in fig.data if t.type == "scatter"]
     assert [list(row) for row in hover.customdata] == [

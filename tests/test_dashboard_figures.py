@@ -1,4 +1,7 @@
-"""Figures are pure: literal rows in, a Plotly figure out (no database, no app)."""
+"""Figures are pure: literal rows in, a Plotly figure out (no database, no app).
+
+Each figure is read through ``go.Figure``, which validates it as the browser's
+Plotly would draw it and gives its parts by name."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from dashboard import figures
@@ -74,7 +78,7 @@ def test_density_drops_bins_off_the_page():
 
 
 def test_heatmap_over_a_snapshot_has_the_image_and_reversed_1_to_1_axes():
-    fig = figures.heatmap_figure(BINS, SHOT, REACH)
+    fig = go.Figure(figures.heatmap_figure(BINS, SHOT, REACH))
 
     assert _types(fig) == ["heatmap", "scatter", "bar"]
     image = fig.layout.images[0]
@@ -89,7 +93,7 @@ def test_heatmap_over_a_snapshot_has_the_image_and_reversed_1_to_1_axes():
 
 
 def test_heatmap_colours_are_transparent_at_zero_and_opacity_is_adjustable():
-    heat = figures.heatmap_figure(BINS, SHOT).data[0]
+    heat = go.Figure(figures.heatmap_figure(BINS, SHOT)).data[0]
 
     assert heat.colorscale[0][1] == "rgba(68,1,84,0)"
     assert heat.colorscale[-1][1] == "rgba(253,231,37,1)"
@@ -99,7 +103,7 @@ def test_heatmap_colours_are_transparent_at_zero_and_opacity_is_adjustable():
 
 
 def test_hover_tells_the_real_counts_of_each_bin():
-    hover = figures.heatmap_figure(BINS, SHOT).data[1]
+    hover = go.Figure(figures.heatmap_figure(BINS, SHOT)).data[1]
 
     assert list(hover.x) == [300, 700]
     assert list(hover.y) == [420, 252]
@@ -107,7 +111,7 @@ def test_hover_tells_the_real_counts_of_each_bin():
 
 
 def test_without_snapshot_the_page_outline_and_sections_are_drawn():
-    fig = figures.heatmap_figure(BINS, OUTLINE)
+    fig = go.Figure(figures.heatmap_figure(BINS, OUTLINE))
 
     assert not fig.layout.images
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
@@ -123,9 +127,13 @@ def test_labels_escape_markup_but_show_quotes_as_quotes():
     shown = 'The "best" &lt;b&gt;plan&lt;/b&gt; &amp; more'
     outline = figures.Backdrop(1440, 3000, sections=[(heading, 0, 800)])
 
-    heat = figures.heatmap_figure(BINS, outline, title=heading)
-    attention = figures.attention_figure([Section(heading, 1, 1.0, 100.0, None)])
-    compare = figures.compare_figure(BINS, 1, BINS, 1, SHOT, (heading, "all"))
+    heat = go.Figure(figures.heatmap_figure(BINS, outline, title=heading))
+    attention = go.Figure(
+        figures.attention_figure([Section(heading, 1, 1.0, 100.0, None)])
+    )
+    compare = go.Figure(
+        figures.compare_figure(BINS, 1, BINS, 1, SHOT, (heading, "all"))
+    )
 
     assert [a.text for a in heat.layout.annotations] == [shown]
     assert heat.layout.title.text == shown
@@ -134,7 +142,7 @@ def test_labels_escape_markup_but_show_quotes_as_quotes():
 
 
 def test_scroll_reach_is_drawn_beside_with_marks_and_fold():
-    fig = figures.heatmap_figure(BINS, SHOT, REACH)
+    fig = go.Figure(figures.heatmap_figure(BINS, SHOT, REACH))
 
     bars = fig.data[2]
     assert bars.orientation == "h"
@@ -159,7 +167,7 @@ def test_equal_neighbouring_bands_are_one_bar_and_equal_marks_one_label():
         fold_px=0,
     )
 
-    fig = figures.heatmap_figure(BINS, SHOT, reach)
+    fig = go.Figure(figures.heatmap_figure(BINS, SHOT, reach))
 
     bars = fig.data[2]
     assert list(bars.y) == [100, 250] and list(bars.width) == [200, 100]
@@ -168,14 +176,14 @@ def test_equal_neighbouring_bands_are_one_bar_and_equal_marks_one_label():
 
 
 def test_an_empty_heatmap_is_still_a_figure():
-    fig = figures.heatmap_figure([], OUTLINE)
+    fig = go.Figure(figures.heatmap_figure([], OUTLINE))
 
     assert _types(fig) == ["heatmap", "scatter"]
     assert fig.data[0].z.max() == 0
 
 
 def test_figure_size_keeps_one_page_pixel_per_screen_pixel_ratio():
-    fig = figures.heatmap_figure(BINS, figures.Backdrop(375, 2000))
+    fig = go.Figure(figures.heatmap_figure(BINS, figures.Backdrop(375, 2000)))
 
     plot_w = fig.layout.width - theme.MARGIN["l"] - theme.MARGIN["r"] - 12
     plot_h = fig.layout.height - theme.MARGIN["t"] - theme.MARGIN["b"]
@@ -186,8 +194,8 @@ def test_compare_has_both_segments_and_their_difference_per_view():
     a = [Bin(0, 0, 4, 2)]  # 4 clicks in 2 views: 2 per view
     b = [Bin(0, 0, 2, 2), Bin(80, 80, 2, 1)]  # 2 in 1 view there, 2 elsewhere
 
-    fig = figures.compare_figure(
-        a, 2, b, 1, SHOT, ("sales", "all"), reached_stage="sql"
+    fig = go.Figure(
+        figures.compare_figure(a, 2, b, 1, SHOT, ("sales", "all"), reached_stage="sql")
     )
 
     assert _types(fig) == ["heatmap", "heatmap", "heatmap"]
@@ -215,7 +223,7 @@ def test_attention_bars_in_page_order_with_expected_time_and_flags():
         Section("How", 2, 6.7, 33.3, None),
     ]
 
-    fig = figures.attention_figure(sections)
+    fig = go.Figure(figures.attention_figure(sections))
 
     bars, expected = fig.data
     assert bars.type == "bar" and bars.orientation == "h"
@@ -238,8 +246,8 @@ def test_payload_is_json_with_the_png_export_enabled():
 
 
 def test_heat_layers_leave_out_the_empty_rows_of_a_long_page():
-    heat = figures.heatmap_figure([Bin(96, 2000, 1, 1)], figures.Backdrop(375, 9000))
-    heat = heat.data[0]
+    page = figures.Backdrop(375, 9000)
+    heat = go.Figure(figures.heatmap_figure([Bin(96, 2000, 1, 1)], page)).data[0]
 
     rows = len(heat.z)
     assert rows < 20  # the blur's reach, not the page's 1,125 rows

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import plotly.graph_objects as go
 import pytest
 from conftest import post_batch
 from factories import attention, batch, click, identify, layout, new_id, pv, scroll
@@ -337,7 +338,7 @@ def test_influence_figure_escapes_plotly_markup_and_keeps_order():
         AttributionBar("Guide", HOST + "/g", 0, 1, 0.25),
     ]
 
-    figure = influence_figure(bars)
+    figure = go.Figure(influence_figure(bars))
 
     linear, first, last = figure.data
     assert (linear.name, first.name, last.name) == (
@@ -368,7 +369,7 @@ def test_influence_labels_are_short_and_two_titles_alike_stay_two_rows():
         AttributionBar(long + "two", HOST + "/2", 0, 1, 0.5),
     ]
 
-    figure = influence_figure(bars)
+    figure = go.Figure(influence_figure(bars))
 
     labels = list(figure.layout.yaxis.ticktext)
     assert labels == ["Lead scoring that<br>sales trusts, part…"] * 2

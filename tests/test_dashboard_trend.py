@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import plotly.graph_objects as go
 import pytest
 from conftest import post_batch
 from factories import attention, batch, pv
@@ -144,7 +145,7 @@ def test_offset_changes_are_found_to_the_second():
 
 
 def test_trend_figure_draws_views_visitors_and_active_time():
-    figure = trend_figure([TrendDay("2026-11-03", 3, 2, 5.0, 5.3)])
+    figure = go.Figure(trend_figure([TrendDay("2026-11-03", 3, 2, 5.0, 5.3)]))
 
     assert [t.name for t in figure.data] == [
         "Page views",

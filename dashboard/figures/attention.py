@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-import plotly.graph_objects as go
-
 from dashboard.figures.theme import (
     BACKGROUND,
     HELD,
@@ -45,7 +43,7 @@ class SectionLike(Protocol):
     def readers_stop(self) -> bool: ...
 
 
-def attention_figure(sections: Sequence[SectionLike]) -> go.Figure:
+def attention_figure(sections: Sequence[SectionLike]) -> dict:
     """Average active seconds per view of each section (page order, top down),
     with the expected reading time as a marker where the page was crawled."""
     labels = [
@@ -55,46 +53,56 @@ def attention_figure(sections: Sequence[SectionLike]) -> go.Figure:
     colours = [
         STOP if s.readers_stop else HELD if s.held_longer else MUTED for s in sections
     ]
-    fig = go.Figure(
-        go.Bar(
-            orientation="h",
-            y=labels,
-            x=[s.avg_active_s for s in sections],
-            marker={"color": colours},
-            customdata=[[s.reached_pct, s.left_pct] for s in sections],
-            text=[
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": labels,
+            "x": [s.avg_active_s for s in sections],
+            "marker": {"color": colours},
+            "customdata": [[s.reached_pct, s.left_pct] for s in sections],
+            "text": [
                 f"{s.avg_active_s:g} s · {s.reached_pct:g}% reached" for s in sections
             ],
-            textposition="auto",
-            hovertemplate="%{y}<br>%{x} s per view reaching it · "
+            "textposition": "auto",
+            "hovertemplate": "%{y}<br>%{x} s per view reaching it · "
             "%{customdata[0]}% reached · %{customdata[1]}% left here<extra></extra>",
-            name="active",
-        )
-    )
-    expected = [
-        (label, s.expected_s) for label, s in zip(labels, sections, strict=True)
+            "name": "active",
+        }
     ]
-    known = [(label, e) for label, e in expected if e is not None]
+    known = [
+        (label, s.expected_s)
+        for label, s in zip(labels, sections, strict=True)
+        if s.expected_s is not None
+    ]
     if known:
-        fig.add_trace(
-            go.Scatter(
-                y=[label for label, _ in known],
-                x=[e for _, e in known],
-                mode="markers",
-                marker={"symbol": "line-ns-open", "size": 18, "color": INK},
-                hovertemplate="expected %{x} s<extra></extra>",
-                name="expected",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "y": [label for label, _ in known],
+                "x": [e for _, e in known],
+                "mode": "markers",
+                "marker": {"symbol": "line-ns-open", "size": 18, "color": INK},
+                "hovertemplate": "expected %{x} s<extra></extra>",
+                "name": "expected",
+            }
         )
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
-    fig.update_xaxes(title="active seconds per view", rangemode="tozero")
-    fig.update_layout(
-        height=max(160, 36 * len(sections) + 90),
-        margin={"l": 16, "r": 16, "t": 16, "b": 48},
-        showlegend=False,
-        plot_bgcolor=BACKGROUND,
-        paper_bgcolor=BACKGROUND,
-        bargap=0.3,
-    )
-    fig.update_yaxes(automargin=True)
-    return fig
+    layout = {
+        "yaxis": {
+            "autorange": "reversed",
+            "categoryorder": "array",
+            "categoryarray": labels,
+            "automargin": True,
+        },
+        "xaxis": {
+            "title": {"text": "active seconds per view"},
+            "rangemode": "tozero",
+        },
+        "height": max(160, 36 * len(sections) + 90),
+        "margin": {"l": 16, "r": 16, "t": 16, "b": 48},
+        "showlegend": False,
+        "plot_bgcolor": BACKGROUND,
+        "paper_bgcolor": BACKGROUND,
+        "bargap": 0.3,
+    }
+    return {"data": data, "layout": layout}

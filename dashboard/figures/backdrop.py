@@ -2,8 +2,8 @@
 
 Owns the backdrop (a screenshot, or the page's outline and sections), the page
 axes (y reversed, top of the page on top) and the scale that fits a page into the
-dashboard's panels. Shared by the heatmap and the comparison, which draw the same
-page once or three times.
+dashboard's panels. Shared by the heatmap, the attention map and the comparison,
+which draw the same page once or three times.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import plotly.graph_objects as go
-
+from dashboard.figures.panels import axis_names
 from dashboard.figures.theme import BACKGROUND, OUTLINE, plain, short
 
 # Display scale: the page is drawn at most this wide and this tall (CSS px).
@@ -37,18 +36,17 @@ class Backdrop:
 @dataclass
 class Decor:
     """Images, shapes and annotations collected as plain dicts and set on the
-    layout at once (Plotly's add_shape re-validates every shape each call)."""
+    layout at once, after any it has (the panels' titles)."""
 
     images: list[dict] = field(default_factory=list)
     shapes: list[dict] = field(default_factory=list)
     annotations: list[dict] = field(default_factory=list)
 
-    def apply(self, fig: go.Figure) -> None:
-        fig.update_layout(
-            images=self.images,
-            shapes=self.shapes,
-            annotations=[*fig.layout.annotations, *self.annotations],
-        )
+    def apply(self, layout: dict) -> None:
+        for key in ("images", "shapes", "annotations"):
+            items = [*layout.get(key, ()), *getattr(self, key)]
+            if items:
+                layout[key] = items
 
 
 def page_scale(
@@ -127,24 +125,22 @@ def draw_backdrop(decor: Decor, backdrop: Backdrop, xref: str, yref: str) -> Non
         )
 
 
-def page_axes(fig: go.Figure, backdrop: Backdrop, row: int, col: int) -> None:
-    """x from 0 to the page width, y reversed (top of the page on top)."""
+def page_axes(layout: dict, backdrop: Backdrop, col: int) -> None:
+    """Panel ``col``'s axes: x from 0 to the page width, y reversed (top of the
+    page on top)."""
     step = 100 if backdrop.width <= 500 else 200 if backdrop.width <= 1600 else 400
-    fig.update_xaxes(
-        range=[0, backdrop.width],
+    xaxis, yaxis = axis_names(col)
+    layout[xaxis] |= {
+        "range": [0, backdrop.width],
         # No 0: it would sit on the y axis's 0 in the top-left corner.
-        tickvals=list(range(step, backdrop.width + 1, step)),
-        showgrid=False,
-        zeroline=False,
-        side="top",
-        constrain="domain",
-        row=row,
-        col=col,
-    )
-    fig.update_yaxes(
-        range=[backdrop.height, 0],
-        showgrid=False,
-        zeroline=False,
-        row=row,
-        col=col,
-    )
+        "tickvals": list(range(step, backdrop.width + 1, step)),
+        "showgrid": False,
+        "zeroline": False,
+        "side": "top",
+        "constrain": "domain",
+    }
+    layout[yaxis] |= {
+        "range": [backdrop.height, 0],
+        "showgrid": False,
+        "zeroline": False,
+    }

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboard.figures.backdrop import (
     MAX_COMPARE_W,
@@ -29,10 +27,9 @@ from dashboard.figures.density import (
     grid_trace,
     quantised,
 )
+from dashboard.figures.panels import axis_names, axis_refs, on_panel, panels
 from dashboard.figures.theme import BACKGROUND, DIFFERENCE_SCALE, MARGIN, plain
 from dashboard.segment_names import compare_labels
-
-PANELS = (("x", "y"), ("x2", "y2"), ("x3", "y3"))
 
 
 def compare_figure(
@@ -44,7 +41,7 @@ def compare_figure(
     labels: tuple[str, str],
     bin_px: int = 8,
     reached_stage: str | None = None,
-) -> go.Figure:
+) -> dict:
     """Two segments side by side on one colour scale (click density per page
     view), and the difference A − B (orange: A clicks more, purple: B clicks
     more). ``labels`` are segment values or names; values are named for people,
@@ -61,38 +58,35 @@ def compare_figure(
         f"{plain(labels[1])} ({views_b} views)",
         f"{plain(labels[0])} − {plain(labels[1])}",
     )
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        shared_yaxes=True,
-        subplot_titles=titles,
-        horizontal_spacing=0.015,
-    )
-    fig.add_trace(density_trace(quantised(a, top), bin_px, name="a"), row=1, col=1)
-    fig.add_trace(density_trace(quantised(b, top), bin_px, name="b"), row=1, col=2)
-    fig.add_trace(_difference_trace(a - b, bin_px), row=1, col=3)
+    layout = panels(3, 0.015, titles=titles)
+    data = [
+        on_panel(density_trace(quantised(a, top), bin_px, name="a"), 1),
+        on_panel(density_trace(quantised(b, top), bin_px, name="b"), 2),
+        on_panel(_difference_trace(a - b, bin_px), 3),
+    ]
     decor = Decor()
-    for col, (xref, yref) in enumerate(PANELS, 1):
-        draw_backdrop(decor, backdrop, xref, yref)
-        page_axes(fig, backdrop, 1, col)
+    for col in (1, 2, 3):
+        draw_backdrop(decor, backdrop, *axis_refs(col))
+        page_axes(layout, backdrop, col)
+        xaxis = axis_names(col)[0]
         if col > 1:
-            fig.update_xaxes(matches="x", row=1, col=col)
-    fig.update_xaxes(showticklabels=False)  # the titles sit there
-    decor.apply(fig)
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, row=1, col=1)
-    fig.update_layout(
-        width=round(3 * backdrop.width * scale + 24 + MARGIN["l"] + MARGIN["r"]),
-        height=round(backdrop.height * scale + MARGIN["t"] + MARGIN["b"] + 24),
-        margin=MARGIN | {"t": 64},
-        plot_bgcolor=BACKGROUND,
-        paper_bgcolor=BACKGROUND,
-        showlegend=False,
-        dragmode="pan",
-    )
-    return fig
+            layout[xaxis]["matches"] = "x"
+        layout[xaxis]["showticklabels"] = False  # the titles sit there
+    decor.apply(layout)
+    layout["yaxis"] |= {"scaleanchor": "x", "scaleratio": 1}
+    layout |= {
+        "width": round(3 * backdrop.width * scale + 24 + MARGIN["l"] + MARGIN["r"]),
+        "height": round(backdrop.height * scale + MARGIN["t"] + MARGIN["b"] + 24),
+        "margin": MARGIN | {"t": 64},
+        "plot_bgcolor": BACKGROUND,
+        "paper_bgcolor": BACKGROUND,
+        "showlegend": False,
+        "dragmode": "pan",
+    }
+    return {"data": data, "layout": layout}
 
 
-def _difference_trace(diff: np.ndarray, bin_px: int) -> go.Heatmap:
+def _difference_trace(diff: np.ndarray, bin_px: int) -> dict:
     """A − B as signed bytes scaled to the largest difference either way, so
     the scale's ends are the page's strongest preference for each segment."""
     spread = float(np.abs(diff).max())

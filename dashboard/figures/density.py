@@ -2,7 +2,7 @@
 
 Owns the grid (bins per page pixel, cut at a page height), the Gaussian blur that
 turns single clicks into areas of heat, and the Plotly traces of a heat layer and
-of its hover counts. Shared by the heatmap and the comparison.
+of its hover counts, as plain dicts. Shared by the heatmap and the comparison.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-import plotly.graph_objects as go
 
 from dashboard.figures.theme import DEFAULT_OPACITY, DENSITY_SCALE
 
@@ -76,57 +75,59 @@ def _blur(grid: np.ndarray, sigma: float, axis: int) -> np.ndarray:
 
 
 def quantised(density: np.ndarray, top: float) -> np.ndarray:
-    """Density as 0–255 bytes: a compact array in the page (Plotly sends numpy
-    arrays as base64), and the colour scale only needs 256 steps."""
+    """Density as 0–255 bytes: a compact array in the page (``payload``
+    sends numpy arrays as base64), and the colour scale only needs 256 steps."""
     if top <= 0:
         return np.zeros(density.shape, dtype=np.uint8)
     return np.clip(np.rint(density / top * 255), 0, 255).astype(np.uint8)
 
 
-def grid_trace(z: np.ndarray, bin_px: int, **kwargs) -> go.Heatmap:
+def grid_trace(z: np.ndarray, bin_px: int, **kwargs) -> dict:
     """A heat layer of a grid, without its empty top and bottom rows (a long
     page is mostly rows nobody clicked: they would only weigh on the page)."""
     rows = np.flatnonzero(z.any(axis=1))
     first, last = (int(rows[0]), int(rows[-1])) if rows.size else (0, 0)
-    return go.Heatmap(
-        z=z[first : last + 1],
-        x0=bin_px / 2,
-        dx=bin_px,
-        y0=bin_px / 2 + first * bin_px,
-        dy=bin_px,
-        showscale=False,
-        hoverinfo="skip",
-        opacity=DEFAULT_OPACITY,
-        zsmooth="best",
+    return {
+        "type": "heatmap",
+        "z": z[first : last + 1],
+        "x0": bin_px / 2,
+        "dx": bin_px,
+        "y0": bin_px / 2 + first * bin_px,
+        "dy": bin_px,
+        "showscale": False,
+        "hoverinfo": "skip",
+        "opacity": DEFAULT_OPACITY,
+        "zsmooth": "best",
         **kwargs,
-    )
+    }
 
 
-def density_trace(z: np.ndarray, bin_px: int, **kwargs) -> go.Heatmap:
+def density_trace(z: np.ndarray, bin_px: int, **kwargs) -> dict:
     """A heat layer of quantised click density on the shared density scale."""
     return grid_trace(z, bin_px, zmin=0, zmax=255, colorscale=DENSITY_SCALE, **kwargs)
 
 
-def hover_trace(bins: Sequence[GridBinLike], bin_px: int, **kwargs) -> go.Scatter:
+def hover_trace(bins: Sequence[GridBinLike], bin_px: int, **kwargs) -> dict:
     """Invisible markers on the clicked bins, so hovering tells real counts
     (the heat itself is smoothed).
 
-    Arrays, not lists: Plotly validates a list element by element, a numpy
-    array at once, and a busy page has tens of thousands of clicked bins."""
+    Arrays, not lists: the page receives them as base64 (``payload``), and a
+    busy page has tens of thousands of clicked bins."""
     half = bin_px / 2
-    return go.Scatter(
-        x=np.fromiter((b.x_px + half for b in bins), float, len(bins)),
-        y=np.fromiter((b.y_px + half for b in bins), float, len(bins)),
-        customdata=np.column_stack(
+    return {
+        "type": "scatter",
+        "x": np.fromiter((b.x_px + half for b in bins), float, len(bins)),
+        "y": np.fromiter((b.y_px + half for b in bins), float, len(bins)),
+        "customdata": np.column_stack(
             (
                 np.fromiter((b.clicks for b in bins), int, len(bins)),
                 np.fromiter((b.visitors for b in bins), int, len(bins)),
             )
         ),
-        mode="markers",
-        marker={"size": bin_px, "opacity": 0, "color": "#000"},
-        hovertemplate="%{customdata[0]} clicks · %{customdata[1]} visitors"
+        "mode": "markers",
+        "marker": {"size": bin_px, "opacity": 0, "color": "#000"},
+        "hovertemplate": "%{customdata[0]} clicks · %{customdata[1]} visitors"
         "<extra></extra>",
-        showlegend=False,
+        "showlegend": False,
         **kwargs,
-    )
+    }

@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from dashboard.figures.backdrop import (
     Backdrop,
     Decor,
@@ -21,6 +18,7 @@ from dashboard.figures.backdrop import (
     page_axes,
     page_scale,
 )
+from dashboard.figures.panels import on_panel, panels
 from dashboard.figures.theme import (
     BACKGROUND,
     DEPTH_BAR_SCALE,
@@ -44,90 +42,86 @@ class DepthBandLike(Protocol):
 
 def depth_figure(
     bands: Sequence[DepthBandLike], backdrop: Backdrop, views: int
-) -> go.Figure:
+) -> dict:
     """The page at 1:1 scale coloured by the seconds each band was on screen per
     view (DEPTH_SCALE, over the snapshot or the page outline), and the same
     seconds as bars beside it; ``views`` page views reported the bands."""
     shown = [band for band in bands if band.top_px < backdrop.height]
     scale = page_scale(backdrop.width, backdrop.height, BARS_COL_W)
     page_w = backdrop.width * scale
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        shared_yaxes=True,
-        column_widths=[page_w, BARS_COL_W],
-        horizontal_spacing=12 / (page_w + BARS_COL_W),
-    )
+    layout = panels(2, 12 / (page_w + BARS_COL_W), [page_w, BARS_COL_W])
     top = max((band.avg_s for band in shown), default=0.0) or 1.0
     custom = [
         [band.top_px, band.top_px + band.height_px, f"{band.avg_s:g}"] for band in shown
     ]
+    data = []
     if shown:
-        fig.add_trace(_heat(shown, backdrop.width, top, custom), row=1, col=1)
-        fig.add_trace(_bars(shown, top, custom), row=1, col=2)
+        data = [
+            on_panel(_heat(shown, backdrop.width, top, custom), 1),
+            on_panel(_bars(shown, top, custom), 2),
+        ]
     decor = Decor()
     draw_backdrop(decor, backdrop, "x", "y")
-    page_axes(fig, backdrop, 1, 1)
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, row=1, col=1)
-    fig.update_xaxes(
-        range=[0, top * 1.05],
-        side="top",
-        ticksuffix=" s",
-        nticks=3,
-        showgrid=True,
-        title={"text": f"on screen per view ({views} views)", "font": {"size": 11}},
-        row=1,
-        col=2,
-    )
-    decor.apply(fig)
-    fig.update_layout(
-        width=round(page_w + BARS_COL_W + 12 + MARGIN["l"] + MARGIN["r"]),
-        height=round(backdrop.height * scale + MARGIN["t"] + MARGIN["b"]),
-        margin=MARGIN,
-        plot_bgcolor=BACKGROUND,
-        paper_bgcolor=BACKGROUND,
-        showlegend=False,
-        hovermode="closest",
-        dragmode="pan",
-    )
-    return fig
+    page_axes(layout, backdrop, 1)
+    layout["yaxis"] |= {"scaleanchor": "x", "scaleratio": 1}
+    layout["xaxis2"] |= {
+        "range": [0, top * 1.05],
+        "side": "top",
+        "ticksuffix": " s",
+        "nticks": 3,
+        "showgrid": True,
+        "title": {"text": f"on screen per view ({views} views)", "font": {"size": 11}},
+    }
+    decor.apply(layout)
+    layout |= {
+        "width": round(page_w + BARS_COL_W + 12 + MARGIN["l"] + MARGIN["r"]),
+        "height": round(backdrop.height * scale + MARGIN["t"] + MARGIN["b"]),
+        "margin": dict(MARGIN),
+        "plot_bgcolor": BACKGROUND,
+        "paper_bgcolor": BACKGROUND,
+        "showlegend": False,
+        "hovermode": "closest",
+        "dragmode": "pan",
+    }
+    return {"data": data, "layout": layout}
 
 
-def _heat(
-    bands: Sequence[DepthBandLike], width: int, top: float, custom: list
-) -> go.Heatmap:
+def _heat(bands: Sequence[DepthBandLike], width: int, top: float, custom: list) -> dict:
     """One cell per band across the page's width (x and y are cell edges),
     blended into the next ("best" smoothing: also the rendering that sets no
     style attribute, which the dashboard's style policy refuses)."""
-    return go.Heatmap(
-        z=[[band.avg_s] for band in bands],
-        x=[0, width],
-        y=[band.top_px for band in bands] + [bands[-1].top_px + bands[-1].height_px],
-        customdata=[[row] for row in custom],
-        colorscale=DEPTH_SCALE,
-        zmin=0,
-        zmax=top,
-        showscale=False,
-        zsmooth="best",
-        hovertemplate=HOVER + "<extra></extra>",
-        name="attention",
-    )
+    return {
+        "type": "heatmap",
+        "z": [[band.avg_s] for band in bands],
+        "x": [0, width],
+        "y": [band.top_px for band in bands] + [bands[-1].top_px + bands[-1].height_px],
+        "customdata": [[row] for row in custom],
+        "colorscale": DEPTH_SCALE,
+        "zmin": 0,
+        "zmax": top,
+        "showscale": False,
+        "zsmooth": "best",
+        "hovertemplate": HOVER + "<extra></extra>",
+        "name": "attention",
+    }
 
 
-def _bars(bands: Sequence[DepthBandLike], top: float, custom: list) -> go.Bar:
-    return go.Bar(
-        orientation="h",
-        x=[band.avg_s for band in bands],
-        y=[band.top_px + band.height_px / 2 for band in bands],
-        width=[band.height_px for band in bands],
-        marker={
+def _bars(bands: Sequence[DepthBandLike], top: float, custom: list) -> dict:
+    """The same seconds as horizontal bars, one per band, on the page's y."""
+    return {
+        "type": "bar",
+        "orientation": "h",
+        "x": [band.avg_s for band in bands],
+        "y": [band.top_px + band.height_px / 2 for band in bands],
+        "width": [band.height_px for band in bands],
+        "marker": {
             "color": [band.avg_s for band in bands],
             "colorscale": DEPTH_BAR_SCALE,
             "cmin": 0,
             "cmax": top,
             "line": {"width": 0},
         },
-        customdata=custom,
-        hovertemplate=HOVER + "<extra></extra>",
-        name="seconds",
-    )
+        "customdata": custom,
+        "hovertemplate": HOVER + "<extra></extra>",
+        "name": "seconds",
+    }

@@ -13,8 +13,6 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
-
 from dashboard.figures.theme import BACKGROUND, INFLUENCE_COLOURS, plain
 
 MAX_BARS = 15
@@ -43,7 +41,7 @@ def tick_label(title: str) -> str:
     return "<br>".join(plain(line) for line in lines)
 
 
-def influence_figure(bars: Sequence[AttributionBar]) -> go.Figure:
+def influence_figure(bars: Sequence[AttributionBar]) -> dict:
     """Grouped horizontal bars: first-touch, last-touch and linear credit of the
     first :data:`MAX_BARS` items, in the order given (most influential on top).
 
@@ -52,42 +50,42 @@ def influence_figure(bars: Sequence[AttributionBar]) -> go.Figure:
     shown = list(bars)[:MAX_BARS]
     rows = list(range(len(shown)))
     hover = [[plain(b.label), plain(b.url)] for b in shown]
-    figure = go.Figure()
-    for key, name, values in (
-        ("linear", "Linear", [b.linear for b in shown]),
-        ("first", "First touch", [b.first_touch for b in shown]),
-        ("last", "Last touch", [b.last_touch for b in shown]),
-    ):
-        figure.add_trace(
-            go.Bar(
-                name=name,
-                orientation="h",
-                y=rows,
-                x=values,
-                customdata=hover,
-                marker_color=INFLUENCE_COLOURS[key],
-                hovertemplate=(
-                    f"<b>%{{customdata[0]}}</b><br>%{{customdata[1]}}<br>"
-                    f"{name}: %{{x}}<extra></extra>"
-                ),
-            )
+    data = [
+        {
+            "type": "bar",
+            "name": name,
+            "orientation": "h",
+            "y": rows,
+            "x": values,
+            "customdata": hover,
+            "marker": {"color": INFLUENCE_COLOURS[key]},
+            "hovertemplate": (
+                f"<b>%{{customdata[0]}}</b><br>%{{customdata[1]}}<br>"
+                f"{name}: %{{x}}<extra></extra>"
+            ),
+        }
+        for key, name, values in (
+            ("linear", "Linear", [b.linear for b in shown]),
+            ("first", "First touch", [b.first_touch for b in shown]),
+            ("last", "Last touch", [b.last_touch for b in shown]),
         )
-    figure.update_layout(
-        barmode="group",
-        height=140 + 64 * max(len(shown), 1),
-        margin={"l": 8, "r": 16, "t": 40, "b": 40},
-        title={"text": "Credit for leads that reached sales", "x": 0},
-        legend={"orientation": "h", "y": -0.12 if shown else 0},
-        xaxis={"title": {"text": "leads credited"}, "rangemode": "tozero"},
-        yaxis={
+    ]
+    layout = {
+        "barmode": "group",
+        "height": 140 + 64 * max(len(shown), 1),
+        "margin": {"l": 8, "r": 16, "t": 40, "b": 40},
+        "title": {"text": "Credit for leads that reached sales", "x": 0},
+        "legend": {"orientation": "h", "y": -0.12 if shown else 0},
+        "xaxis": {"title": {"text": "leads credited"}, "rangemode": "tozero"},
+        "yaxis": {
             "autorange": "reversed",
             "automargin": True,
             "tickmode": "array",
             "tickvals": rows,
             "ticktext": [tick_label(b.label) for b in shown],
         },
-        paper_bgcolor=BACKGROUND,
-        plot_bgcolor=BACKGROUND,
-        font={"family": "system-ui, sans-serif", "size": 13},
-    )
-    return figure
+        "paper_bgcolor": BACKGROUND,
+        "plot_bgcolor": BACKGROUND,
+        "font": {"family": "system-ui, sans-serif", "size": 13},
+    }
+    return {"data": data, "layout": layout}

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import plotly.graph_objects as go
-
 from dashboard.figures.backdrop import Backdrop, Decor
+from dashboard.figures.panels import on_panel
 from dashboard.figures.theme import INK, REACH_SCALE
 
 # Width of the reach column beside the page (CSS px).
@@ -56,40 +55,37 @@ def _colour(pct: float) -> str:
 
 
 def draw_reach(
-    fig: go.Figure, decor: Decor, reach: ReachOverlay, backdrop: Backdrop
+    data: list[dict],
+    layout: dict,
+    decor: Decor,
+    reach: ReachOverlay,
+    backdrop: Backdrop,
 ) -> None:
     """Scroll reach as horizontal bars (REACH_SCALE: yellow where all views got,
-    dark blue where few did) in the second column, with dashed lines at 75/50/25 %
-    and the average fold across both columns."""
+    dark blue where few did) in the second panel, with dashed lines at 75/50/25 %
+    and the average fold across both panels."""
     bands = _merged([b for b in reach.bands if b.top_px < backdrop.height])
-    fig.add_trace(
-        go.Bar(
-            orientation="h",
-            x=[b.pct for b in bands],
-            y=[b.top_px + b.height_px / 2 for b in bands],
-            width=[b.height_px for b in bands],
-            marker={
-                "color": [_colour(b.pct) for b in bands],
-                "line": {"width": 0},
-            },
-            customdata=[[b.top_px, b.views] for b in bands],
-            hovertemplate="%{x}% reached %{customdata[0]} px"
-            " (%{customdata[1]} views)<extra></extra>",
-            name="reach",
-        ),
-        row=1,
-        col=2,
-    )
-    fig.update_xaxes(
-        range=[0, 100],
-        side="top",
-        ticksuffix="%",
-        tickvals=[0, 50, 100],
-        showgrid=True,
-        title={"text": "views reaching", "font": {"size": 11}},
-        row=1,
-        col=2,
-    )
+    bars = {
+        "type": "bar",
+        "orientation": "h",
+        "x": [b.pct for b in bands],
+        "y": [b.top_px + b.height_px / 2 for b in bands],
+        "width": [b.height_px for b in bands],
+        "marker": {"color": [_colour(b.pct) for b in bands], "line": {"width": 0}},
+        "customdata": [[b.top_px, b.views] for b in bands],
+        "hovertemplate": "%{x}% reached %{customdata[0]} px"
+        " (%{customdata[1]} views)<extra></extra>",
+        "name": "reach",
+    }
+    data.append(on_panel(bars, 2))
+    layout["xaxis2"] |= {
+        "range": [0, 100],
+        "side": "top",
+        "ticksuffix": "%",
+        "tickvals": [0, 50, 100],
+        "showgrid": True,
+        "title": {"text": "views reaching", "font": {"size": 11}},
+    }
     for label, y, anchor in _lines(reach):
         decor.shapes.append(
             {
