@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from test_json_twins import NOT_PAGES, PAGES, _twin_problems, _url
 from test_json_twins import seeded as seeded  # noqa: F401 - a fixture used below
 
+from bench.replica_lag import lags
 from dashboard.digests import unsubscribe_token
 from resonance.app import create_app
 from resonance.auth.users import create_user
@@ -219,6 +220,15 @@ def test_only_dashboard_reads_use_the_replica(app: Flask):
         "GET /dash/sites/blog/content",
         "HEAD /dash/sites/blog/content",
     ]
+
+
+@ON_POSTGRESQL
+def test_the_lag_benchmark_times_beacons_until_the_replica_has_them(
+    database_url, replica
+):
+    measured = lags(database_url, replica.url_of(database_url), 3, load_threads=1)
+
+    assert len(measured) == 3 and min(measured) > 0
 
 
 def test_without_the_setting_one_engine_serves_everything(
