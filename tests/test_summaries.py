@@ -1,9 +1,9 @@
-"""The section summaries equal the raw events at every step of a visitor's life:
-events stored over several days and devices, scroll and attention raised later,
-an identify, stage changes, a merge, a site-wide recompute, an erasure and a
-purge; for every segment and for periods with partial days. ``rebuild`` gives
-back exactly the rows the collector kept, and running it twice changes nothing.
-SQLite and PostgreSQL."""
+"""The summaries (attention by section, scroll reach) equal the raw events at
+every step of a visitor's life: events stored over several days and devices,
+scroll and attention raised later, an identify, stage changes, a merge, a
+site-wide recompute, an erasure and a purge; for every segment and for periods
+with partial days. ``rebuild`` gives back exactly the rows the collector kept,
+and running it twice changes nothing. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.queries.attention import attention_sections
+from dashboard.queries.scroll import scroll_reach
 from dashboard.queries.segments import ContentFilter
 from resonance.cli import cli
 from resonance.core.models import Content, Lead, SectionTotal
@@ -85,15 +86,21 @@ def _assert_summaries_match_raw(session) -> None:
                 summarised = attention_sections(session, flt, content_id)
                 raw = attention_sections(session, flt, content_id, raw=True)
                 assert summarised == raw, (segment, since, until, device)
-                checked += bool(raw)
+                reach = scroll_reach(session, flt, content_id)
+                assert reach == scroll_reach(session, flt, content_id, raw=True)
+                checked += bool(raw) and bool(reach.views)
     assert checked  # not every comparison was of nothing
 
 
 def _rows(session) -> list[tuple]:
     """The non-empty summary rows, comparable across runs."""
-    t = SectionTotal.__table__
-    rows = session.execute(select(t).where(t.c.views > 0)).all()
-    return sorted(tuple(row) for row in rows)
+    rows = []
+    for summary in summaries.SUMMARIES:
+        t = summary.model.__table__
+        rows += [
+            (t.name, *row) for row in session.execute(select(t).where(t.c.views > 0))
+        ]
+    return sorted(rows)
 
 
 def _lead(session, email: str) -> Lead:
@@ -189,6 +196,8 @@ def test_a_purge_keeps_the_summaries_of_the_days_it_deletes(session, site):
     assert [r.views for r in raw] == [1, 1, 0]  # Bob's view only
     assert [r.views for r in before] == [2, 2, 1]
     assert attention_sections(session, everything, content_id) == before
+    reach = scroll_reach(session, everything, content_id)
+    assert [b.views for b in reach.bands[:10]] == [2] * 10  # both, to 900 px
     # Days whose raw events are kept still equal them, and a rebuild leaves the
     # purged days alone.
     _assert_summaries_match_raw_since(session, content_id, _at(1, 0))
@@ -204,13 +213,17 @@ def _assert_summaries_match_raw_since(session, content_id, since) -> None:
         assert attention_sections(session, flt, content_id) == attention_sections(
             session, flt, content_id, raw=True
         )
+        assert scroll_reach(session, flt, content_id) == scroll_reach(
+            session, flt, content_id, raw=True
+        )
 
 
 @pytest.mark.parametrize("segment", ["all", "not:sales"])
 def test_filters_summaries_cannot_answer_read_the_raw_events(session, site, segment):
     _read(session, "visitor-ann", _at(0, 9), 2500)
     content_id = session.scalar(select(Content.id).where(Content.url == POST))
-    session.execute(SectionTotal.__table__.delete())  # summaries wiped
+    for summary in summaries.SUMMARIES:  # summaries wiped
+        session.execute(summary.model.__table__.delete())
     session.commit()
     for flt in (
         ContentFilter("blog", segment=segment, exclude_internal=True),
@@ -218,6 +231,7 @@ def test_filters_summaries_cannot_answer_read_the_raw_events(session, site, segm
     ):
         [first, *_] = attention_sections(session, flt, content_id)
         assert first.views == 1
+        assert scroll_reach(session, flt, content_id).bands[0].views == 1
 
 
 def test_rebuild_summaries_command_refills_summaries_lost_or_loaded_around(
@@ -226,7 +240,8 @@ def test_rebuild_summaries_command_refills_summaries_lost_or_loaded_around(
     _read(session, "visitor-ann", _at(0, 9), 2500)
     _read(session, "visitor-bob", _at(1, 9), 1200, width=390)
     kept = _rows(session)
-    session.execute(SectionTotal.__table__.delete())  # as after a bulk copy
+    for summary in summaries.SUMMARIES:  # as after a bulk copy
+        session.execute(summary.model.__table__.delete())
     session.commit()
 
     result = app.test_cli_runner().invoke(cli, ["rebuild-summaries"])

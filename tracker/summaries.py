@@ -1,9 +1,10 @@
 """Summaries kept as events are stored, so that dashboards do not scan events.
 
-Owns: ``section_totals`` (attention by section per content item, UTC day, device
-and cohort; see ``resonance.core.models.summaries``): the one definition of what
-a set of page views contributes (:func:`section_contributions`), and the only
-writes to it.
+Owns: ``section_totals`` (attention by section) and ``depth_totals`` (scroll
+reach), per content item, UTC day, device and cohort (see
+``resonance.core.models.summaries``): the one definition of what a set of page
+views contributes to each (:func:`section_contributions`,
+:func:`depth_contributions`), and the only writes to them.
 
 How they stay exact. Every figure in a summary row is a count or a sum over page
 views, so the rows of disjoint sets of page views add up. Whatever changes what a
@@ -24,24 +25,29 @@ Must not import: Flask, the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     and_,
     case,
+    cast,
     delete,
     func,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
 
 from resonance.core.dialect import insert
 from resonance.core.models import (
+    DepthTotal,
     IdentityLink,
     Lead,
     PageSection,
@@ -51,9 +57,9 @@ from resonance.core.models import (
 )
 from tracker.rollups import midnight
 
-# The key of a summary row besides the section's heading and level.
+# The key of a summary row besides what it is about (a section, a depth band).
 KEYS = ("site_id", "content_id", "day", "device", "lead", "sales", "stage")
-# The additive figures, in the order of section_contributions' columns.
+# The additive figures of attention by section, in section_contributions' order.
 FIGURES = (
     "views",
     "rows",
@@ -66,6 +72,7 @@ FIGURES = (
     "height_sum",
     "height_n",
 )
+SCROLL_BAND_PX = 100
 _RESTATING = "resonance.summaries.restating"
 
 
@@ -83,6 +90,7 @@ def cohort_views(*where: ColumnElement[bool]):
             func.coalesce(Lead.reached_sales_at.is_not(None), False).label("sales"),
             func.coalesce(Lead.stage, "").label("stage"),
             PageView.max_scroll_px,
+            PageView.max_scroll_pct,
         )
         .outerjoin(IdentityLink, IdentityLink.visitor_id == PageView.visitor_id)
         .outerjoin(Lead, Lead.id == IdentityLink.lead_id)
@@ -129,37 +137,90 @@ def section_contributions(views, keys: Iterable[str] = ()):
     )
 
 
-def _contributions(*where: ColumnElement[bool]):
-    return section_contributions(cohort_views(*where), KEYS).subquery("c")
+def px_band(views):
+    """The 100 px band a page view's deepest point fell in."""
+    return views.c.max_scroll_px // SCROLL_BAND_PX
 
 
-def add(session: Session, *where: ColumnElement[bool]) -> None:
-    """Add the contributions of the page views matching ``where``."""
-    c = _contributions(*where)
-    t = SectionTotal.__table__
-    stmt = insert(session, SectionTotal).from_select(
-        [*KEYS, "heading", "level", *FIGURES], select(c).where(literal(True))
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[c for c in t.primary_key.columns],
-            set_={f: t.c[f] + stmt.excluded[f] for f in FIGURES},
+def tenth_band(views):
+    """The tenth of the page a page view's deepest point fell in (10: the end)."""
+    tenth = cast(views.c.max_scroll_pct // 10, Integer)
+    return case((tenth > 10, 10), else_=tenth)
+
+
+def depth_contributions(views, keys: Iterable[str] = ()):
+    """What the page views of ``views`` add to scroll reach: per ``keys``
+    columns, ``measure`` (``px``, ``tenth``) and band ``value``, the ``views``
+    whose deepest point fell there (reach is the sum from the bottom up)."""
+    grouping = [views.c[k] for k in keys]
+    parts = [
+        select(
+            *grouping,
+            literal(measure).label("measure"),
+            band.label("value"),
+            func.count().label("views"),
+        ).group_by(*grouping, band)
+        for measure, band in (("px", px_band(views)), ("tenth", tenth_band(views)))
+    ]
+    # A plain SELECT around the UNION: SQLite takes no nested compound SELECT.
+    both = union_all(*parts).subquery("depth")
+    return select(*both.c)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A summary table: its model, what its rows are about besides the key, its
+    additive figures, and the function that says what page views contribute."""
+
+    model: type
+    about: tuple[str, ...]
+    figures: tuple[str, ...]
+    contributions: Callable
+
+
+SECTIONS = Summary(SectionTotal, ("heading", "level"), FIGURES, section_contributions)
+DEPTH = Summary(DepthTotal, ("measure", "value"), ("views",), depth_contributions)
+SUMMARIES = (SECTIONS, DEPTH)
+
+
+def _contributions(summary: Summary, *where: ColumnElement[bool]):
+    return summary.contributions(cohort_views(*where), KEYS).subquery("c")
+
+
+def add(
+    session: Session, *where: ColumnElement[bool], only: type | None = None
+) -> None:
+    """Add the contributions of the page views matching ``where`` (to the
+    summary table ``only``, or to all)."""
+    for summary in SUMMARIES:
+        if only is not None and summary.model is not only:
+            continue
+        c = _contributions(summary, *where)
+        t = summary.model.__table__
+        stmt = insert(session, summary.model).from_select(
+            [*KEYS, *summary.about, *summary.figures], select(c).where(literal(True))
         )
-    )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(t.primary_key.columns),
+                set_={f: t.c[f] + stmt.excluded[f] for f in summary.figures},
+            )
+        )
 
 
 def subtract(session: Session, *where: ColumnElement[bool]) -> None:
     """Take away the contributions of the page views matching ``where`` (rows
     left at zero stay: a later view of that day usually fills them again)."""
-    c = _contributions(*where)
-    t = SectionTotal.__table__
-    same_key = [t.c[k] == c.c[k] for k in (*KEYS[1:], "heading", "level")]
-    session.execute(
-        update(t)
-        .where(*same_key)
-        .values({f: t.c[f] - c.c[f] for f in FIGURES})
-        .execution_options(synchronize_session=False)
-    )
+    for summary in SUMMARIES:
+        c = _contributions(summary, *where)
+        t = summary.model.__table__
+        same_key = [t.c[k] == c.c[k] for k in (*KEYS[1:], *summary.about)]
+        session.execute(
+            update(t)
+            .where(*same_key)
+            .values({f: t.c[f] - c.c[f] for f in summary.figures})
+            .execution_options(synchronize_session=False)
+        )
 
 
 @contextmanager
@@ -195,17 +256,32 @@ def of_leads(lead_ids: list[int] | None, site_id: int) -> ColumnElement[bool]:
     return of_visitors(linked)
 
 
+def fill(session: Session, model: type) -> None:
+    """Fill a new, empty summary table from the raw events (its migration)."""
+    add(session, only=model)
+
+
 def rebuild(session: Session) -> int:
     """Recompute every summary row of days whose raw events are kept (days
     before a purge stay as they were); the rows kept for those days. Does not
     commit."""
     since = _raw_since(session)
-    days = [SectionTotal.day >= since] if since else []
-    session.execute(
-        delete(SectionTotal).where(*days).execution_options(synchronize_session=False)
-    )
+    for summary in SUMMARIES:
+        days = [summary.model.day >= since] if since else []
+        session.execute(
+            delete(summary.model)
+            .where(*days)
+            .execution_options(synchronize_session=False)
+        )
     add(session, *([PageView.viewed_at >= midnight(since)] if since else []))
-    return session.scalar(select(func.count()).where(*days).select_from(SectionTotal))
+    return sum(
+        session.scalar(
+            select(func.count())
+            .select_from(summary.model)
+            .where(*([summary.model.day >= since] if since else []))
+        )
+        for summary in SUMMARIES
+    )
 
 
 def _raw_since(session: Session) -> date | None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Float, and_, cast, func, select, union_all
+from sqlalchemy import BigInteger, Float, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.reading import reading_seconds
-from dashboard.queries.segments import ContentFilter, cohort_clause, filtered_views
-from dashboard.queries.summary_days import Split, split
-from resonance.core.models import ContentSection, SectionTotal, Site
-from tracker.summaries import FIGURES, section_contributions
+from dashboard.queries.segments import ContentFilter
+from dashboard.queries.summary_days import summary_and_raw
+from resonance.core.models import ContentSection
+from tracker.summaries import FIGURES, SECTIONS
 
 
 @dataclass(frozen=True)
@@ -95,22 +95,7 @@ def _section_figures(
     """Per heading and level, the section figures of the selected page views:
     whole days from ``section_totals``, the rest from the raw sections (the
     same definition, ``tracker.summaries.section_contributions``)."""
-    parts = []
-    days = split(flt) if not raw else Split(False, None, None, (flt,))
-    if days.whole:
-        t = SectionTotal
-        site = select(Site.id).where(Site.key == flt.site_key).scalar_subquery()
-        where = [t.content_id == content_id, t.site_id == site]
-        where += [t.day >= days.first] if days.first else []
-        where += [t.day < days.end] if days.end else []
-        where += [t.device == flt.device] if flt.device else []
-        if (cohort := cohort_clause(flt.segment, t)) is not None:
-            where.append(cohort)
-        columns = [t.heading, t.level, *(getattr(t, f) for f in FIGURES)]
-        parts.append(select(*columns).where(*where))
-    for raw in days.raw:
-        parts.append(section_contributions(filtered_views(session, raw, content_id)))
-    both = union_all(*parts).subquery("both")
+    both = summary_and_raw(session, SECTIONS, flt, content_id, raw)
     # PostgreSQL sums bigints as numeric: back to integers.
     total = {f: cast(func.sum(both.c[f]), BigInteger) for f in FIGURES}
     return (

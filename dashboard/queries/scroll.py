@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.content_item import ViewStats, view_stats
-from dashboard.queries.segments import ContentFilter, filtered_views
+from dashboard.queries.segments import ContentFilter
+from dashboard.queries.summary_days import summary_and_raw
+from tracker.summaries import DEPTH, SCROLL_BAND_PX
 
-SCROLL_BAND_PX = 100
 # Above this ratio of the longest to the shortest page, pixel depths of different
 # views are not comparable and scroll reach is read per tenth of the page.
 DOC_HEIGHT_SPREAD = 1.3
@@ -47,17 +48,17 @@ def scroll_reach(
     flt: ContentFilter,
     content_id: int,
     stats: ViewStats | None = None,
+    *,
+    raw: bool = False,
 ) -> ScrollReach:
-    """Share of page views reaching each 100 px band and each tenth of the page.
+    """Share of page views reaching each 100 px band and each tenth of the page
+    (``raw``: from the raw page views only, never the summaries, to check them).
 
     PostHog's method: count views per deepest band, then a running
     ``SUM(count) OVER (ORDER BY band DESC)`` gives the views reaching each band.
     """
     stats = stats or view_stats(session, flt, content_id)
-    views = filtered_views(session, flt, content_id)
-    bands = _reached(session, views.c.max_scroll_px // SCROLL_BAND_PX)
-    tenth = cast(views.c.max_scroll_pct // 10, Integer)
-    tenths = _reached(session, case((tenth > 10, 10), else_=tenth))
+    bands, tenths = _reached(session, flt, content_id, raw)
     total = stats.views
     px_bands = [
         ScrollBand(b * SCROLL_BAND_PX, SCROLL_BAND_PX, n, _pct(n, total))
@@ -78,22 +79,35 @@ def scroll_reach(
     return ScrollReach(total, stats.avg_fold_px, by_tenth, px_bands, pct_bands, marks)
 
 
-def _reached(session: Session, band_expr) -> dict[int, int]:
-    """Views reaching each band that some view ended in: deepest band per view
-    counted by GROUP BY, accumulated from the bottom by a window SUM."""
-    deepest = select(band_expr.label("band")).subquery("deepest")
+def _reached(
+    session: Session, flt: ContentFilter, content_id: int, raw: bool
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Views reaching each band that some view ended in, by 100 px and by
+    tenth: views per deepest band (summaries for whole days, raw page views for
+    the rest, ``tracker.summaries.depth_contributions``), accumulated from the
+    bottom by a window SUM."""
+    deepest = summary_and_raw(session, DEPTH, flt, content_id, raw)
     counts = (
-        select(deepest.c.band, func.count().label("n"))
-        .group_by(deepest.c.band)
+        select(
+            deepest.c.measure,
+            deepest.c.value.label("band"),
+            func.sum(deepest.c.views).label("n"),
+        )
+        .group_by(deepest.c.measure, deepest.c.value)
         .subquery("counts")
     )
-    rows = session.execute(
-        select(
-            counts.c.band,
-            func.sum(counts.c.n).over(order_by=counts.c.band.desc()),
-        ).order_by(counts.c.band)
+    reaching = func.sum(counts.c.n).over(
+        partition_by=counts.c.measure, order_by=counts.c.band.desc()
     )
-    return {int(band): int(n) for band, n in rows}
+    rows = session.execute(
+        select(counts.c.measure, counts.c.band, reaching)
+        .where(counts.c.n > 0)
+        .order_by(counts.c.measure, counts.c.band)
+    )
+    reached: dict[str, dict[int, int]] = {"px": {}, "tenth": {}}
+    for measure, band, n in rows:
+        reached[measure][int(band)] = int(n)
+    return reached["px"], reached["tenth"]
 
 
 def _fill(reached: dict[int, int], last: int) -> list[tuple[int, int]]:

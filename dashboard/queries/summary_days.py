@@ -8,8 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from dashboard.queries.segments import ContentFilter, summarised
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import Session
+
+from dashboard.queries.segments import (
+    ContentFilter,
+    cohort_clause,
+    filtered_views,
+    summarised,
+)
+from resonance.core.models import Site
 from tracker.rollups import midnight
+from tracker.summaries import Summary
 
 
 @dataclass(frozen=True)
@@ -43,3 +53,33 @@ def split(flt: ContentFilter) -> Split:
 def _first_whole_day(since: datetime) -> date:
     day = since.date()
     return day if since == midnight(day) else day + timedelta(days=1)
+
+
+def summary_and_raw(
+    session: Session,
+    summary: Summary,
+    flt: ContentFilter,
+    content_id: int,
+    raw: bool = False,
+):
+    """The rows of ``summary`` for the whole days of ``flt`` and the
+    contributions of the raw page views of the rest (``raw``: of the whole
+    period, never the summaries), as one subquery with the summary's ``about``
+    columns and figures, to be added up."""
+    days = split(flt) if not raw else Split(False, None, None, (flt,))
+    parts = []
+    if days.whole:
+        t = summary.model
+        site = select(Site.id).where(Site.key == flt.site_key).scalar_subquery()
+        where = [t.content_id == content_id, t.site_id == site]
+        where += [t.day >= days.first] if days.first else []
+        where += [t.day < days.end] if days.end else []
+        where += [t.device == flt.device] if flt.device else []
+        if (cohort := cohort_clause(flt.segment, t)) is not None:
+            where.append(cohort)
+        columns = [getattr(t, c) for c in (*summary.about, *summary.figures)]
+        parts.append(select(*columns).where(*where))
+    for part in days.raw:
+        views = filtered_views(session, part, content_id)
+        parts.append(summary.contributions(views))
+    return union_all(*parts).subquery("summed")

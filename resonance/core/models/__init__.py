@@ -58,7 +58,7 @@ from resonance.core.models.leads import (
     StageChange,
 )
 from resonance.core.models.sites import PRIVACY_MODES, Site
-from resonance.core.models.summaries import SectionTotal
+from resonance.core.models.summaries import DepthTotal, SectionTotal
 from resonance.core.models.visitors import DEVICES, DailySalt, Visitor, VisitSession
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "ContentDaily",
     "RollupState",
     "SectionTotal",
+    "DepthTotal",
     "PageView",
     "Click",
     "PageSection",

@@ -52,3 +52,25 @@ class SectionTotal(Base):
     idx_sum: Mapped[int] = mapped_column(BigInteger)
     height_sum: Mapped[int] = mapped_column(BigInteger)
     height_n: Mapped[int] = mapped_column(BigInteger)
+
+
+class DepthTotal(Base):
+    """Scroll reach: the page views of one content item, day, device and cohort
+    whose deepest point fell in one band, by 100 px (``measure`` ``px``) or by
+    tenth of the page (``tenth``; 10 is the very end)."""
+
+    __tablename__ = "depth_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    views: Mapped[int] = mapped_column(BigInteger)

@@ -76,10 +76,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_section_totals_site_id_day"), ["site_id", "day"]
         )
-    # The events stored so far, summarised by the code that keeps the table.
-    from tracker.summaries import rebuild
+    # The events stored so far, summarised by the code that keeps the table
+    # (this table only: later ones do not exist yet at this revision).
+    from resonance.core.models import SectionTotal
+    from tracker.summaries import fill
 
-    rebuild(Session(bind=op.get_bind()))
+    fill(Session(bind=op.get_bind()), SectionTotal)
 
 
 def downgrade() -> None:
