@@ -316,11 +316,18 @@ def main(argv: list[str] | None = None) -> None:
         metavar="K",
         help="instead of generating, make the existing data K times as big in SQL",
     )
+    parser.add_argument(
+        "--held",
+        type=int,
+        default=1,
+        metavar="H",
+        help="with --replicate: the database holds H copies already (a stopped run)",
+    )
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("set DATABASE_URL or pass --database-url")
     if args.replicate:
-        replicate(args.database_url, args.replicate)
+        replicate(args.database_url, args.replicate, held=args.held)
         analyze(args.database_url)
         return
     if not 1 <= args.sites <= len(SITE_NAMES):

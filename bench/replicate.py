@@ -98,7 +98,8 @@ NOT_COPIED = {
     "daily_salts": "one per day, whoever visits",
     "content_daily": "derived from the raw tables: rebuild it after copying",
     "rollup_state": "derived from the raw tables: rebuild it after copying",
-    "section_totals": "a summary of the raw tables: rebuild it after copying",
+    "section_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "depth_totals": "a summary: `resonance rebuild-summaries` after copying",
     "inbox": "beacons not stored yet; empty after generation",
     "erasures": "a record of people's requests, not traffic",
     "alembic_version": "the schema's",
@@ -127,7 +128,7 @@ def _copy_rows(connection, meta: MetaData, top: dict[str, int], copy: int) -> No
         )
 
 
-def replicate(url: str, times: int, log=print) -> None:
+def replicate(url: str, times: int, log=print, *, held: int = 1) -> None:
     """Make the database ``times`` as big by copying its visitors with all their
     events, leads, stage histories and alerts ``times - 1`` times, in SQL.
 
@@ -135,7 +136,16 @@ def replicate(url: str, times: int, log=print) -> None:
     the copies keep the distributions (same content items, same moments) of data
     that went through ingest once. Ids are shifted by the table's maximum id,
     unique text gets a ``~r<copy>`` suffix (e-mails: before the ``@``). Each copy
-    is its own transaction, so that a long run shows its progress.
+    is its own transaction, so that a long run shows its progress, and a run
+    that stopped can be carried on: ``held`` says how many copies the database
+    holds already (1: the originals alone), each table's originals being its
+    rows up to its maximum id ÷ ``held``.
+
+    On PostgreSQL the copies run without the app's statement timeout and with
+    the foreign-key triggers off (``session_replication_role = replica``): every
+    reference of a copy is shifted with the row it points to (the test proves
+    the copies equal), and checking each of ten million rows one by one took
+    most of the time.
     """
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
@@ -143,18 +153,24 @@ def replicate(url: str, times: int, log=print) -> None:
     meta = MetaData()
     meta.reflect(engine, only=[name for name, _, _ in COPIED])
     started = time.monotonic()
+    postgresql = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
-        # The originals are the rows up to each table's maximum id now.
-        top = {
-            name: connection.scalar(select(func.max(meta.tables[name].c.id))) or 0
-            for name, shifts, _ in COPIED
-            if "id" in shifts
-        }
-    for copy in range(1, times):
+        # The originals are the rows up to each table's maximum id ÷ held.
+        top = {}
+        for name, shifts, _ in COPIED:
+            if "id" in shifts:
+                largest = connection.scalar(select(func.max(meta.tables[name].c.id)))
+                if (largest or 0) % held:
+                    raise SystemExit(f"{name} does not hold {held} copies")
+                top[name] = (largest or 0) // held
+    for copy in range(held, times):
         with engine.begin() as connection:
+            if postgresql:
+                connection.execute(text("SET LOCAL statement_timeout = 0"))
+                connection.execute(text("SET LOCAL session_replication_role = replica"))
             _copy_rows(connection, meta, top, copy)
         log(f"copy {copy + 1} of {times} done, {time.monotonic() - started:.0f} s")
-    if engine.dialect.name == "postgresql":
+    if postgresql:
         with engine.begin() as connection:
             for name in top:
                 connection.execute(
