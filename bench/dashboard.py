@@ -19,8 +19,10 @@ of wall time, of this process's CPU time and, on PostgreSQL, of the CPU time of
 the database's server processes (from ``/proc``, so only for a server on this
 machine; ticks of 10 ms) are reported per page, with the growth between
 consecutive sizes of a store, measured in the same run. On SQLite this process's
-CPU is the whole cost; on PostgreSQL the server's share is the second column.
-``--explain`` prints the plan of every SELECT a page issues.
+CPU is the whole cost; on PostgreSQL the server's share is a column of its own.
+The pages are discovered on the first database given and reused for the
+others (discovery fetches each page once more). ``--explain`` prints the plan
+of every SELECT a page issues.
 """
 
 from __future__ import annotations
@@ -137,17 +139,17 @@ def worst_cases(session: Session) -> dict[str, object]:
     }
 
 
-def page_urls(app, client, worst: dict[str, object]) -> list[tuple[str, str]]:
-    """(endpoint, URL) of every page to time: one discovered URL per endpoint
-    (and the content page's variants) with its site and ids made the worst
-    cases, the stage segment and :data:`EXTRA_VARIANTS` added."""
+def page_urls(app, found: list[str], worst: dict[str, object]) -> list[tuple[str, str]]:
+    """(endpoint, URL) of every page to time: each URL ``found`` by discovery
+    (one per endpoint, and the content page's variants) with its site and ids
+    made the worst cases, the stage segment and :data:`EXTRA_VARIANTS` added."""
     adapter = app.url_map.bind("localhost")
     extras = {
         **EXTRA_VARIANTS,
         "dashboard.content_page": (f"segment=stage:{worst['stage']}",),
     }
     pages: list[tuple[str, str]] = []
-    for url in discover(app, client, per_endpoint=1):
+    for url in found:
         parts = urlsplit(url)
         endpoint, args = adapter.match(parts.path, method="GET")
         args = {
@@ -197,11 +199,18 @@ class ServerCpu:
         self.connection.close()
 
 
-def timed(fetch: Callable[[], object], runs: int, server: ServerCpu | None) -> Timing:
-    """Warm once, then the medians of ``runs`` fetches."""
+def timed(
+    fetch: Callable[[], object],
+    runs: int,
+    server: ServerCpu | None,
+    cap_s: float = float("inf"),
+) -> Timing:
+    """Warm once, then the medians of ``runs`` fetches, or of as many as fit in
+    ``cap_s`` seconds (at least one): at 10 M events a page can take a minute."""
     fetch()
-    walls, cpus, servers = [], [], []
-    for _ in range(runs):
+    walls: list[float] = []
+    cpus, servers = [], []
+    while len(walls) < runs and sum(walls) < cap_s * 1000:
         before = server.ticks(server.pids()) if server else {}
         wall, cpu = time.perf_counter(), time.process_time()
         fetch()
@@ -219,9 +228,17 @@ def timed(fetch: Callable[[], object], runs: int, server: ServerCpu | None) -> T
 
 
 def measure(
-    target: Target, runs: int, explain: bool = False, only: str = "", log=print
-) -> dict[str, Timing]:
-    """Every page's medians (pages whose URL holds ``only``) on one database."""
+    target: Target,
+    runs: int,
+    explain: bool = False,
+    only: str = "",
+    log=print,
+    found: list[str] | None = None,
+    cap_s: float = float("inf"),
+) -> tuple[dict[str, Timing], list[str]]:
+    """Every page's medians (pages whose URL holds ``only``) on one database,
+    and the pages discovered: ``found`` (from an earlier, smaller database of
+    the run: discovery fetches every page once more) or discovered here."""
     app = create_app(
         {"DATABASE_URL": target.url, "SECRET_KEY": "bench", "ALERTS_IN_WORKERS": False}
     )
@@ -232,7 +249,9 @@ def measure(
     client = admin_client(app)
     server = ServerCpu(engine) if engine.dialect.name == "postgresql" else None
     results: dict[str, Timing] = {}
-    for _endpoint, url in page_urls(app, client, worst):
+    if found is None:
+        found = discover(app, client, per_endpoint=1)
+    for _endpoint, url in page_urls(app, found, worst):
         if only not in url:
             continue
 
@@ -245,12 +264,14 @@ def measure(
         if explain:
             print_plans(engine, url, fetch)
         name = url.replace(f"/dash/sites/{SITE}", "…")
-        results[name] = timed(fetch, runs, server)
-        log(f"  {results[name].wall_ms:9.1f} ms  {name}")
+        results[name] = timed(fetch, runs, server, cap_s)
+        timing = results[name]
+        server_ms = "" if timing.server_ms is None else f" {timing.server_ms:7.0f}"
+        log(f"  {timing.wall_ms:9.1f} {timing.cpu_ms:9.1f}{server_ms} ms  {name}")
     if server:
         server.close()
     engine.dispose()
-    return results
+    return results, found
 
 
 def print_plans(engine, name: str, fetch: Callable[[], object]) -> None:
@@ -369,22 +390,33 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", type=parse_target, action="append", required=True)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--cap",
+        type=float,
+        default=float("inf"),
+        metavar="S",
+        help="fewer runs of a page once its runs took S seconds (at least one)",
+    )
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--only", default="", help="pages whose URL has this")
     args = parser.parse_args(argv)
-    results = {}
+    results, found = {}, None
     for target in args.db:
         print(f"{target.store} {target.size}: {row_counts(target.url)}", flush=True)
-        results[target] = measure(
+        print("  wall ms, CPU ms (, server CPU ms), page", flush=True)
+        results[target], found = measure(
             target,
             max(1, args.runs),
             args.explain,
             args.only,
             log=lambda line: print(line, flush=True),
+            found=found,
+            cap_s=args.cap,
         )
     parts = []
     for store in dict.fromkeys(t.store for t in args.db):
-        parts.append(f"## {store} (ms, median of {args.runs}, warm)")
+        capped = f", fewer past {args.cap:g} s a page" if args.cap < 1e9 else ""
+        parts.append(f"## {store} (ms, median of {args.runs}{capped}, warm)")
         parts.append(table(results, store))
         budget = BUDGETS.get(store, 300.0)
         over = misses(results, store, budget)
