@@ -2,22 +2,23 @@
 every step of a visitor's life: events stored over several days and devices,
 scroll and attention raised later, an identify, stage changes, a merge, a
 site-wide recompute, an erasure and a purge; for every segment and for periods
-with partial days. ``rebuild`` gives back exactly the rows the collector kept,
-and running it twice changes nothing. SQLite and PostgreSQL."""
+with partial days, with changes waiting for a refresh and refreshed. ``rebuild``
+gives back exactly the rows the refreshes kept, and running it twice changes
+nothing. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dashboard.queries.attention import attention_sections
 from dashboard.queries.scroll import scroll_reach
 from dashboard.queries.segments import ContentFilter
 from resonance.cli import cli
-from resonance.core.models import Content, Lead, SectionTotal
+from resonance.core.models import Content, Lead, SectionTotal, SummaryChange
 from tests.conftest import BROWSER_UA, ORIGIN
 from tests.factories import attention, batch, identify, layout, pv, scroll
 from tracker import crm, lifecycle, summaries
@@ -75,6 +76,17 @@ def _periods() -> list[tuple[datetime | None, datetime | None]]:
 
 
 def _assert_summaries_match_raw(session) -> None:
+    """Summaries and raw events agree with the changes still marked (those days
+    read raw), and again once every marked day is refreshed."""
+    _compare_every_filter(session)
+    assert session.scalar(select(func.count()).select_from(SummaryChange))
+    summaries.refresh(session, date.max)
+    session.commit()
+    assert not session.scalar(select(func.count()).select_from(SummaryChange))
+    _compare_every_filter(session)
+
+
+def _compare_every_filter(session) -> None:
     content_id = session.scalar(select(Content.id).where(Content.url == POST))
     checked = 0
     for segment in SEGMENTS:
@@ -112,6 +124,8 @@ def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
     ann_first = _read(session, "visitor-ann", _at(0, 9), 900)
     _read(session, "visitor-bob", _at(0, 10), 1900, width=390)
     _read(session, "visitor-cy", _at(0, 23.5), 3000)
+    # A bounce: a page view and nothing else still counts in scroll reach.
+    _store(session, "visitor-dan", _at(0, 11), pv(url=POST, ti="A post"))
     _assert_summaries_match_raw(session)
 
     # Day 1: Ann comes back, and her first view's scroll and attention rise
@@ -162,7 +176,7 @@ def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
     _read(session, "visitor-cy", _at(2, 3), 1200)
     _assert_summaries_match_raw(session)
 
-    # What the collector kept is what a rebuild computes, and a rebuild is
+    # What the refreshes kept is what a rebuild computes, and a rebuild is
     # idempotent.
     kept = _rows(session)
     summaries.rebuild(session)
@@ -187,6 +201,8 @@ def test_a_purge_keeps_the_summaries_of_the_days_it_deletes(session, site):
     content_id = session.scalar(select(Content.id).where(Content.url == POST))
     everything = ContentFilter("blog")
     before = attention_sections(session, everything, content_id)
+    summaries.refresh(session, _at(2, 0).date())  # day 0 refreshed, day 2 marked
+    session.commit()
 
     lifecycle.purge(session, "2d", now=_at(3, 12).replace(tzinfo=None))
     session.commit()
@@ -200,6 +216,9 @@ def test_a_purge_keeps_the_summaries_of_the_days_it_deletes(session, site):
     assert [b.views for b in reach.bands[:10]] == [2] * 10  # both, to 900 px
     # Days whose raw events are kept still equal them, and a rebuild leaves the
     # purged days alone.
+    _assert_summaries_match_raw_since(session, content_id, _at(1, 0))
+    summaries.refresh(session, date.max)
+    session.commit()
     _assert_summaries_match_raw_since(session, content_id, _at(1, 0))
     kept = _rows(session)
     summaries.rebuild(session)
@@ -239,6 +258,7 @@ def test_rebuild_summaries_command_refills_summaries_lost_or_loaded_around(
 ):
     _read(session, "visitor-ann", _at(0, 9), 2500)
     _read(session, "visitor-bob", _at(1, 9), 1200, width=390)
+    summaries.refresh(session, date.max)
     kept = _rows(session)
     for summary in summaries.SUMMARIES:  # as after a bulk copy
         session.execute(summary.model.__table__.delete())
@@ -249,3 +269,35 @@ def test_rebuild_summaries_command_refills_summaries_lost_or_loaded_around(
     assert result.exit_code == 0, result.output
     assert result.output == f"rebuilt {len(kept)} summary rows\n"
     assert _rows(session) == kept
+
+
+def test_the_collector_marks_changed_days_and_a_refresh_leaves_today_marked(
+    session, site
+):
+    first = _read(session, "visitor-ann", _at(0, 9), 900)
+    _store(session, "visitor-ann", _at(3, 1), scroll(first, 2500, 3000))
+    today = _at(3, 0).date()
+    marked = {(mark.day) for mark in session.scalars(select(SummaryChange))}
+    assert marked == {_at(0, 0).date()}  # the raised view is of day 0
+    _read(session, "visitor-bob", _at(3, 2), 900)
+
+    assert summaries.refresh(session, today) == 1
+    session.commit()
+
+    assert {m.day for m in session.scalars(select(SummaryChange))} == {today}
+    assert session.scalar(select(func.count()).select_from(SectionTotal)) == 3
+
+
+def test_the_background_pass_refreshes_every_past_day_in_chunks(app, session, site):
+    for day in range(3):
+        _read(session, f"visitor-{day}", _at(day, 9), 1500)
+    makes_sessions = app.extensions["resonance.sessionmaker"]
+
+    assert summaries.refresh_past(makes_sessions, _at(2, 0).date()) == 2
+
+    assert {m.day for m in session.scalars(select(SummaryChange))} == {
+        _at(2, 0).date()
+    }
+    refreshed = _rows(session)
+    summaries.rebuild(session)
+    assert [r for r in _rows(session) if r[2] < _at(2, 0).date()] == refreshed

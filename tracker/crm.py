@@ -368,8 +368,8 @@ def recompute_stages(
     if lead_ids is not None:
         statement = statement.where(Lead.id.in_(lead_ids))
     # The leads' page views change cohort (stage, reached sales) in the summaries.
-    with summaries.restating(session, summaries.of_leads(lead_ids, site_id)):
-        session.execute(statement)
+    summaries.changed(session, summaries.of_leads(lead_ids, site_id))
+    session.execute(statement)
 
 
 # --- merges ---------------------------------------------------------------------
@@ -402,14 +402,13 @@ def merge_leads(
     source, target = resolve(session, source), resolve(session, target)
     if source.id == target.id:
         return
-    leads = [source.id, target.id]
-    with summaries.restating(session, summaries.of_leads(leads, site_id)):
-        _repoint(session, source.id, target.id)
-        _fill_empty_fields(session, source, target)
-        source.merged_into_id = target.id
-        session.flush()
-        follow_survivor(session, target, source.account_id, now)
-        recompute_stages(session, site_id, leads)
+    _repoint(session, source.id, target.id)
+    _fill_empty_fields(session, source, target)
+    source.merged_into_id = target.id
+    session.flush()
+    follow_survivor(session, target, source.account_id, now)
+    # Their page views may change cohort: recompute_stages marks them.
+    recompute_stages(session, site_id, [source.id, target.id])
 
 
 def _repoint(session: Session, old: int, new: int) -> None:

@@ -108,17 +108,14 @@ def link_visitor(
     )
     if linked is None:
         # Its page views move to the lead's cohort in the summaries.
-        with summaries.restating(session, summaries.of_visitors([visitor_id])):
-            session.execute(
-                insert(session, IdentityLink)
-                .values(
-                    visitor_id=visitor_id,
-                    lead_id=lead_id,
-                    linked_at=now,
-                    source=source,
-                )
-                .on_conflict_do_nothing()
+        summaries.changed(session, summaries.of_visitors([visitor_id]))
+        session.execute(
+            insert(session, IdentityLink)
+            .values(
+                visitor_id=visitor_id, lead_id=lead_id, linked_at=now, source=source
             )
+            .on_conflict_do_nothing()
+        )
         linked = session.scalar(
             select(IdentityLink.lead_id).where(IdentityLink.visitor_id == visitor_id)
         )

@@ -30,14 +30,13 @@ Must not import: Flask, the dashboard.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from resonance.core.clock import naive_utc
 from resonance.core.dialect import RawSql, insert
-from resonance.core.models import Identify, PageView
+from resonance.core.models import Identify
 from tracker import alerts, contents, event_rows, summaries, visits
 from tracker.beacon import BeaconError, IdentifyEvent, Parsed, parse
 from tracker.bots import is_bot
@@ -188,21 +187,15 @@ def _write(plan: Plan, commit: bool = False) -> None:
         view.content_id = content_id[view.content_key]
         view.session_id = view.visit.id
     may_fire = _may_fire(plan, linked)
-    restated = _restated(plan)
     ends = (
         commit
         and not plan.session.new
         and not may_fire
-        and not restated
         and not any(a.identifies for a in plan.accepted)
     )
-    upkeep = (
-        summaries.restating(plan.session, PageView.id.in_(restated))
-        if restated
-        else nullcontext()
-    )
-    with upkeep, sql.pipeline():
+    with sql.pipeline():
         _write_rows(sql, plan, new_visits, new_views)
+        _mark_summaries(sql, plan)
         if ends:
             sql.commit()
     _write_identifies(plan, visitor_id)
@@ -212,12 +205,16 @@ def _write(plan: Plan, commit: bool = False) -> None:
         alerts.fire(plan.session, may_fire, now)
 
 
-def _restated(plan: Plan) -> list[int]:
-    """The page views whose summarised figures the group changes: those it gives
-    sections or attention, and those whose scroll depth it raises."""
-    ids = {view.id for view, _ in plan.sections}
-    ids.update(v.id for v in plan.views.values() if v.row is None and v.raised)
-    return sorted(ids)
+def _mark_summaries(sql: RawSql, plan: Plan) -> None:
+    """Mark the content-days whose summaries the group changes: of its new page
+    views, those it gives sections or attention, and those whose scroll depth it
+    raises (``tracker.summaries``)."""
+    ids = {v.id for v in plan.views.values() if v.row is not None or v.raised}
+    ids.update(view.id for view, _ in plan.sections)
+    if ids:
+        marks, values = sql.among(sorted(ids))
+        text = summaries.marking_sql(plan.session)
+        sql.query(text.replace(f"IN ({summaries.VIEW_IDS})", marks), values)
 
 
 def _may_fire(plan: Plan, linked) -> list[int]:

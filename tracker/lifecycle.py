@@ -129,14 +129,14 @@ def erase(
         "visitors": delete(Visitor).where(Visitor.id.in_(visitors)),
         "leads": delete(Lead).where(Lead.id.in_(leads)),
     }
-    # Their page views leave the summaries (there is nothing to add back).
-    with summaries.restating(session, summaries.of_visitors(visitors)):
-        removed = {
-            table: session.execute(
-                statement.execution_options(synchronize_session=False)
-            ).rowcount
-            for table, statement in statements.items()
-        } | alerts_removed
+    # Their page views leave the summaries of their days at the next refresh.
+    summaries.changed(session, summaries.of_visitors(visitors))
+    removed = {
+        table: session.execute(
+            statement.execution_options(synchronize_session=False)
+        ).rowcount
+        for table, statement in statements.items()
+    } | alerts_removed
     if pruned := prune_accounts(session, accounts):
         removed["accounts"] = pruned  # named only when one went
     audit = Erasure(
@@ -266,6 +266,8 @@ def purge(session: Session, older_than: str, now: datetime) -> dict[str, int]:
     keep_from = rollups.midnight(cutoff_day(now, older_than))
     today = now.date()
     deleted = {"content_daily": rollups.refresh(session, today)}
+    # The summaries of the days deleted are kept: brought up to date first.
+    summaries.refresh(session, keep_from.date(), limit=None)
     old_views = select(PageView.id).where(PageView.viewed_at < keep_from)
     visitor_used = [
         exists().where(model.visitor_id == Visitor.id)

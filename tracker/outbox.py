@@ -31,9 +31,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from resonance.core.clock import naive_utc
 from resonance.core.mail import MailError, MailSettings, send
 from resonance.core.models import Alert, AlertDelivery, AlertRule, Lead, Site
-from tracker import webhooks
+from tracker import summaries, webhooks
 from tracker.alert_mail import message
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,9 @@ class Worker:
             try:
                 while deliver_due(self._sessionmaker, self._mail).total:
                     pass
+                # The same background pass keeps the dashboards' summaries of
+                # past days current (tracker.summaries).
+                summaries.refresh_past(self._sessionmaker, naive_utc().date())
             except Exception as exc:  # the database away: try again next second
                 first = str(exc).strip().splitlines()[0] if str(exc) else ""
                 log.warning(

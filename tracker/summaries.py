@@ -7,15 +7,16 @@ views contributes to each (:func:`section_contributions`,
 :func:`depth_contributions`), and the only writes to them.
 
 How they stay exact. Every figure in a summary row is a count or a sum over page
-views, so the rows of disjoint sets of page views add up. Whatever changes what a
-page view contributes is wrapped in :func:`restating`: the contributions of the
-page views concerned are subtracted (computed from the raw rows as they are),
-the change is made, and their contributions added back (computed again). That
-covers the collector (a group's new sections, raised scroll depth), a visitor
-changing cohort (identified, its lead's stage or reached-sales moment
-recomputed, leads merged) and erasure (subtracted, nothing to add). Purge deletes
-raw events and leaves the summaries: days before the retention window keep the
-cohorts their visitors had when the events were purged.
+views. Whatever changes what a page view contributes marks its content item's
+UTC day in ``summary_changes`` (:func:`changed`), in the transaction of the
+change: the collector's groups (new page views, sections, raised scroll depth),
+a visitor changing cohort (identified, its lead's stage or reached-sales moment
+recomputed, leads merged) and erasure. The dashboard reads a marked day from the
+raw events; :func:`refresh` recomputes marked past days from the raw events and
+deletes their marks, in a transaction of its own. Requests never rewrite a
+summary row, so concurrent writers never wait on one another for them. Purge
+refreshes the days it deletes first, then leaves their summaries: days before
+the retention window keep the cohorts their visitors had then.
 
 :func:`rebuild` recomputes every row from the raw events (days not purged), for
 an upgrade, after a bulk load, or to check: it is idempotent.
@@ -25,10 +26,9 @@ Must not import: Flask, the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,14 +38,19 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     literal,
+    or_,
     select,
+    text,
+    tuple_,
     union_all,
-    update,
 )
 from sqlalchemy.orm import Session
 
-from resonance.core.dialect import insert
+from resonance.core import dialect
+from resonance.core.dialect import insert as upsert
+from resonance.core.engine import write_turn
 from resonance.core.models import (
     DepthTotal,
     IdentityLink,
@@ -54,6 +59,7 @@ from resonance.core.models import (
     PageView,
     RollupState,
     SectionTotal,
+    SummaryChange,
 )
 from tracker.rollups import midnight
 
@@ -73,7 +79,6 @@ FIGURES = (
     "height_n",
 )
 SCROLL_BAND_PX = 100
-_RESTATING = "resonance.summaries.restating"
 
 
 def cohort_views(*where: ColumnElement[bool]):
@@ -187,58 +192,114 @@ def _contributions(summary: Summary, *where: ColumnElement[bool]):
     return summary.contributions(cohort_views(*where), KEYS).subquery("c")
 
 
+def _adding(session: Session, summary: Summary, *where: ColumnElement[bool]):
+    """The upsert adding the contributions of the page views matching ``where``."""
+    c = _contributions(summary, *where)
+    t = summary.model.__table__
+    stmt = upsert(session, summary.model).from_select(
+        [*KEYS, *summary.about, *summary.figures], select(c).where(literal(True))
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=list(t.primary_key.columns),
+        set_={f: t.c[f] + stmt.excluded[f] for f in summary.figures},
+    )
+
+
 def add(
     session: Session, *where: ColumnElement[bool], only: type | None = None
 ) -> None:
     """Add the contributions of the page views matching ``where`` (to the
     summary table ``only``, or to all)."""
     for summary in SUMMARIES:
-        if only is not None and summary.model is not only:
-            continue
-        c = _contributions(summary, *where)
-        t = summary.model.__table__
-        stmt = insert(session, summary.model).from_select(
-            [*KEYS, *summary.about, *summary.figures], select(c).where(literal(True))
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(t.primary_key.columns),
-                set_={f: t.c[f] + stmt.excluded[f] for f in summary.figures},
-            )
-        )
+        if only is None or summary.model is only:
+            session.execute(_adding(session, summary, *where))
 
 
-def subtract(session: Session, *where: ColumnElement[bool]) -> None:
-    """Take away the contributions of the page views matching ``where`` (rows
-    left at zero stay: a later view of that day usually fills them again)."""
-    for summary in SUMMARIES:
-        c = _contributions(summary, *where)
-        t = summary.model.__table__
-        same_key = [t.c[k] == c.c[k] for k in (*KEYS[1:], *summary.about)]
+def changed(session: Session, *where: ColumnElement[bool]) -> None:
+    """Mark the content-days of the page views matching ``where`` as changed
+    (before they are deleted, for an erasure)."""
+    session.execute(_marking(*where))
+
+
+def _marking(*where: ColumnElement[bool]):
+    day = func.date(PageView.viewed_at)
+    days = select(PageView.content_id, day).where(*where).distinct()
+    return insert(SummaryChange).from_select(["content_id", "day"], days)
+
+
+# The collector's mark, as SQL text for its raw statements (tracker.ingest):
+# SQLAlchemy's compiling of a statement costs more than running it.
+VIEW_IDS = "__resonance_view_ids__"
+REFRESH_LOCK = 0x5245_534D  # pg_advisory_xact_lock key of refresh: "RESM"
+_MARKING: dict[str, str] = {}
+
+
+def marking_sql(session: Session) -> str:
+    """The statement marking the content-days of the page views
+    ``pageviews.id IN (VIEW_IDS)``: SQL text for this session's dialect."""
+    dialect = session.get_bind().dialect
+    if dialect.name not in _MARKING:
+        stmt = _marking(text(f"pageviews.id IN ({VIEW_IDS})"))
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        _MARKING[dialect.name] = str(compiled)
+    return _MARKING[dialect.name]
+
+
+def refresh(session: Session, before: date, limit: int | None = 500) -> int:
+    """Recompute the summaries of up to ``limit`` marks' content-days before
+    ``before`` (today's stay marked: the dashboard reads today raw anyway) from
+    the raw events, and delete exactly the marks read (a mark written meanwhile
+    stays for the next refresh). The content-days refreshed. Does not commit."""
+    if dialect.name(session) == "postgresql":
+        # One refresh at a time: two would each add the same content-day back.
+        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
+    marks = session.execute(
+        select(SummaryChange.id, SummaryChange.content_id, SummaryChange.day)
+        .where(SummaryChange.day < before)
+        .order_by(SummaryChange.id)
+        .limit(limit)
+    ).all()
+    if not marks:
+        return 0
+    since = _raw_since(session)
+    pairs = sorted({(c, d) for _, c, d in marks if since is None or d >= since})
+    for summary in SUMMARIES if pairs else ():
+        t = summary.model
         session.execute(
-            update(t)
-            .where(*same_key)
-            .values({f: t.c[f] - c.c[f] for f in summary.figures})
+            delete(t)
+            .where(tuple_(t.content_id, t.day).in_(pairs))
             .execution_options(synchronize_session=False)
         )
+    if pairs:
+        add(session, or_(*(_of_day(content_id, day) for content_id, day in pairs)))
+    session.execute(
+        delete(SummaryChange)
+        .where(SummaryChange.id.in_([id_ for id_, _, _ in marks]))
+        .execution_options(synchronize_session=False)
+    )
+    return len(pairs)
 
 
-@contextmanager
-def restating(session: Session, *where: ColumnElement[bool]) -> Iterator[None]:
-    """Around a change to the page views matching ``where`` (their sections,
-    scroll depth, or their visitors' cohort): their contributions are taken away
-    before and added back after it. Nested restatements inside one are part of
-    it (they would take the same contributions away twice)."""
-    if session.info.get(_RESTATING):
-        yield
-        return
-    subtract(session, *where)
-    session.info[_RESTATING] = True
-    try:
-        yield
-    finally:
-        session.info.pop(_RESTATING, None)
-    add(session, *where)
+def refresh_past(sessionmaker: Callable[[], Session], today: date) -> int:
+    """Refresh every marked day before ``today``, a chunk per transaction (the
+    background thread of the workers calls it); the content-days refreshed."""
+    done = 0
+    while True:
+        # On SQLite, in turn with the collector's writers (one writer at a time).
+        with sessionmaker() as session, write_turn(session):
+            count = refresh(session, today)
+            session.commit()
+        done += count
+        if not count:
+            return done
+
+
+def _of_day(content_id: int, day: date) -> ColumnElement[bool]:
+    return and_(
+        PageView.content_id == content_id,
+        PageView.viewed_at >= midnight(day),
+        PageView.viewed_at < midnight(day + timedelta(days=1)),
+    )
 
 
 def of_visitors(visitor_ids) -> ColumnElement[bool]:
@@ -273,6 +334,7 @@ def rebuild(session: Session) -> int:
             .where(*days)
             .execution_options(synchronize_session=False)
         )
+    session.execute(delete(SummaryChange).execution_options(synchronize_session=False))
     add(session, *([PageView.viewed_at >= midnight(since)] if since else []))
     return sum(
         session.scalar(

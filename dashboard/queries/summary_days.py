@@ -1,7 +1,8 @@
 """Reading a figure from summaries and raw events together: the whole UTC days
-of a period from the summary rows, the partial days at its ends from the raw
-page views. The result is exact for any period in any time zone, and the raw
-part never holds more than two days, so the cost does not grow with history."""
+of a period from the summary rows, the partial days at its ends and the days
+with a change waiting for a refresh (today, mostly) from the raw page views. The
+result is exact for any period in any time zone, and the raw part holds a few
+days, so the cost does not grow with history."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dashboard.queries.segments import (
     filtered_views,
     summarised,
 )
-from resonance.core.models import Site
+from resonance.core.models import Site, SummaryChange
 from tracker.rollups import midnight
 from tracker.summaries import Summary
 
@@ -62,24 +63,51 @@ def summary_and_raw(
     content_id: int,
     raw: bool = False,
 ):
-    """The rows of ``summary`` for the whole days of ``flt`` and the
-    contributions of the raw page views of the rest (``raw``: of the whole
-    period, never the summaries), as one subquery with the summary's ``about``
-    columns and figures, to be added up."""
+    """The rows of ``summary`` for the whole days of ``flt`` that have no
+    change waiting for a refresh, and the contributions of the raw page views
+    of the rest (``raw``: of the whole period, never the summaries), as one
+    subquery with the summary's ``about`` columns and figures, to be added up."""
     days = split(flt) if not raw else Split(False, None, None, (flt,))
-    parts = []
+    parts, raws = [], list(days.raw)
     if days.whole:
         t = summary.model
+        changed = _changed_days(session, content_id, days)
         site = select(Site.id).where(Site.key == flt.site_key).scalar_subquery()
         where = [t.content_id == content_id, t.site_id == site]
         where += [t.day >= days.first] if days.first else []
         where += [t.day < days.end] if days.end else []
+        where += [t.day.not_in(changed)] if changed else []
         where += [t.device == flt.device] if flt.device else []
         if (cohort := cohort_clause(flt.segment, t)) is not None:
             where.append(cohort)
         columns = [getattr(t, c) for c in (*summary.about, *summary.figures)]
         parts.append(select(*columns).where(*where))
-    for part in days.raw:
+        raws += [
+            replace(flt, since=midnight(first), until=midnight(end))
+            for first, end in _runs(changed)
+        ]
+    for part in raws:
         views = filtered_views(session, part, content_id)
         parts.append(summary.contributions(views))
     return union_all(*parts).subquery("summed")
+
+
+def _changed_days(session: Session, content_id: int, days: Split) -> list[date]:
+    """The whole days of the period whose summaries wait for a refresh; read
+    once, so that the summary rows left out are exactly the days read raw."""
+    c = SummaryChange
+    where = [c.content_id == content_id]
+    where += [c.day >= days.first] if days.first else []
+    where += [c.day < days.end] if days.end else []
+    return sorted(session.scalars(select(c.day).where(*where).distinct()))
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as ``[first, end)`` ranges."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + timedelta(days=1))
+        else:
+            runs.append((day, day + timedelta(days=1)))
+    return runs

@@ -74,3 +74,19 @@ class DepthTotal(Base):
     value: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     views: Mapped[int] = mapped_column(BigInteger)
+
+
+class SummaryChange(Base):
+    """A content item's UTC day whose summary rows no longer match its raw
+    events (events stored, a visitor changed cohort, a person erased): written
+    in the same transaction as the change; the dashboard reads that day raw
+    until ``tracker.summaries.refresh`` recomputes it and deletes the mark."""
+
+    __tablename__ = "summary_changes"
+    __table_args__ = (Index(None, "content_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE")
+    )
+    day: Mapped[date]
