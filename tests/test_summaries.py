@@ -295,9 +295,7 @@ def test_the_background_pass_refreshes_every_past_day_in_chunks(app, session, si
 
     assert summaries.refresh_past(makes_sessions, _at(2, 0).date()) == 2
 
-    assert {m.day for m in session.scalars(select(SummaryChange))} == {
-        _at(2, 0).date()
-    }
+    assert {m.day for m in session.scalars(select(SummaryChange))} == {_at(2, 0).date()}
     refreshed = _rows(session)
     summaries.rebuild(session)
     assert [r for r in _rows(session) if r[2] < _at(2, 0).date()] == refreshed
