@@ -148,6 +148,26 @@ def test_an_empty_limit_turns_the_collector_limit_off(database_url, site):
     assert answers == {200}
 
 
+def test_ratelimit_enabled_false_starts_the_app_with_every_limit_off(
+    database_url, site
+):
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "RATELIMIT_ENABLED": False,
+            "COLLECTOR_RATE_LIMIT": "2/minute",
+        }
+    )
+    try:
+        client = app.test_client()
+        answers = {client.get("/e?s=blog").status_code for _ in range(20)}
+    finally:
+        app.extensions["resonance.engine"].dispose()
+
+    assert answers == {200}
+
+
 def test_a_malformed_limit_fails_at_start():
     with pytest.raises(ValueError):
         create_app(

@@ -189,7 +189,10 @@ def init_app(app: Flask) -> Limiter:
     # Flask-Limiter also checks every request before it is routed, for default
     # and application-wide limits. Resonance has none (the marked views carry
     # their own), so that check only cost every beacon a second evaluation.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    # (A disabled limiter registers no such check.)
+    checks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in checks:
+        checks.remove(limiter._check_request_limit)
     app.extensions["resonance.limiter"] = limiter
     for endpoint, view in list(app.view_functions.items()):
         mark = getattr(view, _MARK, None)
