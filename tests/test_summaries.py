@@ -1,10 +1,10 @@
-"""The summaries (attention by section, scroll reach) equal the raw events at
-every step of a visitor's life: events stored over several days and devices,
-scroll and attention raised later, an identify, stage changes, a merge, a
-site-wide recompute, an erasure and a purge; for every segment and for periods
-with partial days, with changes waiting for a refresh and refreshed. ``rebuild``
-gives back exactly the rows the refreshes kept, and running it twice changes
-nothing. SQLite and PostgreSQL."""
+"""The summaries (attention by section and by depth, scroll reach) equal the
+raw events at every step of a visitor's life: events stored over several days
+and devices, scroll and attention raised later, an identify, stage changes, a
+merge, a site-wide recompute, an erasure and a purge; for every segment and for
+periods with partial days, with changes waiting for a refresh and refreshed.
+``rebuild`` gives back exactly the rows the refreshes kept, and running it twice
+changes nothing. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard.queries.attention import attention_sections
+from dashboard.queries.depth import attention_by_depth
 from dashboard.queries.scroll import scroll_reach
 from dashboard.queries.segments import ContentFilter
 from resonance.cli import cli
@@ -57,7 +58,7 @@ def _read(session, visitor: str, at: datetime, deepest: int, width: int = 1440):
         view,
         layout(pid, SECTIONS),
         scroll(pid, deepest, 3000),
-        attention(pid, 9000, [[0, 5000], [1, 4000]]),
+        attention(pid, 9000, [[0, 5000], [1, 4000]], b=[[0, 5000], [1, 4000]]),
     )
     return pid
 
@@ -100,6 +101,8 @@ def _compare_every_filter(session) -> None:
                 assert summarised == raw, (segment, since, until, device)
                 reach = scroll_reach(session, flt, content_id)
                 assert reach == scroll_reach(session, flt, content_id, raw=True)
+                depth = attention_by_depth(session, flt, content_id)
+                assert depth == attention_by_depth(session, flt, content_id, raw=True)
                 checked += bool(raw) and bool(reach.views)
     assert checked  # not every comparison was of nothing
 
@@ -135,7 +138,12 @@ def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
         "visitor-ann",
         _at(1, 6),
         scroll(ann_first, 2500, 3000),
-        attention(ann_first, 20000, [[0, 6000], [1, 9000], [2, 5000]]),
+        attention(
+            ann_first,
+            20000,
+            [[0, 6000], [1, 9000], [2, 5000]],
+            b=[[0, 6000], [1, 9000], [25, 5000]],
+        ),
     )
     ann_second = _read(session, "visitor-ann", _at(1, 8), 1500)
     _assert_summaries_match_raw(session)

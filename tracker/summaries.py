@@ -1,10 +1,11 @@
 """Summaries kept as events are stored, so that dashboards do not scan events.
 
-Owns: ``section_totals`` (attention by section) and ``depth_totals`` (scroll
-reach), per content item, UTC day, device and cohort (see
-``resonance.core.models.summaries``): the one definition of what a set of page
-views contributes to each (:func:`section_contributions`,
-:func:`depth_contributions`), and the only writes to them.
+Owns: ``section_totals`` (attention by section), ``depth_totals`` (scroll
+reach) and ``band_totals`` (attention by depth), per content item, UTC day,
+device and cohort (see ``resonance.core.models.summaries``): the one definition
+of what a set of page views contributes to each (:func:`section_contributions`,
+:func:`depth_contributions`, :func:`band_contributions`), and the only writes to
+them.
 
 How they stay exact. Every figure in a summary row is a count or a sum over page
 views. Whatever changes what a page view contributes marks its content item's
@@ -52,6 +53,8 @@ from resonance.core import dialect
 from resonance.core.dialect import insert as upsert
 from resonance.core.engine import write_turn
 from resonance.core.models import (
+    AttentionBand,
+    BandTotal,
     DepthTotal,
     IdentityLink,
     Lead,
@@ -172,6 +175,37 @@ def depth_contributions(views, keys: Iterable[str] = ()):
     return select(*both.c)
 
 
+def band_contributions(views, keys: Iterable[str] = ()):
+    """What the page views of ``views`` add to attention by depth: per ``keys``
+    columns and 100 px ``band``, the active ``ms`` on screen and the ``views``
+    that reported the band; band -1 counts the views that reported any band."""
+    b = AttentionBand
+    grouping = [views.c[k] for k in keys]
+    per_band = (
+        select(
+            *grouping,
+            b.band.label("band"),
+            func.count().label("views"),
+            func.coalesce(func.sum(b.ms), 0).label("ms"),
+        )
+        .join(views, views.c.id == b.pageview_id)
+        .group_by(*grouping, b.band)
+    )
+    reported = (
+        select(
+            *grouping,
+            literal(-1).label("band"),
+            func.count(func.distinct(b.pageview_id)).label("views"),
+            literal(0).label("ms"),
+        )
+        .join(views, views.c.id == b.pageview_id)
+        .group_by(*grouping)
+    )
+    # A plain SELECT around the UNION: SQLite takes no nested compound SELECT.
+    both = union_all(per_band, reported).subquery("bands")
+    return select(*both.c)
+
+
 @dataclass(frozen=True)
 class Summary:
     """A summary table: its model, what its rows are about besides the key, its
@@ -185,7 +219,8 @@ class Summary:
 
 SECTIONS = Summary(SectionTotal, ("heading", "level"), FIGURES, section_contributions)
 DEPTH = Summary(DepthTotal, ("measure", "value"), ("views",), depth_contributions)
-SUMMARIES = (SECTIONS, DEPTH)
+BANDS = Summary(BandTotal, ("band",), ("views", "ms"), band_contributions)
+SUMMARIES = (SECTIONS, DEPTH, BANDS)
 
 
 def _contributions(summary: Summary, *where: ColumnElement[bool]):

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashboard.queries.segments import ContentFilter, filtered_views
-from resonance.core.models import AttentionBand
+from dashboard.queries.segments import ContentFilter
+from dashboard.queries.summary_days import summary_and_raw
 from tracker.beacon import BAND_PX
+from tracker.summaries import BANDS
 
 
 @dataclass(frozen=True)
@@ -46,32 +47,34 @@ class DepthMap:
 
 
 def attention_by_depth(
-    session: Session, flt: ContentFilter, content_id: int
+    session: Session, flt: ContentFilter, content_id: int, *, raw: bool = False
 ) -> DepthMap:
     """Average seconds on screen per page view of each 100 px band, over the
     page views ``flt`` selects that reported bands (summed and divided in SQL;
-    a view that never showed a band counts as 0 s for it)."""
-    views = filtered_views(session, flt, content_id)
-    b = AttentionBand
-    reported = (
-        select(b.pageview_id)
-        .join(views, views.c.id == b.pageview_id)
-        .group_by(b.pageview_id)
-        .subquery("reported")
+    a view that never showed a band counts as 0 s for it). Whole days from the
+    summaries, the rest raw (``raw``: all raw, never the summaries)."""
+    both = summary_and_raw(session, BANDS, flt, content_id, raw)
+    per_band = (
+        select(
+            both.c.band,
+            func.sum(both.c.views).label("views"),
+            func.sum(both.c.ms).label("ms"),
+        )
+        .group_by(both.c.band)
+        .subquery("per_band")
     )
-    count = select(func.count()).select_from(reported).scalar_subquery()
     rows = session.execute(
-        select(b.band, cast(func.sum(b.ms), Float) / 1000.0 / count, count)
-        .join(views, views.c.id == b.pageview_id)
-        .group_by(b.band)
-        .order_by(b.band)
+        select(per_band.c.band, per_band.c.views, per_band.c.ms)
+        .where(per_band.c.views > 0)
+        .order_by(per_band.c.band)
     ).all()
-    if not rows:
+    reported = {int(band): int(views) for band, views, _ in rows}.get(-1, 0)
+    if not reported:
         return DepthMap(0, [])
-    seconds = {band: float(avg_s) for band, avg_s, _ in rows}
-    deepest = rows[-1][0]
+    seconds = {int(b): float(ms) / 1000.0 / reported for b, _, ms in rows if b >= 0}
+    deepest = max(seconds)
     return DepthMap(
-        views=rows[0][2],
+        views=reported,
         bands=[
             DepthBand(band * BAND_PX, BAND_PX, round(seconds.get(band, 0.0), 2))
             for band in range(deepest + 1)

@@ -58,7 +58,12 @@ from resonance.core.models.leads import (
     StageChange,
 )
 from resonance.core.models.sites import PRIVACY_MODES, Site
-from resonance.core.models.summaries import DepthTotal, SectionTotal, SummaryChange
+from resonance.core.models.summaries import (
+    BandTotal,
+    DepthTotal,
+    SectionTotal,
+    SummaryChange,
+)
 from resonance.core.models.visitors import DEVICES, DailySalt, Visitor, VisitSession
 
 __all__ = [
@@ -88,6 +93,7 @@ __all__ = [
     "RollupState",
     "SectionTotal",
     "DepthTotal",
+    "BandTotal",
     "SummaryChange",
     "PageView",
     "Click",

@@ -90,3 +90,26 @@ class SummaryChange(Base):
         ForeignKey("contents.id", ondelete="CASCADE")
     )
     day: Mapped[date]
+
+
+class BandTotal(Base):
+    """Attention by depth: for one 100 px band of one content item, the active
+    milliseconds it was on screen and the page views that reported it, per day,
+    device and cohort. ``band`` -1 counts the page views that reported any band
+    (the average's denominator), with ``ms`` 0."""
+
+    __tablename__ = "band_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    band: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    views: Mapped[int] = mapped_column(BigInteger)
+    ms: Mapped[int] = mapped_column(BigInteger)
