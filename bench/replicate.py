@@ -100,6 +100,7 @@ NOT_COPIED = {
     "rollup_state": "derived from the raw tables: rebuild it after copying",
     "section_totals": "a summary: `resonance rebuild-summaries` after copying",
     "depth_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "band_totals": "a summary: `resonance rebuild-summaries` after copying",
     "summary_changes": "emptied by `resonance rebuild-summaries` after copying",
     "inbox": "beacons not stored yet; empty after generation",
     "erasures": "a record of people's requests, not traffic",

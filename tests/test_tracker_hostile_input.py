@@ -157,10 +157,12 @@ def test_a_hostile_event_is_refused_alone_and_nothing_of_it_is_stored(
             }
         ]
     after = _counts(session)
-    # The valid page view and what it brings (its visit, its content item) only.
+    # The valid page view and what it brings (its visit, its content item, the
+    # mark of its day for the summaries) only.
     assert after["pageviews"] == before["pageviews"] + 1
     changed = {table for table in after if after[table] != before[table]}
-    assert changed <= {"pageviews", "visit_sessions", "visitors", "contents"}
+    brought = {"pageviews", "visit_sessions", "visitors", "contents"}
+    assert changed <= brought | {"summary_changes"}
 
 
 def test_origin_not_allowed_is_forbidden_and_stores_nothing(client, session, site):
