@@ -280,37 +280,44 @@ def marking_sql(session: Session) -> str:
     return _MARKING[dialect.name]
 
 
-def refresh(session: Session, before: date, limit: int | None = 500) -> int:
-    """Recompute the summaries of up to ``limit`` marks' content-days before
+def refresh(session: Session, before: date, limit: int | None = 200) -> int:
+    """Recompute the summaries of up to ``limit`` marked content-days before
     ``before`` (today's stay marked: the dashboard reads today raw anyway) from
-    the raw events, and delete exactly the marks read (a mark written meanwhile
-    stays for the next refresh). The content-days refreshed. Does not commit."""
+    the raw events; the content-days refreshed. Does not commit.
+
+    The marks of those days are read before the recompute and exactly those
+    are deleted: a mark committed later stays for the next refresh. A busy day
+    has a mark per group that changed it; they all go in one recompute.
+    """
     if dialect.name(session) == "postgresql":
         # One refresh at a time: two would each add the same content-day back.
         session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
-    marks = session.execute(
-        select(SummaryChange.id, SummaryChange.content_id, SummaryChange.day)
-        .where(SummaryChange.day < before)
-        .order_by(SummaryChange.id)
+    c = SummaryChange
+    pairs = session.execute(
+        select(c.content_id, c.day)
+        .where(c.day < before)
+        .group_by(c.content_id, c.day)
+        .order_by(func.min(c.id))
         .limit(limit)
     ).all()
-    if not marks:
+    if not pairs:
         return 0
+    marks = session.scalars(
+        select(c.id).where(tuple_(c.content_id, c.day).in_(pairs))
+    ).all()
     since = _raw_since(session)
-    pairs = sorted({(c, d) for _, c, d in marks if since is None or d >= since})
-    for summary in SUMMARIES if pairs else ():
+    kept = sorted((cid, day) for cid, day in pairs if since is None or day >= since)
+    for summary in SUMMARIES if kept else ():
         t = summary.model
         session.execute(
             delete(t)
-            .where(tuple_(t.content_id, t.day).in_(pairs))
+            .where(tuple_(t.content_id, t.day).in_(kept))
             .execution_options(synchronize_session=False)
         )
-    if pairs:
-        add(session, or_(*(_of_day(content_id, day) for content_id, day in pairs)))
+    if kept:
+        add(session, or_(*(_of_day(content_id, day) for content_id, day in kept)))
     session.execute(
-        delete(SummaryChange)
-        .where(SummaryChange.id.in_([id_ for id_, _, _ in marks]))
-        .execution_options(synchronize_session=False)
+        delete(c).where(c.id.in_(marks)).execution_options(synchronize_session=False)
     )
     return len(pairs)
 
