@@ -1,7 +1,8 @@
-"""What the summaries save the content page: attention by section and scroll
-reach of the busiest content item, read through the summaries (whole days) and,
-as the baseline in the same run, from the raw events only, warm, median of N,
-wall and this process's CPU (on PostgreSQL the server's CPU is not in it).
+"""What the summaries save the content page: attention by section, scroll reach
+and attention by depth of the busiest content item, read through the summaries
+(whole days) and, as the baseline in the same run, from the raw events only,
+warm, median of N, wall and this process's CPU (on PostgreSQL the server's CPU
+is not in it).
 
     python bench/summaries_read.py sqlite:////tmp/scale/1m.db --runs 5
     python bench/summaries_read.py postgresql+psycopg://postgres@127.0.0.1/rs_scale_1m
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from dashboard.queries.attention import attention_sections  # noqa: E402
 from dashboard.queries.content_item import view_stats  # noqa: E402
+from dashboard.queries.depth import attention_by_depth  # noqa: E402
 from dashboard.queries.scroll import scroll_reach  # noqa: E402
 from dashboard.queries.segments import ContentFilter  # noqa: E402
 from resonance.core.engine import make_engine, upgrade  # noqa: E402
@@ -35,7 +37,11 @@ from resonance.core.models import PageView, Site  # noqa: E402
 from tracker import summaries  # noqa: E402
 from tracker.rollups import midnight  # noqa: E402
 
-FIGURES = {"attention_sections": attention_sections, "scroll_reach": scroll_reach}
+FIGURES = {
+    "attention_sections": attention_sections,
+    "scroll_reach": scroll_reach,
+    "attention_by_depth": attention_by_depth,
+}
 
 
 def _timed(call, runs: int) -> tuple[float, float]:
