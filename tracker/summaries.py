@@ -289,9 +289,7 @@ def refresh(session: Session, before: date, limit: int | None = 200) -> int:
     are deleted: a mark committed later stays for the next refresh. A busy day
     has a mark per group that changed it; they all go in one recompute.
     """
-    if dialect.name(session) == "postgresql":
-        # One refresh at a time: two would each add the same content-day back.
-        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
+    _one_at_a_time(session)
     c = SummaryChange
     pairs = session.execute(
         select(c.content_id, c.day)
@@ -320,6 +318,13 @@ def refresh(session: Session, before: date, limit: int | None = 200) -> int:
         delete(c).where(c.id.in_(marks)).execution_options(synchronize_session=False)
     )
     return len(pairs)
+
+
+def _one_at_a_time(session: Session) -> None:
+    """One refresh or rebuild at a time (PostgreSQL; SQLite has one writer):
+    two would each add the same content-day back."""
+    if dialect.name(session) == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
 
 
 def refresh_past(sessionmaker: Callable[[], Session], today: date) -> int:
@@ -368,6 +373,7 @@ def rebuild(session: Session) -> int:
     """Recompute every summary row of days whose raw events are kept (days
     before a purge stay as they were); the rows kept for those days. Does not
     commit."""
+    _one_at_a_time(session)
     since = _raw_since(session)
     for summary in SUMMARIES:
         days = [summary.model.day >= since] if since else []
