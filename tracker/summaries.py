@@ -265,6 +265,8 @@ def _marking(*where: ColumnElement[bool]):
 # The collector's mark, as SQL text for its raw statements (tracker.ingest):
 # SQLAlchemy's compiling of a statement costs more than running it.
 VIEW_IDS = "__resonance_view_ids__"
+# The page views of a group, filled in by the collector with its own bound marks.
+_OF_GROUP = f"pageviews.id IN ({VIEW_IDS})"
 REFRESH_LOCK = 0x5245_534D  # pg_advisory_xact_lock key of refresh: "RESM"
 _MARKING: dict[str, str] = {}
 
@@ -274,7 +276,7 @@ def marking_sql(session: Session) -> str:
     ``pageviews.id IN (VIEW_IDS)``: SQL text for this session's dialect."""
     dialect = session.get_bind().dialect
     if dialect.name not in _MARKING:
-        stmt = _marking(text(f"pageviews.id IN ({VIEW_IDS})"))
+        stmt = _marking(text(_OF_GROUP))
         compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
         _MARKING[dialect.name] = str(compiled)
     return _MARKING[dialect.name]
