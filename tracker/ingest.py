@@ -214,8 +214,7 @@ def _mark_summaries(sql: RawSql, plan: Plan) -> None:
     ids.update(view.id for view, _ in plan.bands)
     if ids:
         marks, values = sql.among(sorted(ids))
-        text = summaries.marking_sql(plan.session)
-        sql.query(text.replace(f"IN ({summaries.VIEW_IDS})", marks), values)
+        sql.query(summaries.marking_sql(plan.session, marks), values)
 
 
 def _may_fire(plan: Plan, linked) -> list[int]:

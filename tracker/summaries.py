@@ -112,8 +112,8 @@ def section_contributions(views, keys: Iterable[str] = ()):
     ``max_scroll_px``) add to attention by section: per ``keys`` columns of
     ``views``, heading and level, the figures of :data:`FIGURES`.
 
-    The one definition of these figures: the collector's upkeep, the rebuild and
-    the dashboard's reading of raw events (days not summarised) all use it.
+    The one definition of these figures: the refresh, the rebuild and the
+    dashboard's reading of raw events (days not summarised) all use it.
     Counts of page views are distinct per heading (a heading may repeat in a
     page); "reached" means the view's deepest point went past the section's top,
     "left inside" that it stopped within the section.
@@ -271,15 +271,16 @@ REFRESH_LOCK = 0x5245_534D  # pg_advisory_xact_lock key of refresh: "RESM"
 _MARKING: dict[str, str] = {}
 
 
-def marking_sql(session: Session) -> str:
+def marking_sql(session: Session, view_ids: str) -> str:
     """The statement marking the content-days of the page views
-    ``pageviews.id IN (VIEW_IDS)``: SQL text for this session's dialect."""
+    ``pageviews.id <view_ids>`` (the collector's bound ``IN (…)`` or
+    ``= ANY(…)``): SQL text for this session's dialect, compiled once."""
     dialect = session.get_bind().dialect
     if dialect.name not in _MARKING:
         stmt = _marking(text(_OF_GROUP))
         compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
         _MARKING[dialect.name] = str(compiled)
-    return _MARKING[dialect.name]
+    return _MARKING[dialect.name].replace(f"IN ({VIEW_IDS})", view_ids)
 
 
 def refresh(session: Session, before: date, limit: int | None = 200) -> int:
