@@ -101,6 +101,8 @@ NOT_COPIED = {
     "section_totals": "a summary: `resonance rebuild-summaries` after copying",
     "depth_totals": "a summary: `resonance rebuild-summaries` after copying",
     "band_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "view_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "spread_totals": "a summary: `resonance rebuild-summaries` after copying",
     "summary_changes": "emptied by `resonance rebuild-summaries` after copying",
     "inbox": "beacons not stored yet; empty after generation",
     "erasures": "a record of people's requests, not traffic",

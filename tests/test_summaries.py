@@ -1,4 +1,5 @@
-"""The summaries (attention by section and by depth, scroll reach) equal the
+"""The summaries (attention by section and by depth, scroll reach, the content
+page's totals and the content list with its medians) equal the
 raw events at every step of a visitor's life: events stored over several days
 and devices, scroll and attention raised later, an identify, stage changes, a
 merge, a site-wide recompute, an erasure and a purge; for every segment and for
@@ -15,6 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard.queries.attention import attention_sections
+from dashboard.queries.content_item import view_stats
+from dashboard.queries.content_list import content_list
 from dashboard.queries.depth import attention_by_depth
 from dashboard.queries.scroll import scroll_reach
 from dashboard.queries.segments import ContentFilter
@@ -103,6 +106,13 @@ def _compare_every_filter(session) -> None:
                 assert reach == scroll_reach(session, flt, content_id, raw=True)
                 depth = attention_by_depth(session, flt, content_id)
                 assert depth == attention_by_depth(session, flt, content_id, raw=True)
+                stats = view_stats(session, flt, content_id)
+                assert stats == view_stats(session, flt, content_id, raw=True)
+                listed = content_list(session, flt)
+                assert listed == content_list(session, flt, raw=True)
+                assert [r.views for r in listed] == (
+                    [stats.views] if stats.views else []
+                )
                 checked += bool(raw) and bool(reach.views)
     assert checked  # not every comparison was of nothing
 

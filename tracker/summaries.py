@@ -1,14 +1,12 @@
 """Summaries kept as events are stored, so that dashboards do not scan events.
 
-Owns: ``section_totals`` (attention by section), ``depth_totals`` (scroll
-reach) and ``band_totals`` (attention by depth), per content item, UTC day,
-device and cohort (see ``resonance.core.models.summaries``): the one definition
-of what a set of page views contributes to each (:func:`section_contributions`,
-:func:`depth_contributions`, :func:`band_contributions`), and the only writes to
-them.
+Owns the only writes to the summary tables (``resonance.core.models.summaries``:
+attention by section, scroll reach, attention by depth, page-view totals and
+their spread, per content item, UTC day, device and cohort). What a set of page
+views contributes to each is defined once, in ``tracker.contributions``.
 
-How they stay exact. Every figure in a summary row is a count or a sum over page
-views. Whatever changes what a page view contributes marks its content item's
+How they stay exact. Every figure in a summary row is a count, a sum or an extreme
+over page views. Whatever changes what a page view contributes marks its content item's
 UTC day in ``summary_changes`` (:func:`changed`), in the transaction of the
 change: the collector's groups (new page views, sections, raised scroll depth),
 a visitor changing cohort (identified, its lead's stage or reached-sales moment
@@ -27,16 +25,13 @@ Must not import: Flask, the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     and_,
     case,
-    cast,
     delete,
     func,
     insert,
@@ -45,7 +40,6 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -53,174 +47,14 @@ from resonance.core import dialect
 from resonance.core.dialect import insert as upsert
 from resonance.core.engine import write_turn
 from resonance.core.models import (
-    AttentionBand,
-    BandTotal,
-    DepthTotal,
     IdentityLink,
     Lead,
-    PageSection,
     PageView,
     RollupState,
-    SectionTotal,
     SummaryChange,
 )
+from tracker.contributions import KEYS, SUMMARIES, Summary, cohort_views
 from tracker.rollups import midnight
-
-# The key of a summary row besides what it is about (a section, a depth band).
-KEYS = ("site_id", "content_id", "day", "device", "lead", "sales", "stage")
-# The additive figures of attention by section, in section_contributions' order.
-FIGURES = (
-    "views",
-    "rows",
-    "reached",
-    "left_inside",
-    "active_ms",
-    "top_sum",
-    "top_n",
-    "idx_sum",
-    "height_sum",
-    "height_n",
-)
-SCROLL_BAND_PX = 100
-
-
-def cohort_views(*where: ColumnElement[bool]):
-    """Page views (those matching ``where``) with their summary key: UTC day,
-    device and the cohort of their visitor's lead now, as a subquery."""
-    return (
-        select(
-            PageView.id,
-            PageView.site_id,
-            PageView.content_id,
-            func.date(PageView.viewed_at).label("day"),
-            PageView.device,
-            IdentityLink.lead_id.is_not(None).label("lead"),
-            func.coalesce(Lead.reached_sales_at.is_not(None), False).label("sales"),
-            func.coalesce(Lead.stage, "").label("stage"),
-            PageView.max_scroll_px,
-            PageView.max_scroll_pct,
-        )
-        .outerjoin(IdentityLink, IdentityLink.visitor_id == PageView.visitor_id)
-        .outerjoin(Lead, Lead.id == IdentityLink.lead_id)
-        .where(*where)
-        .subquery("cohort_views")
-    )
-
-
-def section_contributions(views, keys: Iterable[str] = ()):
-    """What the page views of ``views`` (a subquery with ``id`` and
-    ``max_scroll_px``) add to attention by section: per ``keys`` columns of
-    ``views``, heading and level, the figures of :data:`FIGURES`.
-
-    The one definition of these figures: the refresh, the rebuild and the
-    dashboard's reading of raw events (days not summarised) all use it.
-    Counts of page views are distinct per heading (a heading may repeat in a
-    page); "reached" means the view's deepest point went past the section's top,
-    "left inside" that it stopped within the section.
-    """
-    s = PageSection
-    deepest = views.c.max_scroll_px
-    reached = s.top_px < deepest
-    inside = and_(reached, deepest <= s.top_px + s.height_px)
-    grouping = [views.c[k] for k in keys] + [s.heading, s.level]
-    return (
-        select(
-            *grouping,
-            func.count(func.distinct(s.pageview_id)).label("views"),
-            func.count().label("rows"),
-            func.count(func.distinct(case((reached, s.pageview_id)))).label("reached"),
-            func.count(func.distinct(case((inside, s.pageview_id)))).label(
-                "left_inside"
-            ),
-            func.coalesce(func.sum(s.active_ms), 0).label("active_ms"),
-            func.coalesce(func.sum(s.top_px), 0).label("top_sum"),
-            func.count(s.top_px).label("top_n"),
-            func.coalesce(func.sum(s.idx), 0).label("idx_sum"),
-            func.coalesce(func.sum(s.height_px), 0).label("height_sum"),
-            func.count(s.height_px).label("height_n"),
-        )
-        .join(views, views.c.id == s.pageview_id)
-        .where(s.heading.is_not(None), s.level.is_not(None))
-        .group_by(*grouping)
-    )
-
-
-def px_band(views):
-    """The 100 px band a page view's deepest point fell in."""
-    return views.c.max_scroll_px // SCROLL_BAND_PX
-
-
-def tenth_band(views):
-    """The tenth of the page a page view's deepest point fell in (10: the end)."""
-    tenth = cast(views.c.max_scroll_pct // 10, Integer)
-    return case((tenth > 10, 10), else_=tenth)
-
-
-def depth_contributions(views, keys: Iterable[str] = ()):
-    """What the page views of ``views`` add to scroll reach: per ``keys``
-    columns, ``measure`` (``px``, ``tenth``) and band ``value``, the ``views``
-    whose deepest point fell there (reach is the sum from the bottom up)."""
-    grouping = [views.c[k] for k in keys]
-    parts = [
-        select(
-            *grouping,
-            literal(measure).label("measure"),
-            band.label("value"),
-            func.count().label("views"),
-        ).group_by(*grouping, band)
-        for measure, band in (("px", px_band(views)), ("tenth", tenth_band(views)))
-    ]
-    # A plain SELECT around the UNION: SQLite takes no nested compound SELECT.
-    both = union_all(*parts).subquery("depth")
-    return select(*both.c)
-
-
-def band_contributions(views, keys: Iterable[str] = ()):
-    """What the page views of ``views`` add to attention by depth: per ``keys``
-    columns and 100 px ``band``, the active ``ms`` on screen and the ``views``
-    that reported the band; band -1 counts the views that reported any band."""
-    b = AttentionBand
-    grouping = [views.c[k] for k in keys]
-    per_band = (
-        select(
-            *grouping,
-            b.band.label("band"),
-            func.count().label("views"),
-            func.coalesce(func.sum(b.ms), 0).label("ms"),
-        )
-        .join(views, views.c.id == b.pageview_id)
-        .group_by(*grouping, b.band)
-    )
-    reported = (
-        select(
-            *grouping,
-            literal(-1).label("band"),
-            func.count(func.distinct(b.pageview_id)).label("views"),
-            literal(0).label("ms"),
-        )
-        .join(views, views.c.id == b.pageview_id)
-        .group_by(*grouping)
-    )
-    # A plain SELECT around the UNION: SQLite takes no nested compound SELECT.
-    both = union_all(per_band, reported).subquery("bands")
-    return select(*both.c)
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A summary table: its model, what its rows are about besides the key, its
-    additive figures, and the function that says what page views contribute."""
-
-    model: type
-    about: tuple[str, ...]
-    figures: tuple[str, ...]
-    contributions: Callable
-
-
-SECTIONS = Summary(SectionTotal, ("heading", "level"), FIGURES, section_contributions)
-DEPTH = Summary(DepthTotal, ("measure", "value"), ("views",), depth_contributions)
-BANDS = Summary(BandTotal, ("band",), ("views", "ms"), band_contributions)
-SUMMARIES = (SECTIONS, DEPTH, BANDS)
 
 
 def _contributions(summary: Summary, *where: ColumnElement[bool]):
@@ -236,8 +70,18 @@ def _adding(session: Session, summary: Summary, *where: ColumnElement[bool]):
     )
     return stmt.on_conflict_do_update(
         index_elements=list(t.primary_key.columns),
-        set_={f: t.c[f] + stmt.excluded[f] for f in summary.figures},
+        set_={f: _merged(f, t.c[f], stmt.excluded[f]) for f in summary.figures},
     )
+
+
+def _merged(figure: str, old, new):
+    """A figure of a summary row with more page views added (see
+    ``tracker.contributions.combined``)."""
+    if figure.endswith("_min"):
+        return case((new < old, new), else_=old)
+    if figure.endswith("_max"):
+        return case((new > old, new), else_=old)
+    return old + new
 
 
 def add(

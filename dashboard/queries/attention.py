@@ -12,7 +12,7 @@ from dashboard.queries.reading import reading_seconds
 from dashboard.queries.segments import ContentFilter
 from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import ContentSection
-from tracker.summaries import FIGURES, SECTIONS
+from tracker.contributions import FIGURES, SECTIONS
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _section_figures(
 ):
     """Per heading and level, the section figures of the selected page views:
     whole days from ``section_totals``, the rest from the raw sections (the
-    same definition, ``tracker.summaries.section_contributions``)."""
+    same definition, ``tracker.contributions.section_contributions``)."""
     both = summary_and_raw(session, SECTIONS, flt, content_id, raw)
     # PostgreSQL sums bigints as numeric: back to integers.
     total = {f: cast(func.sum(both.c[f]), BigInteger) for f in FIGURES}

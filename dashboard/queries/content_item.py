@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.segments import ContentFilter, filtered_views
+from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import Content, Lead, Note, Site, Snapshot
+from tracker.contributions import VIEW_FIGURES, VIEWS, combined
 
 # The width each device class is snapshotted (and its heatmap drawn) at.
 SNAPSHOT_WIDTHS = {"mobile": 375, "tablet": 768, "desktop": 1440}
@@ -103,29 +105,28 @@ class ViewStats:
     max_scroll_px: int
 
 
-def view_stats(session: Session, flt: ContentFilter, content_id: int) -> ViewStats:
+def view_stats(
+    session: Session, flt: ContentFilter, content_id: int, raw: bool = False
+) -> ViewStats:
     """How many page views the figures count, their average fold and page heights
-    (which decide how scroll reach is read)."""
-    views = filtered_views(session, flt, content_id)
+    (which decide how scroll reach is read): from the page-view totals (``raw``:
+    from the page views, to check them); distinct visitors from the page views."""
+    summed = summary_and_raw(session, VIEWS, flt, content_id, raw)
     row = session.execute(
-        select(
-            func.count(),
-            func.count(func.distinct(views.c.visitor_id)),
-            func.coalesce(func.avg(views.c.active_ms), 0),
-            func.coalesce(func.avg(views.c.viewport_h), 0),
-            func.coalesce(func.min(views.c.doc_h), 0),
-            func.coalesce(func.max(views.c.doc_h), 0),
-            func.coalesce(func.max(views.c.max_scroll_px), 0),
-        )
+        select(*(combined(f, summed.c[f]) for f in VIEW_FIGURES))
     ).one()
+    totals = dict(zip(VIEW_FIGURES, (int(value or 0) for value in row), strict=True))
+    views = filtered_views(session, flt, content_id)
+    visitors = session.scalar(select(func.count(func.distinct(views.c.visitor_id))))
+    count = totals["views"]
     return ViewStats(
-        views=row[0],
-        visitors=row[1],
-        avg_active_s=round(float(row[2]) / 1000, 1),
-        avg_fold_px=round(float(row[3])),
-        min_doc_h=row[4],
-        max_doc_h=row[5],
-        max_scroll_px=row[6],
+        views=count,
+        visitors=visitors or 0,
+        avg_active_s=round(totals["active_ms"] / count / 1000, 1) if count else 0.0,
+        avg_fold_px=round(totals["viewport_h"] / count) if count else 0,
+        min_doc_h=totals["doc_h_min"],
+        max_doc_h=totals["doc_h_max"],
+        max_scroll_px=totals["scroll_px_max"],
     )
 
 

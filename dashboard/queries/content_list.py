@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import BigInteger, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.groups import GroupRule, content_groups
 from dashboard.queries.segments import ContentFilter, filtered_views
-from dashboard.queries.sql import median
+from dashboard.queries.sql import spread_median
+from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import Content, IdentityLink
+from tracker.contributions import SPREAD, VIEWS
 
 
 @dataclass(frozen=True)
@@ -34,54 +36,51 @@ class ContentRow:
     change_pct: int | None = None
 
 
-READ_THROUGH_PCT = 75.0
-
-
 def content_list(
-    session: Session, flt: ContentFilter, group: bool = False
+    session: Session, flt: ContentFilter, group: bool = False, raw: bool = False
 ) -> list[ContentRow]:
     """Every content item of a site with reading figures, most viewed first.
 
     With ``group``, items under a content-group rule of the site are merged into
     one row per rule (medians and distinct counts over the merged page views).
+    Page views, read-throughs and the medians come from the summaries (``raw``:
+    from the page views, to check them); visitors and leads are distinct
+    counts, which do not add up across days, so they come from the page views.
     """
-    views = filtered_views(session, flt)
     mapping, rules = content_groups(session, flt.site_key) if group else ({}, {})
-    item = views.c.content_id
-    if mapping:
-        item = case(mapping, value=views.c.content_id, else_=views.c.content_id)
-    items = select(views, item.label("item")).subquery("items")
-    active = median(items, "active_ms", "item")
-    depth = median(items, "max_scroll_pct", "item")
+    totals_of = summary_and_raw(session, VIEWS, flt, None, raw, by=("content_id",))
+    spread = summary_and_raw(session, SPREAD, flt, None, raw, by=("content_id",))
+    item = _item(totals_of.c.content_id, mapping)
     totals = (
         select(
-            items.c.item,
-            func.count().label("views"),
-            func.count(func.distinct(items.c.visitor_id)).label("visitors"),
-            func.sum(
-                func.cast(items.c.max_scroll_pct >= READ_THROUGH_PCT, Integer)
-            ).label("read_through"),
-            func.count(func.distinct(IdentityLink.lead_id)).label("leads"),
+            item.label("item"),
+            cast(func.sum(totals_of.c.views), BigInteger).label("views"),
+            cast(func.sum(totals_of.c.read_through), BigInteger).label("read_through"),
         )
-        .outerjoin(IdentityLink, IdentityLink.visitor_id == items.c.visitor_id)
-        .group_by(items.c.item)
+        .group_by(item)
         .subquery()
     )
+    spread_item = _item(spread.c.content_id, mapping)
+    active = spread_median(spread, "active_s", spread_item)
+    depth = spread_median(spread, "scroll_pct", spread_item)
+    people = _people(session, flt, mapping)
     stmt = (
         select(
             totals.c.item,
             Content.url,
             Content.title,
             totals.c.views,
-            totals.c.visitors,
+            func.coalesce(people.c.visitors, 0),
             active.c.median,
             depth.c.median,
             totals.c.read_through,
-            totals.c.leads,
+            func.coalesce(people.c.leads, 0),
         )
         .join(active, active.c.item == totals.c.item)
         .join(depth, depth.c.item == totals.c.item)
+        .outerjoin(people, people.c.item == totals.c.item)
         .outerjoin(Content, Content.id == totals.c.item)
+        .where(totals.c.views > 0)
         .order_by(totals.c.views.desc(), Content.url)
     )
     if flt.search and not group:
@@ -98,6 +97,30 @@ def content_list(
             needle = flt.search.lower()
             rows = [r for r in rows if needle in r.url.lower() + r.title.lower()]
     return rows
+
+
+def _item(content_id, mapping: dict[int, int]):
+    """The row a content item counts in: itself, or its group's first item."""
+    if not mapping:
+        return content_id
+    return case(mapping, value=content_id, else_=content_id)
+
+
+def _people(session: Session, flt: ContentFilter, mapping: dict[int, int]):
+    """Distinct visitors and known leads per item (or group), from the page
+    views: a distinct count over a period cannot be added up from days."""
+    views = filtered_views(session, flt)
+    item = _item(views.c.content_id, mapping)
+    return (
+        select(
+            item.label("item"),
+            func.count(func.distinct(views.c.visitor_id)).label("visitors"),
+            func.count(func.distinct(IdentityLink.lead_id)).label("leads"),
+        )
+        .outerjoin(IdentityLink, IdentityLink.visitor_id == views.c.visitor_id)
+        .group_by(item)
+        .subquery()
+    )
 
 
 def with_previous(
@@ -119,13 +142,16 @@ def previous_views(
     session: Session, flt: ContentFilter, group: bool
 ) -> dict[int | str, int]:
     """Page views per content item (grouped: per group pattern) for ``flt``."""
-    views = filtered_views(session, flt)
     mapping, rules = content_groups(session, flt.site_key) if group else ({}, {})
-    item = views.c.content_id
-    if mapping:
-        item = case(mapping, value=views.c.content_id, else_=views.c.content_id)
-    rows = session.execute(select(item, func.count()).group_by(item))
-    return {(rules[key].pattern if key in rules else key): count for key, count in rows}
+    totals = summary_and_raw(session, VIEWS, flt, None, by=("content_id",))
+    item = _item(totals.c.content_id, mapping)
+    total = cast(func.sum(totals.c.views), BigInteger)
+    rows = session.execute(select(item, total).group_by(item))
+    return {
+        (rules[key].pattern if key in rules else key): count
+        for key, count in rows
+        if count
+    }
 
 
 def _content_row(row, rules: dict[int, GroupRule]) -> ContentRow:
@@ -136,7 +162,7 @@ def _content_row(row, rules: dict[int, GroupRule]) -> ContentRow:
         title=rule.name if rule else row[2],
         views=row[3],
         visitors=row[4],
-        median_active_s=round(float(row[5]) / 1000, 1),
+        median_active_s=round(float(row[5]), 1),
         median_scroll_pct=round(float(row[6]), 1),
         read_through_pct=round(100 * row[7] / row[3], 1),
         leads=row[8],

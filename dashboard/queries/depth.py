@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from dashboard.queries.segments import ContentFilter
 from dashboard.queries.summary_days import summary_and_raw
 from tracker.beacon import BAND_PX
-from tracker.summaries import BANDS
+from tracker.contributions import BANDS
 
 
 @dataclass(frozen=True)

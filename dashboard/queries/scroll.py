@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from dashboard.queries.content_item import ViewStats, view_stats
 from dashboard.queries.segments import ContentFilter
 from dashboard.queries.summary_days import summary_and_raw
-from tracker.summaries import DEPTH, SCROLL_BAND_PX
+from tracker.contributions import DEPTH, SCROLL_BAND_PX
 
 # Above this ratio of the longest to the shortest page, pixel depths of different
 # views are not comparable and scroll reach is read per tenth of the page.
@@ -84,7 +84,7 @@ def _reached(
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Views reaching each band that some view ended in, by 100 px and by
     tenth: views per deepest band (summaries for whole days, raw page views for
-    the rest, ``tracker.summaries.depth_contributions``), accumulated from the
+    the rest, ``tracker.contributions.depth_contributions``), accumulated from the
     bottom by a window SUM."""
     deepest = summary_and_raw(session, DEPTH, flt, content_id, raw)
     counts = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import BigInteger, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from resonance.core import dialect
@@ -59,3 +59,50 @@ def days_between(session: Session, later, earlier):
     if dialect.name(session) == "postgresql":
         return extract("epoch", later - earlier) / 86_400
     return func.julianday(later) - func.julianday(earlier)
+
+
+def spread_median(spread, measure: str, key):
+    """Per-``key`` median of one ``measure`` of a spread (a subquery of
+    ``measure``, ``value`` and ``views``: how many page views had each value;
+    ``tracker.contributions.spread_contributions``), as a subquery with the
+    columns ``item`` and ``median``.
+
+    The values are added up per key and value, then run through in order: the
+    middle page view (or the two middle ones, averaged) is the first value
+    whose running count reaches its position. Counts instead of rows: a
+    median over a year costs what the distinct values cost, not the views.
+    """
+    counts = (
+        select(
+            key.label("item"),
+            spread.c.value,
+            cast(func.sum(spread.c.views), BigInteger).label("n"),
+        )
+        .where(spread.c.measure == measure)
+        .group_by(key, spread.c.value)
+        .subquery()
+    )
+    running = select(
+        counts.c.item,
+        counts.c.value,
+        cast(
+            func.sum(counts.c.n).over(
+                partition_by=counts.c.item, order_by=counts.c.value
+            ),
+            BigInteger,
+        ).label("upto"),
+        cast(func.sum(counts.c.n).over(partition_by=counts.c.item), BigInteger).label(
+            "total"
+        ),
+    ).subquery()
+    low = func.min(
+        case((running.c.upto >= (running.c.total + 1) // 2, running.c.value))
+    )
+    high = func.min(
+        case((running.c.upto >= (running.c.total + 2) // 2, running.c.value))
+    )
+    return (
+        select(running.c.item, ((low + high) / 2.0).label("median"))
+        .group_by(running.c.item)
+        .subquery()
+    )

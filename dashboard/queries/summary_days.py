@@ -18,9 +18,9 @@ from dashboard.queries.segments import (
     filtered_views,
     summarised,
 )
-from resonance.core.models import Site, SummaryChange
+from resonance.core.models import Content, Site, SummaryChange
+from tracker.contributions import Summary
 from tracker.rollups import midnight
-from tracker.summaries import Summary
 
 
 @dataclass(frozen=True)
@@ -60,43 +60,54 @@ def summary_and_raw(
     session: Session,
     summary: Summary,
     flt: ContentFilter,
-    content_id: int,
+    content_id: int | None,
     raw: bool = False,
+    by: tuple[str, ...] = (),
 ):
     """The rows of ``summary`` for the whole days of ``flt`` that have no
     change waiting for a refresh, and the contributions of the raw page views
     of the rest (``raw``: of the whole period, never the summaries), as one
-    subquery with the summary's ``about`` columns and figures, to be added up."""
+    subquery with the ``by`` key columns (``content_id``), the summary's
+    ``about`` columns and its figures, to be combined
+    (``tracker.contributions.combined``). ``content_id`` None: every content
+    item of the site."""
     days = split(flt) if not raw else Split(False, None, None, (flt,))
     parts, raws = [], list(days.raw)
     if days.whole:
         t = summary.model
-        changed = _changed_days(session, content_id, days)
         site = select(Site.id).where(Site.key == flt.site_key).scalar_subquery()
-        where = [t.content_id == content_id, t.site_id == site]
+        changed = _changed_days(session, site, content_id, days)
+        where = [t.site_id == site]
+        where += [t.content_id == content_id] if content_id is not None else []
         where += [t.day >= days.first] if days.first else []
         where += [t.day < days.end] if days.end else []
         where += [t.day.not_in(changed)] if changed else []
         where += [t.device == flt.device] if flt.device else []
         if (cohort := cohort_clause(flt.segment, t)) is not None:
             where.append(cohort)
-        columns = [getattr(t, c) for c in (*summary.about, *summary.figures)]
-        parts.append(select(*columns).where(*where))
+        names = (*by, *summary.about, *summary.figures)
+        parts.append(select(*(getattr(t, c) for c in names)).where(*where))
         raws += [
             replace(flt, since=midnight(first), until=midnight(end))
             for first, end in _runs(changed)
         ]
     for part in raws:
         views = filtered_views(session, part, content_id)
-        parts.append(summary.contributions(views))
+        parts.append(summary.contributions(views, by))
     return union_all(*parts).subquery("summed")
 
 
-def _changed_days(session: Session, content_id: int, days: Split) -> list[date]:
-    """The whole days of the period whose summaries wait for a refresh; read
-    once, so that the summary rows left out are exactly the days read raw."""
+def _changed_days(
+    session: Session, site, content_id: int | None, days: Split
+) -> list[date]:
+    """The whole days of the period whose summaries wait for a refresh (of the
+    content item, or of any of the site's); read once, so that the summary rows
+    left out are exactly the days read raw."""
     c = SummaryChange
-    where = [c.content_id == content_id]
+    if content_id is not None:
+        where = [c.content_id == content_id]
+    else:
+        where = [c.content_id.in_(select(Content.id).where(Content.site_id == site))]
     where += [c.day >= days.first] if days.first else []
     where += [c.day < days.end] if days.end else []
     return sorted(session.scalars(select(c.day).where(*where).distinct()))

@@ -62,7 +62,9 @@ from resonance.core.models.summaries import (
     BandTotal,
     DepthTotal,
     SectionTotal,
+    SpreadTotal,
     SummaryChange,
+    ViewTotal,
 )
 from resonance.core.models.visitors import DEVICES, DailySalt, Visitor, VisitSession
 
@@ -94,6 +96,8 @@ __all__ = [
     "SectionTotal",
     "DepthTotal",
     "BandTotal",
+    "ViewTotal",
+    "SpreadTotal",
     "SummaryChange",
     "PageView",
     "Click",

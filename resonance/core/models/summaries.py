@@ -22,7 +22,7 @@ from resonance.core.sizes import HEADING_LEN
 class SectionTotal(Base):
     """Attention by section: for one heading of one content item, the page views
     of one day, device and cohort that had it, reached it, left inside it, and
-    their active time on it (``tracker.summaries.section_contributions`` is the
+    their active time on it (``tracker.contributions.section_contributions`` is the
     definition, ``dashboard.queries.attention`` the reader)."""
 
     __tablename__ = "section_totals"
@@ -113,3 +113,54 @@ class BandTotal(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     views: Mapped[int] = mapped_column(BigInteger)
     ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ViewTotal(Base):
+    """Page-view totals: the page views of one content item, day, device and
+    cohort, their active time, fold heights and read-throughs (sums, for the
+    content list and the content page's averages), and the extremes of their
+    page heights and deepest points (how scroll reach is drawn)."""
+
+    __tablename__ = "view_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    views: Mapped[int] = mapped_column(BigInteger)
+    active_ms: Mapped[int] = mapped_column(BigInteger)
+    viewport_h: Mapped[int] = mapped_column(BigInteger)
+    read_through: Mapped[int] = mapped_column(BigInteger)
+    doc_h_min: Mapped[int] = mapped_column(BigInteger)
+    doc_h_max: Mapped[int] = mapped_column(BigInteger)
+    scroll_px_max: Mapped[int] = mapped_column(BigInteger)
+
+
+class SpreadTotal(Base):
+    """How page views spread over a measure, for medians: the page views of
+    one content item, day, device and cohort with ``value`` whole seconds of
+    active time (``measure`` ``active_s``) or ``value`` whole percent of the
+    page reached (``scroll_pct``). A median over any days is read from the
+    counts, so it never needs the page views themselves."""
+
+    __tablename__ = "spread_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(12), primary_key=True)
+    value: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    views: Mapped[int] = mapped_column(BigInteger)
