@@ -39,10 +39,16 @@ def ensure_rules(session: Session, site_id: int, now: datetime) -> list[AlertRul
     alerts existed gets them on first use): returning (at or past the site's
     reached-sales stage, 14 days away), high-intent page, second person. The
     site's row is locked meanwhile on PostgreSQL, so two processes never make
-    two sets."""
+    two sets.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: every transaction that stores a
+    visitor or a content item of the site holds a key-share lock on its row
+    (their foreign keys), which ``FOR UPDATE`` waits for. A group firing alerts
+    then waited for another one that was itself waiting for a content item the
+    first had created: a deadlock (``bench/generate.py --workers 2``)."""
     lock = select(Site.reached_sales_stage).where(Site.id == site_id)
     if session.get_bind().dialect.name == "postgresql":
-        lock = lock.with_for_update()
+        lock = lock.with_for_update(key_share=True)  # FOR NO KEY UPDATE
     stage = session.scalar(lock)
     rules = list(
         session.scalars(
