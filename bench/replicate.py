@@ -103,6 +103,7 @@ NOT_COPIED = {
     "band_totals": "a summary: `resonance rebuild-summaries` after copying",
     "view_totals": "a summary: `resonance rebuild-summaries` after copying",
     "spread_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "source_totals": "a summary: `resonance rebuild-summaries` after copying",
     "summary_changes": "emptied by `resonance rebuild-summaries` after copying",
     "inbox": "beacons not stored yet; empty after generation",
     "erasures": "a record of people's requests, not traffic",

@@ -33,7 +33,14 @@ WRITERS = {"INSERT": "tracker.ingest", "UPDATE": "tracker.ingest"}
 WRITERS["DELETE"] = "tracker.lifecycle"
 # Derived from the events, kept exact by one module whoever changes them.
 SUMMARY_TABLES = frozenset(
-    {"section_totals", "depth_totals", "band_totals", "view_totals", "spread_totals"}
+    {
+        "section_totals",
+        "depth_totals",
+        "band_totals",
+        "view_totals",
+        "spread_totals",
+        "source_totals",
+    }
 )
 SUMMARY_WRITER = "tracker.summaries"
 PROJECT = ("tracker", "dashboard", "resonance", "bench")

@@ -1,11 +1,11 @@
 """The summaries (attention by section and by depth, scroll reach, the content
-page's totals and the content list with its medians) equal the
-raw events at every step of a visitor's life: events stored over several days
-and devices, scroll and attention raised later, an identify, stage changes, a
-merge, a site-wide recompute, an erasure and a purge; for every segment and for
-periods with partial days, with changes waiting for a refresh and refreshed.
-``rebuild`` gives back exactly the rows the refreshes kept, and running it twice
-changes nothing. SQLite and PostgreSQL."""
+page's totals, the content list with its medians, the acquisition selects, the
+overview's page views) equal the raw events at every step of a visitor's life:
+events stored over several days and devices, scroll and attention raised later,
+an identify, stage changes, a merge, a site-wide recompute, an erasure and a
+purge; for every segment and for periods with partial days, with changes waiting
+for a refresh and refreshed. ``rebuild`` gives back exactly the rows the
+refreshes kept, and running it twice changes nothing. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,14 +15,23 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from dashboard.queries.acquisition import acquisition_options
 from dashboard.queries.attention import attention_sections
 from dashboard.queries.content_item import view_stats
 from dashboard.queries.content_list import content_list
 from dashboard.queries.depth import attention_by_depth
 from dashboard.queries.scroll import scroll_reach
 from dashboard.queries.segments import ContentFilter
+from dashboard.queries.sites import site_summaries
 from resonance.cli import cli
-from resonance.core.models import Content, Lead, SectionTotal, SummaryChange
+from resonance.core.models import (
+    Content,
+    Lead,
+    PageView,
+    SectionTotal,
+    Site,
+    SummaryChange,
+)
 from tests.conftest import BROWSER_UA, ORIGIN
 from tests.factories import attention, batch, identify, layout, pv, scroll
 from tracker import crm, lifecycle, summaries
@@ -34,6 +43,7 @@ POST = "https://blog.example.com/post"
 DAY0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - (
     timedelta(days=3)
 )
+OTHER_REF = "https://News.Example.com:8443/x?y=1"
 SECTIONS = [[1, "A post", 0, 800], [2, "Why", 800, 1200], [2, "How", 2000, 1000]]
 SEGMENTS = ["all", "leads", "sales", "stage:sql", "stage:lead"]
 SEGMENTS += [f"not:{s}" for s in SEGMENTS[1:]]
@@ -50,9 +60,18 @@ def _store(session, visitor: str, at: datetime, *events: dict) -> None:
     session.commit()
 
 
-def _read(session, visitor: str, at: datetime, deepest: int, width: int = 1440):
-    """A page view with its layout, scroll and attention; its page view id."""
-    view = pv(url=POST, ti="A post", vw=width)
+def _read(
+    session,
+    visitor: str,
+    at: datetime,
+    deepest: int,
+    width: int = 1440,
+    **tags: str,
+):
+    """A page view with its layout, scroll and attention (``tags``: its query
+    string and referrer ``r``); its page view id."""
+    query = tags.pop("query", "")
+    view = pv(url=POST + query, ti="A post", vw=width, **tags)
     pid = view["p"]
     _store(
         session,
@@ -108,6 +127,8 @@ def _compare_every_filter(session) -> None:
                 assert depth == attention_by_depth(session, flt, content_id, raw=True)
                 stats = view_stats(session, flt, content_id)
                 assert stats == view_stats(session, flt, content_id, raw=True)
+                options = acquisition_options(session, flt)
+                assert options == acquisition_options(session, flt, raw=True)
                 listed = content_list(session, flt)
                 assert listed == content_list(session, flt, raw=True)
                 assert [r.views for r in listed] == (
@@ -115,6 +136,21 @@ def _compare_every_filter(session) -> None:
                 )
                 checked += bool(raw) and bool(reach.views)
     assert checked  # not every comparison was of nothing
+    overview = site_summaries(session)
+    assert overview == site_summaries(session, raw=True)
+    for site in overview:
+        assert (site.pageviews, site.visitors) == _site_counts(session, site.key)
+
+
+def _site_counts(session, site_key: str) -> tuple[int, int]:
+    """A site's page views and distinct visitors, counted on the page views."""
+    return tuple(
+        session.execute(
+            select(func.count(), func.count(func.distinct(PageView.visitor_id)))
+            .join(Site, Site.id == PageView.site_id)
+            .where(Site.key == site_key)
+        ).one()
+    )
 
 
 def _rows(session) -> list[tuple]:
@@ -135,8 +171,9 @@ def _lead(session, email: str) -> Lead:
 def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
     # Day 0: three anonymous readers, one on a phone; an old view raised later.
     ann_first = _read(session, "visitor-ann", _at(0, 9), 900)
-    _read(session, "visitor-bob", _at(0, 10), 1900, width=390)
-    _read(session, "visitor-cy", _at(0, 23.5), 3000)
+    _read(session, "visitor-bob", _at(0, 10), 1900, width=390, r="")
+    campaign = "?utm_source=news&utm_campaign=launch"
+    _read(session, "visitor-cy", _at(0, 23.5), 3000, query=campaign, r=OTHER_REF)
     # A bounce: a page view and nothing else still counts in scroll reach.
     _store(session, "visitor-dan", _at(0, 11), pv(url=POST, ti="A post"))
     _assert_summaries_match_raw(session)

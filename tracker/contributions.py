@@ -17,15 +17,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     ColumnElement,
+    FunctionElement,
     Integer,
+    String,
     and_,
     case,
     cast,
     func,
     literal,
+    literal_column,
     select,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 
 from resonance.core.models import (
     AttentionBand,
@@ -36,6 +40,7 @@ from resonance.core.models import (
     PageSection,
     PageView,
     SectionTotal,
+    SourceTotal,
     SpreadTotal,
     ViewTotal,
 )
@@ -85,6 +90,9 @@ def cohort_views(*where: ColumnElement[bool]):
             func.coalesce(Lead.stage, "").label("stage"),
             PageView.viewport_h,
             PageView.doc_h,
+            PageView.utm_source,
+            PageView.utm_campaign,
+            PageView.referrer,
             PageView.active_ms,
             PageView.max_scroll_px,
             PageView.max_scroll_pct,
@@ -248,6 +256,75 @@ def spread_contributions(views, keys: Iterable[str] = ()):
     return select(*both.c)
 
 
+class referrer_host(FunctionElement):
+    """SQL for the lower-case host of a referrer URL (NULL for none):
+    ``https://news.example.com:8443/x`` → ``news.example.com``. PostgreSQL cuts
+    it with a regular expression; SQLite takes the text between ``://`` and the
+    first ``/``, ``:``, ``?`` or ``#``."""
+
+    type = String()
+    name = "referrer_host"
+    inherit_cache = True
+
+
+# Rendered as literals, not bound parameters: a statement that groups by the
+# host says it twice, and PostgreSQL must see the same expression both times.
+_URL_HOST = literal_column("'^[a-z][a-z0-9+.-]*://([^/:?#]+)'")
+_SCHEME_END = literal_column("'://'")
+# Where a host ends: at a port, a query or a fragment (or the path's "/").
+_HOST_ENDS = tuple(literal_column(c) for c in ("':'", "'?'", "'#'"))
+
+
+@compiles(referrer_host)
+def _referrer_host_sqlite(element, compiler, **kw):
+    (column,) = element.clauses
+    url = func.lower(column)
+    rest = func.substr(url, func.instr(url, _SCHEME_END) + literal_column("3"))
+    rest = rest.concat(literal_column("'/'"))
+    ends = [func.instr(rest, literal_column("'/'"))] + [
+        func.coalesce(
+            func.nullif(func.instr(rest, end), literal_column("0")),
+            literal_column("100000"),
+        )
+        for end in _HOST_ENDS
+    ]
+    host = func.substr(rest, literal_column("1"), func.min(*ends) - literal_column("1"))
+    return compiler.process(func.nullif(host, literal_column("''")), **kw)
+
+
+@compiles(referrer_host, "postgresql")
+def _referrer_host_postgresql(element, compiler, **kw):
+    (column,) = element.clauses
+    return compiler.process(func.substring(func.lower(column), _URL_HOST), **kw)
+
+
+def source_contributions(views, keys: Iterable[str] = ()):
+    """What the page views of ``views`` add to the acquisition selects: per
+    ``keys`` columns, ``kind`` (``source``, ``campaign``, ``referrer``) and
+    ``value``, the page views with it. Empty tags count nowhere; no referrer
+    host counts as the ``referrer`` value ''."""
+    grouping = [views.c[k] for k in keys]
+    host = func.coalesce(referrer_host(views.c.referrer), literal_column("''"))
+    parts = []
+    for kind, value in (
+        ("source", views.c.utm_source),
+        ("campaign", views.c.utm_campaign),
+        ("referrer", host),
+    ):
+        stmt = select(
+            *grouping,
+            literal(kind).label("kind"),
+            value.label("value"),
+            func.count().label("views"),
+        ).group_by(*grouping, value)
+        if kind != "referrer":
+            stmt = stmt.where(value.is_not(None), value != "")
+        parts.append(stmt)
+    # A plain SELECT around the UNION: SQLite takes no nested compound SELECT.
+    every = union_all(*parts).subquery("sources")
+    return select(*every.c)
+
+
 @dataclass(frozen=True)
 class Summary:
     """A summary table: its model, what its rows are about besides the key, its
@@ -265,7 +342,8 @@ DEPTH = Summary(DepthTotal, ("measure", "value"), ("views",), depth_contribution
 BANDS = Summary(BandTotal, ("band",), ("views", "ms"), band_contributions)
 VIEWS = Summary(ViewTotal, (), VIEW_FIGURES, view_contributions)
 SPREAD = Summary(SpreadTotal, ("measure", "value"), ("views",), spread_contributions)
-SUMMARIES = (SECTIONS, DEPTH, BANDS, VIEWS, SPREAD)
+SOURCES = Summary(SourceTotal, ("kind", "value"), ("views",), source_contributions)
+SUMMARIES = (SECTIONS, DEPTH, BANDS, VIEWS, SPREAD, SOURCES)
 
 
 def combined(figure: str, column):

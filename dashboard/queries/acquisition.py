@@ -2,21 +2,21 @@
 hosts present in a period, for the filter selects (most views first).
 
 Referrers are stored as URLs (origin and path); the filter and the select
-speak of hosts, cut from the URL in SQL: ``https://news.example.com:8443/x``
-→ ``news.example.com``. PostgreSQL has regular expressions for it; SQLite takes
-the text between ``://`` and the first ``/``, ``:``, ``?`` or ``#``.
+speak of hosts, cut from the URL in SQL (``tracker.contributions.referrer_host``).
+The counts come from the summaries (``source_totals``), so the selects cost the
+same whatever the history.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import BigInteger, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from dashboard.queries.segments import DIRECT, ContentFilter, filtered_views
-from resonance.core import dialect
-from resonance.core.models import PageView
+from dashboard.queries.segments import DIRECT, ContentFilter
+from dashboard.queries.summary_days import summary_and_raw
+from tracker.contributions import SOURCES
 
 # How many values each select offers.
 TOP = 50
@@ -39,45 +39,32 @@ class AcquisitionOptions:
     referrers: list[Option]
 
 
-def referrer_host(session: Session, column):
-    """SQL for the lower-case host of a referrer URL (NULL for none)."""
-    url = func.lower(column)
-    if dialect.name(session) == "postgresql":
-        return func.substring(url, r"^[a-z][a-z0-9+.-]*://([^/:?#]+)")
-    rest = func.substr(url, func.instr(url, "://") + 3) + "/"
-    ends = [func.instr(rest, "/")] + [
-        func.coalesce(func.nullif(func.instr(rest, c), 0), 100_000) for c in ":?#"
-    ]
-    return func.nullif(func.substr(rest, 1, func.min(*ends) - 1), "")
-
-
-def acquisition_options(session: Session, flt: ContentFilter) -> AcquisitionOptions:
+def acquisition_options(
+    session: Session, flt: ContentFilter, raw: bool = False
+) -> AcquisitionOptions:
     """The top :data:`TOP` sources, campaigns and referrer hosts (``direct`` for
     no referrer) of the page views ``flt`` selects, its own acquisition filters
-    left out (the selects offer the other values too)."""
+    left out (the selects offer the other values too): from the summaries
+    (``raw``: from the page views, to check them)."""
     base = replace(flt, source=None, campaign=None, referrer=None)
-    views = filtered_views(session, base)
-    tags = (
-        select(PageView.utm_source, PageView.utm_campaign, PageView.referrer)
-        .join(views, views.c.id == PageView.id)
-        .subquery("tags")
-    )
-    host = func.coalesce(referrer_host(session, tags.c.referrer), literal(DIRECT))
+    summed = summary_and_raw(session, SOURCES, base, None, raw)
     return AcquisitionOptions(
-        sources=_top(session, tags.c.utm_source),
-        campaigns=_top(session, tags.c.utm_campaign),
-        referrers=_top(session, host),
+        sources=_top(session, summed, "source"),
+        campaigns=_top(session, summed, "campaign"),
+        referrers=_top(session, summed, "referrer"),
     )
 
 
-def _top(session: Session, column) -> list[Option]:
-    """The most frequent non-empty values of ``column``, most views first."""
-    value = column.label("value")
+def _top(session: Session, summed, kind: str) -> list[Option]:
+    """The values of one ``kind`` with the most page views, most first (the
+    referrer host '' is ``direct``)."""
+    value = func.coalesce(func.nullif(summed.c.value, ""), literal(DIRECT))
+    views = cast(func.sum(summed.c.views), BigInteger)
     rows = session.execute(
-        select(value, func.count().label("views"))
-        .where(column.is_not(None), column != "")
+        select(value.label("value"), views.label("views"))
+        .where(summed.c.kind == kind)
         .group_by(value)
-        .order_by(func.count().desc(), value)
+        .order_by(views.desc(), value)
         .limit(TOP)
     )
     return [Option(row.value, row.views) for row in rows]

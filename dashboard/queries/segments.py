@@ -81,6 +81,9 @@ def filtered_views(session: Session, flt: ContentFilter, content_id: int | None 
         PageView.active_ms,
         PageView.max_scroll_px,
         PageView.max_scroll_pct,
+        PageView.utm_source,
+        PageView.utm_campaign,
+        PageView.referrer,
     )
     site_id = site.id if site else None
     if content_id is None:

@@ -7,10 +7,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, Select, cast, exists, func, select
 from sqlalchemy.orm import Session
 
+from dashboard.queries.segments import ContentFilter
+from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import BotHit, Click, Content, PageView, Site, Visitor
+from tracker.contributions import VIEWS
 
 
 @dataclass(frozen=True)
@@ -41,19 +44,20 @@ class RecentView:
 
 
 def site_summaries(
-    session: Session, site_keys: Collection[str] | None = None
+    session: Session, site_keys: Collection[str] | None = None, raw: bool = False
 ) -> list[SiteSummary]:
     """Every site (or those of ``site_keys``) with its page view, visitor, click
-    and bot counts."""
-    views = (
-        select(
-            PageView.site_id,
-            func.count().label("pageviews"),
-            func.count(func.distinct(PageView.visitor_id)).label("visitors"),
-            func.max(PageView.viewed_at).label("last_at"),
-        )
-        .group_by(PageView.site_id)
-        .subquery()
+    and bot counts. Page views come from the summaries (``raw``: from the page
+    views, to check them); visitors are the site's visitors with a page view,
+    one lookup each in the page views' visitor index."""
+    last_at = (
+        select(func.max(PageView.viewed_at))
+        .where(PageView.site_id == Site.id)
+        .scalar_subquery()
+    )
+    seen = exists(select(PageView.id).where(PageView.visitor_id == Visitor.id))
+    visitors = (
+        select(func.count()).where(Visitor.site_id == Site.id, seen).scalar_subquery()
     )
     clicks = (
         select(Click.site_id, func.count().label("clicks"))
@@ -70,18 +74,27 @@ def site_summaries(
             Site.key,
             Site.name,
             Site.privacy_mode,
-            func.coalesce(views.c.pageviews, 0),
-            func.coalesce(views.c.visitors, 0),
+            visitors,
             func.coalesce(clicks.c.clicks, 0),
             func.coalesce(bots.c.bots, 0),
-            views.c.last_at,
+            last_at,
         )
-        .outerjoin(views, views.c.site_id == Site.id)
         .outerjoin(clicks, clicks.c.site_id == Site.id)
         .outerjoin(bots, bots.c.site_id == Site.id)
         .order_by(Site.name)
     )
-    return [SiteSummary(*row) for row in session.execute(_only(query, site_keys))]
+    return [
+        SiteSummary(key, name, mode, _pageviews(session, key, raw), seen_by, n, b, last)
+        for key, name, mode, seen_by, n, b, last in session.execute(
+            _only(query, site_keys)
+        )
+    ]
+
+
+def _pageviews(session: Session, site_key: str, raw: bool) -> int:
+    """The site's page views of all time."""
+    summed = summary_and_raw(session, VIEWS, ContentFilter(site_key), None, raw)
+    return session.scalar(select(cast(func.sum(summed.c.views), BigInteger))) or 0
 
 
 def _only(query: Select, site_keys: Collection[str] | None) -> Select:

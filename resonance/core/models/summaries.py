@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resonance.core.models.base import Base
-from resonance.core.sizes import HEADING_LEN
+from resonance.core.sizes import HEADING_LEN, URL_LEN
 
 
 class SectionTotal(Base):
@@ -162,5 +162,28 @@ class SpreadTotal(Base):
     stage: Mapped[str] = mapped_column(String(16), primary_key=True)
     measure: Mapped[str] = mapped_column(String(12), primary_key=True)
     value: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    views: Mapped[int] = mapped_column(BigInteger)
+
+
+class SourceTotal(Base):
+    """Where page views came from, for the source, campaign and referrer
+    selects: the page views of one content item, day, device and cohort with
+    one utm source (``kind`` ``source``), utm campaign (``campaign``) or
+    referrer host (``referrer``; ``value`` '' for none, shown as direct)."""
+
+    __tablename__ = "source_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[str] = mapped_column(String(URL_LEN), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     views: Mapped[int] = mapped_column(BigInteger)
