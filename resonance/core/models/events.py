@@ -36,8 +36,11 @@ class PageView(Base):
     __tablename__ = "pageviews"
     __table_args__ = (
         UniqueConstraint("site_id", "event_id"),
-        # Serves per-content figures filtered by date.
-        Index(None, "content_id", "viewed_at"),
+        # Serves per-content figures filtered by date; with visitor_id it covers
+        # an item's distinct visitors (the content page).
+        Index(None, "content_id", "viewed_at", "visitor_id"),
+        # Covers the content list's distinct visitors and leads per item.
+        Index(None, "site_id", "content_id", "visitor_id", "viewed_at"),
         # Serves a visitor's (a prospect's) reading history; with content_id it
         # covers a lead's first view of each item (influence figures).
         Index(None, "visitor_id", "viewed_at", "content_id"),
