@@ -1,5 +1,7 @@
-"""What the summaries save the content page: attention by section, scroll reach
-and attention by depth of the busiest content item, read through the summaries
+"""What the summaries save the dashboard: attention by section, scroll reach,
+attention by depth and the totals of the busiest content item, the content
+list and the acquisition selects of its site, and the overview's counts, read
+through the summaries
 (whole days) and, as the baseline in the same run, from the raw events only,
 warm, median of N, wall and this process's CPU (on PostgreSQL the server's CPU
 is not in it).
@@ -27,11 +29,14 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dashboard.queries.acquisition import acquisition_options  # noqa: E402
 from dashboard.queries.attention import attention_sections  # noqa: E402
 from dashboard.queries.content_item import view_stats  # noqa: E402
+from dashboard.queries.content_list import content_list  # noqa: E402
 from dashboard.queries.depth import attention_by_depth  # noqa: E402
 from dashboard.queries.scroll import scroll_reach  # noqa: E402
 from dashboard.queries.segments import ContentFilter  # noqa: E402
+from dashboard.queries.sites import site_summaries  # noqa: E402
 from resonance.core.engine import make_engine, upgrade  # noqa: E402
 from resonance.core.models import PageView, Site  # noqa: E402
 from tracker import summaries  # noqa: E402
@@ -41,6 +46,15 @@ FIGURES = {
     "attention_sections": attention_sections,
     "scroll_reach": scroll_reach,
     "attention_by_depth": attention_by_depth,
+    "view_stats": view_stats,
+}
+# Figures of the whole site: called with the session and the filter only.
+SITE_FIGURES = {
+    "content_list": content_list,
+    "acquisition_options": acquisition_options,
+    "site_summaries": lambda session, flt, raw=False: site_summaries(
+        session, [flt.site_key], raw
+    ),
 }
 
 
@@ -71,11 +85,20 @@ def _busiest(session: Session) -> tuple[str, int, date]:
     return key, content_id, last.date()
 
 
-def main() -> None:
+def _reader(session: Session, name: str, figure, flt: ContentFilter, content_id: int):
+    """``figure`` bound to its arguments, taking ``raw`` still."""
+    if name in SITE_FIGURES:
+        return partial(figure, session, flt)
+    # Scroll reach is given the page's totals, as the page does.
+    extra = (view_stats(session, flt, content_id),) if name == "scroll_reach" else ()
+    return partial(figure, session, flt, content_id, *extra)
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     upgrade(args.url)
     engine = make_engine(args.url)
     with Session(engine) as session:
@@ -94,15 +117,11 @@ def main() -> None:
         print(f"content {content_id} of site {key}; ms, median of {args.runs}")
         print("figure | filter | raw wall | raw CPU | summaries wall | "
               "summaries CPU | wall ratio")  # fmt: skip
-        for name, figure in FIGURES.items():
+        for name, figure in (*FIGURES.items(), *SITE_FIGURES.items()):
             for label, flt in filters.items():
-                # Scroll reach is given the page's totals, as the page does.
-                extra = (
-                    (view_stats(session, flt, content_id),)
-                    if name == "scroll_reach"
-                    else ()
-                )
-                read = partial(figure, session, flt, content_id, *extra)
+                if name == "site_summaries" and label != "all time, all":
+                    continue  # the overview has no filters
+                read = _reader(session, name, figure, flt, content_id)
                 raw = _timed(partial(read, raw=True), args.runs)
                 kept = _timed(read, args.runs)
                 assert read() == read(raw=True)
