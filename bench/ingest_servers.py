@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.ingest_procs import RssSampler, cpu_seconds
 from bench.ingest_store import analyze, wait_drained
 from bench.ingest_wrk import Run, combined, wrk
-from resonance.cli.serving import start_drain
+from resonance.cli.serving import DRAIN_ARGV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,9 +102,10 @@ def gunicorn(
 
 
 def start_drainer(env: dict) -> subprocess.Popen:
-    """A ``resonance drain --follow`` process over the real app's database,
-    started as ``resonance serve`` starts it."""
-    return start_drain(os.environ | env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    """A ``resonance drain --follow`` process over the real app's database."""
+    return subprocess.Popen(
+        DRAIN_ARGV, cwd=ROOT, env=os.environ | env, stdout=subprocess.DEVNULL
+    )
 
 
 def wait_answered(logs: list[Path], quiet_s: float = 0.25) -> None:

@@ -8,18 +8,14 @@ stopped with gunicorn).
 
 Why two processes on PostgreSQL: a gunicorn worker is one GIL, and storing the
 inbox inside it takes CPU from answering beacons while a second core sits idle;
-a drain process does that work on the other core. It runs at the lowest CPU
-priority (nice 19), so it stores with the CPU time answering leaves: under a
-burst the workers keep the cores and the backlog is stored after it. SQLite has
-one writer: a drain process would hold the lock the workers' appends need, so
-there the workers store the inbox themselves (``tracker.writer``). The
-measurements: bench/RESULTS.md, "``resonance serve`` runs a drain process on
-PostgreSQL" and "ingest with two workers (issue 21, part 4)".
+a drain process does that work on the other core. SQLite has one writer: a
+drain process would hold the lock the workers' appends need, so there the
+workers store the inbox themselves (``tracker.writer``). The measurements:
+bench/RESULTS.md, "``resonance serve`` runs a drain process on PostgreSQL".
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -40,11 +36,6 @@ GUNICORN_ARGV += ["--config", "python:resonance.cli.gunicorn_conf"]
 # `resonance drain --follow` does under systemd.
 DRAIN_ARGV = [sys.executable, "-c", "from resonance.cli import cli; cli()"]
 DRAIN_ARGV += ["drain", "--follow"]
-# The drain process runs at the lowest CPU priority: storing can wait, answering
-# cannot. The kernel gives it the CPU time the workers (and the database serving
-# their appends) leave, so under a burst the workers get the cores and the
-# backlog is stored right after; with cores to spare it stores as beacons come.
-DRAIN_NICE = 19
 
 
 def drain_mode(choice: str, database_url: str) -> str:
@@ -68,17 +59,6 @@ def worker_environment(mode: str) -> dict[str, str]:
     return {}
 
 
-def start_drain(env: dict[str, str], **popen) -> subprocess.Popen:
-    """Start ``resonance drain --follow`` at the lowest CPU priority
-    (:data:`DRAIN_NICE`; lowering one's own child's priority needs no right)."""
-    drainer = subprocess.Popen(DRAIN_ARGV, env=env, **popen)
-    try:
-        os.setpriority(os.PRIO_PROCESS, drainer.pid, DRAIN_NICE)
-    except OSError:  # it ended at once: run() starts it again
-        pass
-    return drainer
-
-
 def run(server: Sequence[str], env: dict[str, str], drain_process: bool) -> int:
     """Run ``server`` (gunicorn's argv) until it exits; with ``drain_process``,
     a drain process beside it for as long. Returns gunicorn's exit status.
@@ -86,7 +66,7 @@ def run(server: Sequence[str], env: dict[str, str], drain_process: bool) -> int:
     SIGINT and SIGTERM go to both; the drain process finishes the chunk it is
     storing (``resonance drain --follow`` stops between chunks).
     """
-    drainer = start_drain(env) if drain_process else None
+    drainer = subprocess.Popen(DRAIN_ARGV, env=env) if drain_process else None
     gunicorn = subprocess.Popen(list(server), env=env)
     stopping = False
 
@@ -107,7 +87,7 @@ def run(server: Sequence[str], env: dict[str, str], drain_process: bool) -> int:
                     flush=True,
                 )
                 time.sleep(RESTART_AFTER_S)
-                drainer = start_drain(env)
+                drainer = subprocess.Popen(DRAIN_ARGV, env=env)
             time.sleep(0.2)
     finally:
         for signum, handler in previous.items():
