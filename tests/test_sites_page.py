@@ -11,6 +11,7 @@ from conftest import ORIGIN, count, csrf_headers, form_csrf_token, post_batch
 from factories import NOW_MS, batch, pv
 from sqlalchemy import select
 
+from dashboard.queries.sites import recent_views
 from resonance.core.models import Site
 from tracker.sites import create_site
 
@@ -299,6 +300,31 @@ def test_overview_shows_the_panel_and_times_in_the_sites_zone(client, session, s
     assert "Hot &lt;b&gt;now&lt;/b&gt;" in html
     assert re.search(r"\d\d:\d\d:\d\d JST", html)
     assert "<script>" not in html.replace('type="application/json"', "")
+
+
+def test_latest_page_views_are_the_newest_of_every_site_together(client, session, site):
+    create_site(session, "Other", origins=["https://other.example"], key="other")
+    session.commit()
+    for n, (key, origin) in enumerate(
+        [("blog", ORIGIN), ("other", "https://other.example")] * 3
+    ):
+        ts = int(time.time() * 1000 - (10 - n) * 60_000)  # one a minute, in turn
+        page = pv(url=f"{origin}/p{n}", ti=f"Page {n}", ts=ts)
+        response = post_batch(
+            client, batch(page, s=key, v=f"visitor-{n:04d}"), origin=origin
+        )
+        assert response.status_code == 204
+
+    latest = recent_views(session, limit=4)
+    of_other = recent_views(session, limit=2, site_keys=["other"])
+
+    assert [(v.site_key, v.title) for v in latest] == [
+        ("other", "Page 5"),
+        ("blog", "Page 4"),
+        ("other", "Page 3"),
+        ("blog", "Page 2"),
+    ]
+    assert [v.title for v in of_other] == ["Page 5", "Page 3"]
 
 
 # --- empty states ----------

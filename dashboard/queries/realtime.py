@@ -80,11 +80,12 @@ def realtime(
     the sites ``site_keys`` (None: every site), and the pages read most then;
     with ``storing``, what the inbox holds too."""
     since = now - timedelta(minutes=minutes)
-    recent = PageView.viewed_at >= since
-    scope = [recent]
+    # Always by site: the (site, time) index then finds the window's page views
+    # (on SQLite, time alone scanned every page view: 0.4 s at 10 M events).
+    sites = select(Site.id)
     if site_keys is not None:
-        sites = select(Site.id).where(Site.key.in_(site_keys))
-        scope.append(PageView.site_id.in_(sites))
+        sites = sites.where(Site.key.in_(site_keys))
+    scope = [PageView.viewed_at >= since, PageView.site_id.in_(sites)]
     totals = session.execute(
         select(func.count(), func.count(func.distinct(PageView.visitor_id))).where(
             *scope
@@ -95,7 +96,7 @@ def realtime(
         minutes=minutes,
         pageviews=totals[0],
         visitors=totals[1],
-        sites=_per_site(session, recent, site_keys),
+        sites=_per_site(session, scope, site_keys),
         top_pages=_top_pages(session, scope),
         storing=_storing(session, now) if storing else None,
     )
@@ -108,7 +109,7 @@ def _storing(session: Session, now: datetime) -> Storing:
 
 
 def _per_site(
-    session: Session, recent, site_keys: Sequence[str] | None
+    session: Session, scope: list, site_keys: Sequence[str] | None
 ) -> list[SiteNow]:
     """The sites asked for (None: all), with zeros where nothing happened."""
     counts = (
@@ -117,7 +118,7 @@ def _per_site(
             func.count().label("pageviews"),
             func.count(func.distinct(PageView.visitor_id)).label("visitors"),
         )
-        .where(recent)
+        .where(*scope)
         .group_by(PageView.site_id)
         .subquery()
     )

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Select, cast, exists, func, select
+from sqlalchemy import BigInteger, Select, cast, exists, func, select, union_all
 from sqlalchemy.orm import Session
 
 from dashboard.queries.segments import ContentFilter
@@ -106,7 +106,22 @@ def recent_views(
     session: Session, limit: int = 20, site_keys: Collection[str] | None = None
 ) -> list[RecentView]:
     """The latest page views of every site (or of ``site_keys``), newest first
-    (live check)."""
+    (live check). Taken as each site's latest from its (site, time) index, then
+    the newest of those: ordering every page view by time was a sort of the
+    whole table (0.95 s at 10 M events)."""
+    ids = session.scalars(_only(select(Site.id), site_keys)).all()
+    if not ids:
+        return []
+    newest = (PageView.viewed_at.desc(), PageView.id.desc())
+    latest = [
+        select(PageView.id)
+        .where(PageView.site_id == site_id)
+        .order_by(*newest)
+        .limit(limit)
+        .subquery()
+        for site_id in ids
+    ]
+    candidates = union_all(*(select(sub.c.id) for sub in latest))
     query = (
         select(
             Site.key,
@@ -120,10 +135,11 @@ def recent_views(
         .join(Site, Site.id == PageView.site_id)
         .join(Content, Content.id == PageView.content_id)
         .join(Visitor, Visitor.id == PageView.visitor_id)
-        .order_by(PageView.viewed_at.desc(), PageView.id.desc())
+        .where(PageView.id.in_(candidates))
+        .order_by(*newest)
         .limit(limit)
     )
-    return [RecentView(*row) for row in session.execute(_only(query, site_keys))]
+    return [RecentView(*row) for row in session.execute(query)]
 
 
 def site_timezone(session: Session, site_key: str) -> str | None:
