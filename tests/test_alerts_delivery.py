@@ -80,7 +80,7 @@ def states(session) -> list[tuple]:
     ).all()
 
 
-def pricing_alert(session, site, webhook: str | None = None):
+def pricing_alert(session, site, webhook: str | None = None, at=T0):
     if webhook:
         session.execute(
             update(Site)
@@ -88,8 +88,8 @@ def pricing_alert(session, site, webhook: str | None = None):
             .values(webhook_url=webhook, webhook_secret=SECRET)
         )
         session.commit()
-    lead = known_lead(session, owner="sam@vendor.example", company="Redwing")
-    store(session, view(f"{BLOG}/pricing", T0))
+    lead = known_lead(session, owner="sam@vendor.example", company="Redwing", at=at)
+    store(session, view(f"{BLOG}/pricing", at), now=at)
     return lead
 
 
@@ -242,7 +242,10 @@ def test_resonance_alerts_deliver_sends_the_due_ones(
 ) -> None:
     from resonance.cli import cli
 
-    pricing_alert(session, site)
+    # The command reads the real clock: the read happened a minute ago, so its
+    # alert is due however soon after the suite started this runs (T0 is 10 s
+    # after the tests' import).
+    pricing_alert(session, site, at=T0 - timedelta(minutes=1))
     app.config.update(smtp.config)
     result = runner.invoke(cli, ["alerts", "deliver"])
     assert result.output == "1 sent, 0 to retry, 0 failed\n"
