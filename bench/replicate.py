@@ -201,8 +201,8 @@ def analyze(url: str) -> None:
     covering indexes) that still visit every heap page. This machine's cluster
     runs with autovacuum off, so it is done here. SQLite gets none: its planner
     chose a slower plan for the content list with ``ANALYZE`` statistics, and
-    the app never gathers them either (bench/RESULTS.md, "Dashboard at 10 k, 100 k and 1 M
-    events").
+    the app never gathers them either (bench/RESULTS.md, "Dashboard at 10 k,
+    100 k and 1 M events").
     """
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
