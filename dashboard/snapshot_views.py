@@ -49,7 +49,7 @@ ELEMENT_COLUMNS = (
     "tag",
     "click_text",
     "clicks",
-    "visitors",
+    "page_views",
     "rage_clicks",
     "dead_clicks",
     "error_clicks",
@@ -201,7 +201,7 @@ def elements_csv(site_key: str, content_id: int) -> Response:
     writer.writerow(ELEMENT_COLUMNS)
     for e in rows:
         row = (e.name, e.name_source, e.selector, e.tag, e.text, e.clicks)
-        row += (e.visitors, e.rage_clicks, e.dead_clicks, e.error_clicks)
+        row += (e.views, e.rage_clicks, e.dead_clicks, e.error_clicks)
         writer.writerow([csv_cell(v) for v in row])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = (

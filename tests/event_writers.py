@@ -40,6 +40,8 @@ SUMMARY_TABLES = frozenset(
         "view_totals",
         "spread_totals",
         "source_totals",
+        "element_totals",
+        "text_totals",
     }
 )
 SUMMARY_WRITER = "tracker.summaries"

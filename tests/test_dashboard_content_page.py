@@ -152,7 +152,7 @@ def _snapshot(session, content_id: int, width: int = 1440, height: int = 3000):
 # --- top elements, frustration signals ------------------------------------------------
 
 
-def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_id):
+def test_top_elements_count_clicks_page_views_rage_dead_and_error(client, content_id):
     elements = _page(client, content_id)["elements"]
 
     assert elements == [
@@ -163,7 +163,7 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
             "tag": "a",
             "text": "Book a demo",
             "clicks": 5,
-            "visitors": 2,
+            "views": 2,
             "rage_clicks": 1,
             "dead_clicks": 0,
             "error_clicks": 0,
@@ -175,7 +175,7 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
             "tag": "a",
             "text": "Book a demo",
             "clicks": 1,
-            "visitors": 1,
+            "views": 1,
             "rage_clicks": 0,
             "dead_clicks": 0,
             "error_clicks": 0,
@@ -187,7 +187,7 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
             "tag": "img",
             "text": "Book a demo",
             "clicks": 1,
-            "visitors": 1,
+            "views": 1,
             "rage_clicks": 0,
             "dead_clicks": 1,
             "error_clicks": 0,
@@ -199,7 +199,7 @@ def test_top_elements_count_clicks_visitors_rage_dead_and_error(client, content_
             "tag": "a",
             "text": "Book a demo",
             "clicks": 1,
-            "visitors": 1,
+            "views": 1,
             "rage_clicks": 0,
             "dead_clicks": 0,
             "error_clicks": 1,

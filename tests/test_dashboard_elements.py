@@ -130,7 +130,7 @@ def test_the_elements_csv_has_every_element_with_its_name_and_selector(
     assert header[:3] == ["name", "named_by", "selector"]
     assert header[-5:] == [
         "clicks",
-        "visitors",
+        "page_views",
         "rage_clicks",
         "dead_clicks",
         "error_clicks",

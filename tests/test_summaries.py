@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from dashboard.queries.acquisition import acquisition_options
 from dashboard.queries.attention import attention_sections
+from dashboard.queries.clicks import top_elements
 from dashboard.queries.content_item import view_stats
 from dashboard.queries.content_list import content_list
 from dashboard.queries.depth import attention_by_depth
@@ -33,7 +34,7 @@ from resonance.core.models import (
     SummaryChange,
 )
 from tests.conftest import BROWSER_UA, ORIGIN
-from tests.factories import attention, batch, identify, layout, pv, scroll
+from tests.factories import attention, batch, click, identify, layout, pv, scroll
 from tracker import crm, lifecycle, summaries
 from tracker.ingest import RequestMeta, ingest
 
@@ -68,8 +69,9 @@ def _read(
     width: int = 1440,
     **tags: str,
 ):
-    """A page view with its layout, scroll and attention (``tags``: its query
-    string and referrer ``r``); its page view id."""
+    """A page view with its layout, scroll, attention and clicks (a rage burst
+    on #cta, one on #nav saying the visitor's name) (``tags``: its query string
+    and referrer ``r``); its page view id."""
     query = tags.pop("query", "")
     view = pv(url=POST + query, ti="A post", vw=width, **tags)
     pid = view["p"]
@@ -81,6 +83,8 @@ def _read(
         layout(pid, SECTIONS),
         scroll(pid, deepest, 3000),
         attention(pid, 9000, [[0, 5000], [1, 4000]], b=[[0, 5000], [1, 4000]]),
+        *(click(pid) for _ in range(3)),
+        click(pid, s="#nav", tx=visitor, tg="button", x=40, y=20),
     )
     return pid
 
@@ -129,6 +133,10 @@ def _compare_every_filter(session) -> None:
                 assert stats == view_stats(session, flt, content_id, raw=True)
                 options = acquisition_options(session, flt)
                 assert options == acquisition_options(session, flt, raw=True)
+                elements = top_elements(session, flt, content_id, limit=None)
+                assert elements == top_elements(
+                    session, flt, content_id, limit=None, raw=True
+                )
                 listed = content_list(session, flt)
                 assert listed == content_list(session, flt, raw=True)
                 assert [r.views for r in listed] == (
@@ -159,7 +167,8 @@ def _rows(session) -> list[tuple]:
     for summary in summaries.SUMMARIES:
         t = summary.model.__table__
         rows += [
-            (t.name, *row) for row in session.execute(select(t).where(t.c.views > 0))
+            (t.name, *row)
+            for row in session.execute(select(t).where(t.c[summary.figures[0]] > 0))
         ]
     return sorted(rows)
 
@@ -191,6 +200,7 @@ def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
             [[0, 6000], [1, 9000], [2, 5000]],
             b=[[0, 6000], [1, 9000], [25, 5000]],
         ),
+        click(ann_first, s="#late", tx="Later"),
     )
     ann_second = _read(session, "visitor-ann", _at(1, 8), 1500)
     _assert_summaries_match_raw(session)
@@ -288,6 +298,9 @@ def _assert_summaries_match_raw_since(session, content_id, since) -> None:
             session, flt, content_id, raw=True
         )
         assert scroll_reach(session, flt, content_id) == scroll_reach(
+            session, flt, content_id, raw=True
+        )
+        assert top_elements(session, flt, content_id) == top_elements(
             session, flt, content_id, raw=True
         )
 

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from resonance.core.sizes import (
+    CLICK_TEXT_LEN,
     EMAIL_LEN,
     EVENT_ID_LEN,
     HEADING_LEN,
@@ -58,7 +59,7 @@ Millis = Annotated[int, Field(ge=0, le=86_400_000)]
 # Milliseconds since the epoch, from year 2000 to year 2100.
 Timestamp = Annotated[int, Field(ge=946_684_800_000, le=4_102_444_800_000)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=URL_LEN)]
-Text = Annotated[str, StringConstraints(max_length=60)]
+Text = Annotated[str, StringConstraints(max_length=CLICK_TEXT_LEN)]
 
 
 class _Strict(BaseModel):

@@ -35,6 +35,7 @@ from resonance.core.models import (
     AttentionBand,
     BandTotal,
     DepthTotal,
+    ElementTotal,
     IdentityLink,
     Lead,
     PageSection,
@@ -42,8 +43,10 @@ from resonance.core.models import (
     SectionTotal,
     SourceTotal,
     SpreadTotal,
+    TextTotal,
     ViewTotal,
 )
+from tracker.click_contributions import element_contributions, text_contributions
 
 # The key of a summary row besides what it is about (a section, a depth band).
 KEYS = ("site_id", "content_id", "day", "device", "lead", "sales", "stage")
@@ -61,6 +64,8 @@ FIGURES = (
     "height_n",
 )
 SCROLL_BAND_PX = 100
+# The figures of clicks by element: sums, then the element's tag (an extreme).
+ELEMENT_FIGURES = ("clicks", "views", "rage", "dead", "error", "tag_max")
 # A page view read through: its deepest point at least this far down the page.
 READ_THROUGH_PCT = 75.0
 # The figures of page-view totals: sums, then extremes (named ``*_min``/``*_max``).
@@ -343,7 +348,9 @@ BANDS = Summary(BandTotal, ("band",), ("views", "ms"), band_contributions)
 VIEWS = Summary(ViewTotal, (), VIEW_FIGURES, view_contributions)
 SPREAD = Summary(SpreadTotal, ("measure", "value"), ("views",), spread_contributions)
 SOURCES = Summary(SourceTotal, ("kind", "value"), ("views",), source_contributions)
-SUMMARIES = (SECTIONS, DEPTH, BANDS, VIEWS, SPREAD, SOURCES)
+ELEMENTS = Summary(ElementTotal, ("selector",), ELEMENT_FIGURES, element_contributions)
+TEXTS = Summary(TextTotal, ("selector", "text"), ("clicks",), text_contributions)
+SUMMARIES = (SECTIONS, DEPTH, BANDS, VIEWS, SPREAD, SOURCES, ELEMENTS, TEXTS)
 
 
 def combined(figure: str, column):

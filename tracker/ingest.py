@@ -207,9 +207,10 @@ def _write(plan: Plan, commit: bool = False) -> None:
 
 def _mark_summaries(sql: RawSql, plan: Plan) -> None:
     """Mark the content-days whose summaries the group changes: of its new page
-    views, those it gives sections, attention or bands, and those whose scroll
-    depth it raises (``tracker.summaries``)."""
+    views, those it gives clicks, sections, attention or bands, and those whose
+    scroll depth it raises (``tracker.summaries``)."""
     ids = {v.id for v in plan.views.values() if v.row is not None or v.raised}
+    ids.update(view.id for _, view, _ in plan.clicks.values())
     ids.update(view.id for view, _ in plan.sections)
     ids.update(view.id for view, _ in plan.bands)
     if ids:

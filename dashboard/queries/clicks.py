@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, select
+from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.element_names import common_texts, element_names
 from dashboard.queries.segments import ContentFilter, filtered_views
-from dashboard.queries.sql import epoch_ms
+from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import Click, SnapshotElement
+from tracker.contributions import ELEMENTS
 
 BIN_PX = 8
-RAGE_CLICKS = 3
-RAGE_WINDOW_MS = 1000
-RAGE_DISTANCE_PX = 30
 
 
 @dataclass(frozen=True)
@@ -149,9 +147,9 @@ def click_grid(
         )
     }
     tags = dict(top.values())
-    views = filtered_views(session, flt, content_id)
+    texts = common_texts(session, flt, content_id, tags)
     names = element_names(
-        session, content_id, tags, tags, views, snapshot_id, sections=False
+        session, content_id, tags, tags, texts, snapshot_id=snapshot_id, sections=False
     )
     bins = []
     for bx, by, n, v in rows:
@@ -186,8 +184,8 @@ def click_placement(
 @dataclass(frozen=True)
 class ElementRow:
     """One clicked element: its human name (and where the name came from: the
-    snapshot's label, the clicks' text, its section or its tag), how often, by
-    how many, and the frustration signals."""
+    snapshot's label, the clicks' text, its section or its tag), how often, in
+    how many page views, and the frustration signals."""
 
     name: str
     name_source: str
@@ -195,7 +193,7 @@ class ElementRow:
     tag: str
     text: str
     clicks: int
-    visitors: int
+    views: int
     rage_clicks: int
     dead_clicks: int
     error_clicks: int
@@ -207,91 +205,35 @@ def top_elements(
     content_id: int,
     limit: int | None = 20,
     snapshot_id: int | None = None,
+    raw: bool = False,
 ) -> list[ElementRow]:
     """The most clicked elements (``limit`` None: all), named by
-    :func:`element_names` (labels from ``snapshot_id``), with rage, dead and
-    error clicks.
-
-    A rage click (PostHog's rule) is a run of 3 or more clicks in one page view,
-    each under 1,000 ms and under 30 px (|dx|+|dy|) from the one before; one run
-    counts once, on the element of its third click. Computed with window
-    functions: LAG finds each click's predecessor, a running SUM numbers the runs,
-    ROW_NUMBER finds each run's third click.
-    """
-    views = filtered_views(session, flt, content_id)
-    at_ms = epoch_ms(session, Click.clicked_at)
-    order = (Click.clicked_at, Click.id)
-    ordered = (
-        select(
-            Click.id,
-            Click.pageview_id,
-            Click.selector,
-            Click.tag,
-            Click.text,
-            Click.dead,
-            Click.error,
-            views.c.visitor_id,
-            at_ms.label("at_ms"),
-            Click.x,
-            Click.y,
-            func.lag(at_ms)
-            .over(partition_by=Click.pageview_id, order_by=order)
-            .label("prev_ms"),
-            func.lag(Click.x)
-            .over(partition_by=Click.pageview_id, order_by=order)
-            .label("prev_x"),
-            func.lag(Click.y)
-            .over(partition_by=Click.pageview_id, order_by=order)
-            .label("prev_y"),
-        )
-        .join(views, views.c.id == Click.pageview_id)
-        .where(Click.content_id == content_id)
-        .subquery("ordered")
-    )
-    o = ordered.c
-    close = and_(
-        o.prev_ms.is_not(None),
-        o.at_ms - o.prev_ms < RAGE_WINDOW_MS,
-        func.abs(o.x - o.prev_x) + func.abs(o.y - o.prev_y) < RAGE_DISTANCE_PX,
-    )
-    runs = select(
-        ordered,
-        func.sum(case((close, 0), else_=1))
-        .over(partition_by=o.pageview_id, order_by=(o.at_ms, o.id))
-        .label("run"),
-    ).subquery("runs")
-    r = runs.c
-    ranked = select(
-        runs,
-        func.row_number()
-        .over(partition_by=(r.pageview_id, r.run), order_by=(r.at_ms, r.id))
-        .label("pos"),
-    ).subquery("ranked")
-    k = ranked.c
-    clicks = func.count().label("clicks")
+    :func:`element_names` (labels from ``snapshot_id``), with the page views
+    that clicked them and their rage, dead and error clicks
+    (``tracker.click_contributions`` defines them), read from clicks by element
+    (``raw``: from the clicks alone)."""
+    summed = summary_and_raw(session, ELEMENTS, flt, content_id, raw)
+    e = summed.c
+    clicks = func.sum(e.clicks)
     rows = session.execute(
         select(
-            k.selector,
-            func.max(k.tag),
-            func.max(k.text),  # replaced by the most common text below
-            clicks,
-            func.count(func.distinct(k.visitor_id)),
-            func.sum(case((k.pos == RAGE_CLICKS, 1), else_=0)),
-            func.sum(case((k.dead.is_(True), 1), else_=0)),
-            func.sum(case((k.error.is_(True), 1), else_=0)),
+            e.selector,
+            func.max(e.tag_max),
+            *(cast(func.sum(e[f]), BigInteger) for f in _COUNTS),
         )
-        .group_by(k.selector)
-        .order_by(clicks.desc(), k.selector)
+        .group_by(e.selector)
+        .order_by(clicks.desc(), e.selector)
         .limit(limit)
     ).all()
     tags = {row[0]: row[1] for row in rows}
-    texts = common_texts(session, content_id, tags, views)
-    names = element_names(
-        session, content_id, tags, tags, views, snapshot_id, texts=texts
-    )
+    texts = common_texts(session, flt, content_id, tags, raw)
+    views = filtered_views(session, flt, content_id)
+    names = element_names(session, content_id, tags, tags, texts, views, snapshot_id)
     return [
-        ElementRow(
-            names[sel].name, names[sel].source, sel, tag, texts.get(sel, ""), *rest
-        )
-        for sel, tag, _text, *rest in rows
+        ElementRow(names[sel].name, names[sel].source, sel, tag, texts.get(sel, ""), *n)
+        for sel, tag, *n in rows
     ]
+
+
+# The figures of an element row, in ElementRow's order.
+_COUNTS = ("clicks", "views", "rage", "dead", "error")

@@ -6,7 +6,8 @@ aria-label, alt, title or a data-* label, see ``tracker.snapshots``); the text
 the clicks carried most often (the snippet sends up to 60 characters); else the
 element's kind and the section it sits in ("button in section 'Pricing'"), from
 the heading above the click in the visitor's own layout; else its kind alone.
-Each step is one grouped query over the few selectors asked about.
+Each step is one grouped query over the few selectors asked about; the texts
+are read from their summary (``tracker.contributions.TEXTS``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import Select, Subquery, func, select
 from sqlalchemy.orm import Session
 
+from dashboard.queries.segments import ContentFilter
+from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import Click, PageSection, SnapshotElement
+from tracker.contributions import TEXTS
 
 # Words for the tags people click, for the fallback name.
 TAG_WORDS = {
@@ -54,18 +58,17 @@ def element_names(
     content_id: int,
     selectors: Collection[str],
     tags: dict[str, str],
+    texts: dict[str, str],
     views: Subquery | None = None,
     snapshot_id: int | None = None,
     *,
     sections: bool = True,
-    texts: dict[str, str] | None = None,
 ) -> dict[str, ElementName]:
     """A name for each of ``selectors`` (clicked on ``content_id``), see the
-    module. ``views`` (a subquery with an ``id`` column) limits the clicks whose
-    text counts to the selected page views; ``tags`` gives each selector's tag
-    for the fallback; ``sections`` looks up the heading above each unnamed
-    element (the top elements table, not every bin of the heatmap); ``texts``
-    are :func:`common_texts` when the caller has them already."""
+    module. ``tags`` gives each selector's tag for the fallback, ``texts``
+    their :func:`common_texts`; ``sections`` looks up the heading above each
+    unnamed element (the top elements table, not every bin of the heatmap) in
+    the page views of ``views`` (a subquery with an ``id`` column)."""
     wanted = set(selectors)
     names: dict[str, ElementName] = {}
     if not wanted:
@@ -80,12 +83,7 @@ def element_names(
         )
         names |= {sel: ElementName(label, "label") for sel, label in rows}
     rest = wanted - names.keys()
-    if rest:
-        if texts is None:
-            texts = common_texts(session, content_id, rest, views)
-        names |= {
-            sel: ElementName(text, "text") for sel, text in texts.items() if sel in rest
-        }
+    names |= {sel: ElementName(texts[sel], "text") for sel in rest & texts.keys()}
     rest = wanted - names.keys()
     if rest and sections:
         for sel, heading in _sections(session, content_id, rest, views):
@@ -114,27 +112,28 @@ def _clicks(
 
 def common_texts(
     session: Session,
+    flt: ContentFilter,
     content_id: int,
     selectors: Collection[str],
-    views: Subquery | None,
+    raw: bool = False,
 ) -> dict[str, str]:
-    """Each selector's most frequent non-empty click text (ties: A before B)."""
+    """Each selector's most frequent non-empty click text in the page views
+    ``flt`` selects (ties: A before B), from what clicked elements said
+    (``tracker.contributions.TEXTS``; ``raw``: from the clicks alone)."""
+    if not selectors:
+        return {}
+    said = summary_and_raw(session, TEXTS, flt, content_id, raw)
+    clicks = func.sum(said.c.clicks)
     counted = (
-        _clicks(
-            content_id,
-            selectors,
-            views,
-            Click.selector,
-            Click.text,
+        select(
+            said.c.selector,
+            said.c.text,
             func.row_number()
-            .over(
-                partition_by=Click.selector,
-                order_by=(func.count().desc(), Click.text),
-            )
+            .over(partition_by=said.c.selector, order_by=(clicks.desc(), said.c.text))
             .label("rank"),
         )
-        .where(func.trim(Click.text) != "")
-        .group_by(Click.selector, Click.text)
+        .where(said.c.selector.in_(selectors))
+        .group_by(said.c.selector, said.c.text)
         .subquery("texts")
     )
     return {

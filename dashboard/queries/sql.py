@@ -46,13 +46,6 @@ def in_period(column, since: datetime | None, until: datetime | None) -> list:
     return clauses
 
 
-def epoch_ms(session: Session, column):
-    """Milliseconds since the epoch of a naive UTC datetime column, in SQL."""
-    if dialect.name(session) == "postgresql":
-        return extract("epoch", column) * 1000
-    return (func.julianday(column) - 2440587.5) * 86400000.0
-
-
 def days_between(session: Session, later, earlier):
     """SQL for the (fractional) days from ``earlier`` to ``later``: the one place
     that knows SQLite and PostgreSQL subtract timestamps differently."""

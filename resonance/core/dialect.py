@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from sqlalchemy import Float, FunctionElement, extract, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 
@@ -27,6 +29,31 @@ def insert(session: Session, model):
     if name(session) == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+class epoch_ms(FunctionElement):
+    """SQL for the milliseconds since the epoch of a naive UTC datetime
+    column: for statements built without a session (``tracker.contributions``),
+    compiled for whichever database runs them."""
+
+    type = Float()
+    name = "epoch_ms"
+    inherit_cache = True
+
+
+@compiles(epoch_ms)
+def _epoch_ms_sqlite(element, compiler, **kw):
+    (column,) = element.clauses
+    # Literals, not bound parameters: the expression may be said twice in a
+    # statement (a window's ORDER BY and its column) and must read the same.
+    days = func.julianday(column) - literal_column("2440587.5")
+    return compiler.process(days * literal_column("86400000.0"), **kw)
+
+
+@compiles(epoch_ms, "postgresql")
+def _epoch_ms_postgresql(element, compiler, **kw):
+    (column,) = element.clauses
+    return compiler.process(extract("epoch", column) * literal_column("1000"), **kw)
 
 
 # Bound parameters per SQLite statement (it allows 32,766).

@@ -61,10 +61,12 @@ from resonance.core.models.sites import PRIVACY_MODES, Site
 from resonance.core.models.summaries import (
     BandTotal,
     DepthTotal,
+    ElementTotal,
     SectionTotal,
     SourceTotal,
     SpreadTotal,
     SummaryChange,
+    TextTotal,
     ViewTotal,
 )
 from resonance.core.models.visitors import DEVICES, DailySalt, Visitor, VisitSession
@@ -100,6 +102,8 @@ __all__ = [
     "ViewTotal",
     "SpreadTotal",
     "SourceTotal",
+    "ElementTotal",
+    "TextTotal",
     "SummaryChange",
     "PageView",
     "Click",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from resonance.core.models.base import Base
 from resonance.core.sizes import (
+    CLICK_TEXT_LEN,
     EMAIL_LEN,
     EVENT_ID_LEN,
     HEADING_LEN,
@@ -111,7 +112,7 @@ class Click(Base):
     fx: Mapped[float]
     fy: Mapped[float]
     tag: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(String(60), default="")
+    text: Mapped[str] = mapped_column(String(CLICK_TEXT_LEN), default="")
     href: Mapped[str | None] = mapped_column(String(URL_LEN))
     interactive: Mapped[bool] = mapped_column(Boolean)
     # Frustration signals the snippet judged after the click: no reaction within

@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resonance.core.models.base import Base
-from resonance.core.sizes import HEADING_LEN, URL_LEN
+from resonance.core.sizes import CLICK_TEXT_LEN, HEADING_LEN, SELECTOR_LEN, URL_LEN
 
 
 class SectionTotal(Base):
@@ -187,3 +187,54 @@ class SourceTotal(Base):
     value: Mapped[str] = mapped_column(String(URL_LEN), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     views: Mapped[int] = mapped_column(BigInteger)
+
+
+class ElementTotal(Base):
+    """Clicks by element: for one clicked selector of one content item, the
+    clicks of the page views of one day, device and cohort, the page views
+    with a click on it, and its rage, dead and error clicks (the top elements
+    table; ``tracker.contributions.element_contributions`` says how a rage
+    click is counted). ``tag_max`` is the element's tag (the greatest, should
+    one selector have met several)."""
+
+    __tablename__ = "element_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    selector: Mapped[str] = mapped_column(String(SELECTOR_LEN), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    views: Mapped[int] = mapped_column(BigInteger)
+    rage: Mapped[int] = mapped_column(BigInteger)
+    dead: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[int] = mapped_column(BigInteger)
+    tag_max: Mapped[str] = mapped_column(String(16))
+
+
+class TextTotal(Base):
+    """What clicked elements said: the clicks of one content item, day, device
+    and cohort on one selector that carried one non-empty text, for each
+    element's most common text (how an element without a label is named)."""
+
+    __tablename__ = "text_totals"
+    __table_args__ = (Index(None, "site_id", "day"),)
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(8), primary_key=True)
+    lead: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sales: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    selector: Mapped[str] = mapped_column(String(SELECTOR_LEN), primary_key=True)
+    text: Mapped[str] = mapped_column(String(CLICK_TEXT_LEN), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    clicks: Mapped[int] = mapped_column(BigInteger)
