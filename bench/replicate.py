@@ -104,6 +104,8 @@ NOT_COPIED = {
     "view_totals": "a summary: `resonance rebuild-summaries` after copying",
     "spread_totals": "a summary: `resonance rebuild-summaries` after copying",
     "source_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "element_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "text_totals": "a summary: `resonance rebuild-summaries` after copying",
     "summary_changes": "emptied by `resonance rebuild-summaries` after copying",
     "inbox": "beacons not stored yet; empty after generation",
     "erasures": "a record of people's requests, not traffic",

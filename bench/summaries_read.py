@@ -1,5 +1,6 @@
 """What the summaries save the dashboard: attention by section, scroll reach,
-attention by depth and the totals of the busiest content item, the content
+attention by depth, the totals and the top clicked elements (with their rage,
+dead and error clicks and their texts) of the busiest content item, the content
 list and the acquisition selects of its site, and the overview's counts, read
 through the summaries
 (whole days) and, as the baseline in the same run, from the raw events only,
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from dashboard.queries.acquisition import acquisition_options  # noqa: E402
 from dashboard.queries.attention import attention_sections  # noqa: E402
+from dashboard.queries.clicks import top_elements  # noqa: E402
 from dashboard.queries.content_item import view_stats  # noqa: E402
 from dashboard.queries.content_list import content_list  # noqa: E402
 from dashboard.queries.depth import attention_by_depth  # noqa: E402
@@ -47,6 +49,7 @@ FIGURES = {
     "scroll_reach": scroll_reach,
     "attention_by_depth": attention_by_depth,
     "view_stats": view_stats,
+    "top_elements": top_elements,
 }
 # Figures of the whole site: called with the session and the filter only.
 SITE_FIGURES = {
