@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from dashboard.queries.acquisition import acquisition_options
 from dashboard.queries.attention import attention_sections
-from dashboard.queries.clicks import top_elements
+from dashboard.queries.clicks import click_placement, top_elements
 from dashboard.queries.content_item import view_stats
 from dashboard.queries.content_list import content_list
 from dashboard.queries.depth import attention_by_depth
@@ -133,6 +133,8 @@ def _compare_every_filter(session) -> None:
                 assert stats == view_stats(session, flt, content_id, raw=True)
                 options = acquisition_options(session, flt)
                 assert options == acquisition_options(session, flt, raw=True)
+                placed = click_placement(session, flt, content_id)
+                assert placed == click_placement(session, flt, content_id, raw=True)
                 elements = top_elements(session, flt, content_id, limit=None)
                 assert elements == top_elements(
                     session, flt, content_id, limit=None, raw=True

@@ -68,7 +68,7 @@ def _placed_clicks(
         Click.id, Click.pageview_id, Click.selector, Click.tag, views.c.visitor_id
     ).join(views, views.c.id == Click.pageview_id)
     if snapshot_id is None:
-        x, y, on_element = fallback_x, cast(Click.y, Float), False
+        x, y = fallback_x, cast(Click.y, Float)
     else:
         box = SnapshotElement
         stmt = stmt.outerjoin(
@@ -86,14 +86,12 @@ def _placed_clicks(
             (on_element, box.top_px + Click.fy * box.height_px),
             else_=cast(Click.y, Float),
         )
-    flag = case((on_element, 1), else_=0) if snapshot_id is not None else 0
     return (
         stmt.add_columns(
             x.label("x"),
             y.label("y"),
             cast(x // bin_px, Integer).label("bx"),
             cast(y // bin_px, Integer).label("by"),
-            cast(flag, Integer).label("on_element"),
         )
         .where(Click.content_id == content_id)
         .subquery("placed")
@@ -163,13 +161,24 @@ def click_placement(
     session: Session,
     flt: ContentFilter,
     content_id: int,
-    width_px: int,
     snapshot_id: int | None = None,
+    raw: bool = False,
 ) -> Placement:
-    """How many of the clicks were placed on their element, how many by fallback."""
-    placed = _placed_clicks(session, flt, content_id, width_px, snapshot_id, BIN_PX)
+    """How many of the clicks were placed on their element (their selector has
+    a box in the snapshot), how many by fallback: from clicks by element
+    (``raw``: from the clicks alone)."""
+    summed = summary_and_raw(session, ELEMENTS, flt, content_id, raw)
+    boxed = select(SnapshotElement.selector).where(
+        SnapshotElement.snapshot_id == snapshot_id,
+        SnapshotElement.width_px > 0,
+        SnapshotElement.height_px > 0,
+    )
+    on_element = case((summed.c.selector.in_(boxed), summed.c.clicks), else_=0)
     total, on_element = session.execute(
-        select(func.count(), func.coalesce(func.sum(placed.c.on_element), 0))
+        select(
+            cast(func.coalesce(func.sum(summed.c.clicks), 0), BigInteger),
+            cast(func.coalesce(func.sum(on_element), 0), BigInteger),
+        )
     ).one()
     fallback = total - on_element
     return Placement(

@@ -88,7 +88,7 @@ def content_report(
         width_px=width,
         snapshot=snap,
         stats=stats,
-        placement=click_placement(session, flt, cid, width, snap_id),
+        placement=click_placement(session, flt, cid, snap_id),
         bins=click_grid(session, flt, cid, width, snap_id),
         elements=top_elements(session, flt, cid, snapshot_id=snap_id),
         scroll=scroll_reach(session, flt, cid, stats),
