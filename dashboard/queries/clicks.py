@@ -208,6 +208,10 @@ class ElementRow:
     error_clicks: int
 
 
+# The figures of an element row, in ElementRow's order.
+_COUNTS = ("clicks", "views", "rage", "dead", "error")
+
+
 def top_elements(
     session: Session,
     flt: ContentFilter,
@@ -242,7 +246,3 @@ def top_elements(
         ElementRow(names[sel].name, names[sel].source, sel, tag, texts.get(sel, ""), *n)
         for sel, tag, *n in rows
     ]
-
-
-# The figures of an element row, in ElementRow's order.
-_COUNTS = ("clicks", "views", "rage", "dead", "error")

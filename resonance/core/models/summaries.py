@@ -193,7 +193,7 @@ class ElementTotal(Base):
     """Clicks by element: for one clicked selector of one content item, the
     clicks of the page views of one day, device and cohort, the page views
     with a click on it, and its rage, dead and error clicks (the top elements
-    table; ``tracker.contributions.element_contributions`` says how a rage
+    table; ``tracker.click_contributions.element_contributions`` says how a rage
     click is counted). ``tag_max`` is the element's tag (the greatest, should
     one selector have met several)."""
 
