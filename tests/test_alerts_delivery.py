@@ -250,3 +250,23 @@ def test_resonance_alerts_deliver_sends_the_due_ones(
     result = runner.invoke(cli, ["alerts", "deliver"])
     assert result.output == "1 sent, 0 to retry, 0 failed\n"
     assert smtp.wait_for(1)[0]["To"] == "sam@vendor.example"
+
+
+def test_a_command_starts_no_alert_thread_unless_the_environment_asks(
+    tmp_path, monkeypatch
+) -> None:
+    """``resonance rebuild-summaries`` on SQLite once printed "database is
+    locked" from an alert thread competing with the command's writes."""
+    from resonance.cli import ALERTS_ENV, create_command_app
+
+    monkeypatch.setenv("RESONANCE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'commands.db'}")
+    monkeypatch.delenv(ALERTS_ENV, raising=False)
+    command = create_command_app()
+    assert "resonance.alerts" not in command.extensions
+    command.extensions["resonance.engine"].dispose()
+
+    monkeypatch.setenv(ALERTS_ENV, "true")
+    development_server = create_command_app()
+    assert "resonance.alerts" in development_server.extensions
+    development_server.extensions["resonance.engine"].dispose()

@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import func, make_url, select
 
@@ -30,8 +30,23 @@ from resonance.core.models import PRIVACY_MODES, Site
 from tracker.crm import FUNNEL
 from tracker.sites import SiteInvalid, create_site, embed_tag, update_site
 
+# Set, it decides whether a command's app delivers alerts (create_command_app).
+ALERTS_ENV = "RESONANCE_ALERTS_IN_WORKERS"
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+
+def create_command_app() -> Flask:
+    """The app a command runs in, without the alert-delivery thread: a command
+    serves no beacons, and on SQLite that thread's writes would contend with
+    the command's own (``rebuild-summaries``, ``import``). ``serve`` starts
+    gunicorn workers that build their own app with it; ``resonance alerts
+    deliver`` delivers on demand. Setting ``RESONANCE_ALERTS_IN_WORKERS`` still
+    decides (``resonance run`` as a development server with alerts)."""
+    if ALERTS_ENV in os.environ:
+        return create_app()
+    return create_app({"ALERTS_IN_WORKERS": False})
+
+
+@click.group(cls=FlaskGroup, create_app=create_command_app, add_version_option=False)
 def cli() -> None:
     """Resonance: content heatmaps and engagement that join marketing and sales."""
 
