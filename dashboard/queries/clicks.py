@@ -52,7 +52,7 @@ def _placed_clicks(
     bin_px: int,
 ):
     """The selected page views' clicks placed on a page ``width_px`` wide, with
-    their bin, as a subquery.
+    their bin, as a materialized CTE.
 
     Placement (Clarity's method): ``box.left + fx·box.width``, ``box.top +
     fy·box.height`` of the element with the click's selector in the snapshot; else
@@ -94,7 +94,9 @@ def _placed_clicks(
             cast(y // bin_px, Integer).label("by"),
         )
         .where(Click.content_id == content_id)
-        .subquery("placed")
+        # Read twice (counts, top element) by one statement, placed once.
+        .cte("placed")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -109,16 +111,16 @@ def click_grid(
     """Clicks per ``bin_px`` square of the page, binned in SQL, top to bottom,
     each with the element clicked most in it and that element's name."""
     placed = _placed_clicks(session, flt, content_id, width_px, snapshot_id, bin_px)
-    rows = session.execute(
+    counts = (
         select(
             placed.c.bx,
             placed.c.by,
-            func.count(),
-            func.count(func.distinct(placed.c.visitor_id)),
+            func.count().label("clicks"),
+            func.count(func.distinct(placed.c.visitor_id)).label("visitors"),
         )
         .group_by(placed.c.bx, placed.c.by)
-        .order_by(placed.c.by, placed.c.bx)
-    ).all()
+        .subquery("counts")
+    )
     # The most clicked selector of each square (ties: A before B).
     ranked = (
         select(
@@ -136,22 +138,32 @@ def click_grid(
         .group_by(placed.c.bx, placed.c.by, placed.c.selector)
         .subquery("ranked")
     )
-    top = {
-        (bx, by): (sel, tag)
-        for bx, by, sel, tag in session.execute(
-            select(ranked.c.bx, ranked.c.by, ranked.c.selector, ranked.c.tag).where(
-                ranked.c.rank == 1
-            )
+    rows = session.execute(
+        select(
+            counts.c.bx,
+            counts.c.by,
+            counts.c.clicks,
+            counts.c.visitors,
+            ranked.c.selector,
+            ranked.c.tag,
         )
-    }
-    tags = dict(top.values())
+        .join(
+            ranked,
+            and_(
+                ranked.c.bx == counts.c.bx,
+                ranked.c.by == counts.c.by,
+                ranked.c.rank == 1,
+            ),
+        )
+        .order_by(counts.c.by, counts.c.bx)
+    ).all()
+    tags = {row.selector: row.tag for row in rows}
     texts = common_texts(session, flt, content_id, tags)
     names = element_names(
         session, content_id, tags, tags, texts, snapshot_id=snapshot_id, sections=False
     )
     bins = []
-    for bx, by, n, v in rows:
-        sel = top.get((bx, by), ("", ""))[0]
+    for bx, by, n, v, sel, _tag in rows:
         name = names[sel].name if sel in names else ""
         bins.append(GridBin(bx * bin_px, by * bin_px, n, v, sel, name))
     return bins
