@@ -11,6 +11,32 @@ from sqlalchemy.orm import Session
 from resonance.core import dialect
 
 
+def ranked(rows, column: str, key: str):
+    """``rows`` (a subquery) with each row's rank by ``column`` within its
+    ``key`` (``rn``) and its key's number of rows (``n``): what a median is
+    taken from, alone (``median``) or beside other aggregates of one pass
+    (``middle_avg``)."""
+    return select(
+        rows,
+        func.row_number()
+        .over(partition_by=rows.c[key], order_by=rows.c[column])
+        .label("rn"),
+        func.count().over(partition_by=rows.c[key]).label("n"),
+    ).subquery("ranked")
+
+
+def _middle(ranks):
+    """The middle row of each key, or its two middle rows (an even count)."""
+    return ranks.c.rn.in_([(ranks.c.n + 1) // 2, (ranks.c.n + 2) // 2])
+
+
+def middle_avg(ranks, column: str):
+    """The median of ``column`` as an aggregate of a ``ranked`` subquery grouped
+    by its key: the average of the middle row or rows (AVG skips the NULLs the
+    other rows give), so counts and averages come from the same scan."""
+    return func.avg(case((_middle(ranks), ranks.c[column])))
+
+
 def median(rows, column: str, key: str):
     """Per-``key`` median of ``column`` of a subquery, as a subquery with the
     columns ``item`` and ``median``.
@@ -18,19 +44,11 @@ def median(rows, column: str, key: str):
     Neither SQLite nor PostgreSQL has a portable MEDIAN: number the rows of each
     item with ROW_NUMBER, keep the middle one, or average the two middle ones.
     """
-    value = rows.c[column]
-    item = rows.c[key]
-    ranked = select(
-        item.label("item"),
-        value.label("value"),
-        func.row_number().over(partition_by=item, order_by=value).label("rn"),
-        func.count().over(partition_by=item).label("n"),
-    ).subquery()
-    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    ranks = ranked(rows, column, key)
     return (
-        select(ranked.c.item, func.avg(ranked.c.value).label("median"))
-        .where(middle)
-        .group_by(ranked.c.item)
+        select(ranks.c[key].label("item"), func.avg(ranks.c[column]).label("median"))
+        .where(_middle(ranks))
+        .group_by(ranks.c[key])
         .subquery()
     )
 

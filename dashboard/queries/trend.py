@@ -5,7 +5,9 @@ A day in a zone with summer time is 23 or 25 hours long, so a fixed offset
 from UTC misplaces views. The database turns each view's time into the site's
 date (PostgreSQL with its zone data; SQLite with the offset in force, the few
 changes of offset in the period given to it), then counts, takes distinct
-visitors and medians per day; days without page views are filled with zeros.
+visitors and medians per day in one pass over the page views (the median from
+their ranks, ``dashboard.queries.sql.ranked``); days without page views are
+filled with zeros.
 A day table joined to the views was tried first: 0.8 s for a year of days.
 """
 
@@ -18,7 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.segments import ContentFilter, filtered_views
-from dashboard.queries.sql import median
+from dashboard.queries.sql import middle_avg, ranked
 from resonance.core import dialect
 from resonance.core.clock import zone as zone_named
 
@@ -118,17 +120,16 @@ def daily_trend(
     per_day = select(day.label("day"), views.c.visitor_id, views.c.active_ms).subquery(
         "per_day"
     )
-    active = median(per_day, "active_ms", "day")
+    # One pass: the day's counts, average and median from the same ranked rows.
+    ranks = ranked(per_day, "active_ms", "day")
     rows = session.execute(
         select(
-            per_day.c.day,
+            ranks.c.day,
             func.count(),
-            func.count(func.distinct(per_day.c.visitor_id)),
-            func.avg(per_day.c.active_ms),
-            func.max(active.c.median),
-        )
-        .join(active, active.c.item == per_day.c.day)
-        .group_by(per_day.c.day)
+            func.count(func.distinct(ranks.c.visitor_id)),
+            func.avg(ranks.c.active_ms),
+            middle_avg(ranks, "active_ms"),
+        ).group_by(ranks.c.day)
     )
     found = {str(row[0]): row for row in rows}
     trend = []
