@@ -183,10 +183,13 @@ def latest_events(
 
 
 def last_event_times(session: Session) -> dict[int, datetime]:
-    """Each site's newest page view time, by site id (sites without one absent)."""
-    rows = session.execute(
-        select(PageView.site_id, func.max(PageView.viewed_at)).group_by(
-            PageView.site_id
-        )
+    """Each site's newest page view time, by site id (sites without one absent):
+    one lookup per site at the end of ``(site_id, viewed_at)``, where grouping
+    the page views by site read them all."""
+    last = (
+        select(func.max(PageView.viewed_at))
+        .where(PageView.site_id == Site.id)
+        .scalar_subquery()
     )
-    return {site_id: last for site_id, last in rows}
+    rows = session.execute(select(Site.id, last))
+    return {site_id: at for site_id, at in rows if at is not None}

