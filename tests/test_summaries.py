@@ -26,6 +26,7 @@ from dashboard.queries.segments import ContentFilter
 from dashboard.queries.sites import site_summaries
 from resonance.cli import cli
 from resonance.core.models import (
+    Click,
     Content,
     Lead,
     PageView,
@@ -145,7 +146,8 @@ def _compare_every_filter(session) -> None:
     overview = site_summaries(session)
     assert overview == site_summaries(session, raw=True)
     for site in overview:
-        assert (site.pageviews, site.visitors) == _site_counts(session, site.key)
+        counted = (site.pageviews, site.visitors, site.clicks)
+        assert counted == _site_counts(session, site.key)
 
 
 def _compare_clicks(session, flt: ContentFilter, content_id: int) -> int:
@@ -157,14 +159,15 @@ def _compare_clicks(session, flt: ContentFilter, content_id: int) -> int:
     return len(elements)
 
 
-def _site_counts(session, site_key: str) -> tuple[int, int]:
-    """A site's page views and distinct visitors, counted on the page views."""
-    return tuple(
-        session.execute(
-            select(func.count(), func.count(func.distinct(PageView.visitor_id)))
-            .join(Site, Site.id == PageView.site_id)
-            .where(Site.key == site_key)
-        ).one()
+def _site_counts(session, site_key: str) -> tuple[int, int, int]:
+    """A site's page views and distinct visitors, counted on the page views,
+    and its clicks, counted on the clicks."""
+    site = select(Site.id).where(Site.key == site_key).scalar_subquery()
+    views = select(func.count(), func.count(func.distinct(PageView.visitor_id)))
+    clicks = select(func.count()).where(Click.site_id == site)
+    return (
+        *session.execute(views.where(PageView.site_id == site)).one(),
+        session.scalar(clicks),
     )
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from dashboard.queries.segments import ContentFilter
 from dashboard.queries.summary_days import summary_and_raw
-from resonance.core.models import BotHit, Click, Content, PageView, Site, Visitor
-from tracker.contributions import VIEWS
+from resonance.core.models import BotHit, Content, PageView, Site, Visitor
+from tracker.contributions import ELEMENTS, VIEWS, Summary
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ def site_summaries(
     session: Session, site_keys: Collection[str] | None = None, raw: bool = False
 ) -> list[SiteSummary]:
     """Every site (or those of ``site_keys``) with its page view, visitor, click
-    and bot counts. Page views come from the summaries (``raw``: from the page
-    views, to check them); visitors are the site's visitors with a page view,
+    and bot counts. Page views and clicks come from the summaries (``raw``: from
+    the events, to check them); visitors are the site's visitors with a page view,
     one lookup each in the page views' visitor index."""
     last_at = (
         select(func.max(PageView.viewed_at))
@@ -58,11 +58,6 @@ def site_summaries(
     seen = exists(select(PageView.id).where(PageView.visitor_id == Visitor.id))
     visitors = (
         select(func.count()).where(Visitor.site_id == Site.id, seen).scalar_subquery()
-    )
-    clicks = (
-        select(Click.site_id, func.count().label("clicks"))
-        .group_by(Click.site_id)
-        .subquery()
     )
     bots = (
         select(BotHit.site_id, func.count().label("bots"))
@@ -75,26 +70,36 @@ def site_summaries(
             Site.name,
             Site.privacy_mode,
             visitors,
-            func.coalesce(clicks.c.clicks, 0),
             func.coalesce(bots.c.bots, 0),
             last_at,
         )
-        .outerjoin(clicks, clicks.c.site_id == Site.id)
         .outerjoin(bots, bots.c.site_id == Site.id)
         .order_by(Site.name)
     )
     return [
-        SiteSummary(key, name, mode, _pageviews(session, key, raw), seen_by, n, b, last)
-        for key, name, mode, seen_by, n, b, last in session.execute(
+        SiteSummary(
+            key,
+            name,
+            mode,
+            _total(session, VIEWS, "views", key, raw),
+            seen_by,
+            _total(session, ELEMENTS, "clicks", key, raw),
+            b,
+            last,
+        )
+        for key, name, mode, seen_by, b, last in session.execute(
             _only(query, site_keys)
         )
     ]
 
 
-def _pageviews(session: Session, site_key: str, raw: bool) -> int:
-    """The site's page views of all time."""
-    summed = summary_and_raw(session, VIEWS, ContentFilter(site_key), None, raw)
-    return session.scalar(select(cast(func.sum(summed.c.views), BigInteger))) or 0
+def _total(
+    session: Session, summary: Summary, figure: str, site_key: str, raw: bool
+) -> int:
+    """The site's all-time sum of one ``figure`` of ``summary`` (its page
+    views, its clicks): summed rows, where counting the events read them all."""
+    summed = summary_and_raw(session, summary, ContentFilter(site_key), None, raw)
+    return session.scalar(select(cast(func.sum(summed.c[figure]), BigInteger))) or 0
 
 
 def _only(query: Select, site_keys: Collection[str] | None) -> Select:
