@@ -88,15 +88,19 @@ def account_list(
     session: Session, site: int, limit: int = LIST_LIMIT, account_id: int | None = None
 ) -> list[AccountRow]:
     """The site's accounts that have people, most recently engaged first (those
-    never seen last); one account when ``account_id`` is given."""
+    never seen last); one account when ``account_id`` is given (then only its
+    people and page views are grouped: SQLite does not push the account into
+    the grouped subqueries, and grouped every account's)."""
+    one = [Lead.account_id == account_id] if account_id is not None else []
     people = (
         select(Lead.account_id, func.count().label("people"))
-        .where(*identified(site), Lead.account_id.is_not(None))
+        .where(*identified(site), Lead.account_id.is_not(None), *one)
         .group_by(Lead.account_id)
         .subquery("people")
     )
     views = (
         _views(site)
+        .where(*one)
         .add_columns(
             Lead.account_id,
             func.count(PageView.id).label("pageviews"),
