@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard.queries.sites import newest_view_at
 from resonance.core.models import Content, PageView, Site
 from tracker import inbox
 
@@ -183,13 +184,6 @@ def latest_events(
 
 
 def last_event_times(session: Session) -> dict[int, datetime]:
-    """Each site's newest page view time, by site id (sites without one absent):
-    one lookup per site at the end of ``(site_id, viewed_at)``, where grouping
-    the page views by site read them all."""
-    last = (
-        select(func.max(PageView.viewed_at))
-        .where(PageView.site_id == Site.id)
-        .scalar_subquery()
-    )
-    rows = session.execute(select(Site.id, last))
+    """Each site's newest page view time, by site id (sites without one absent)."""
+    rows = session.execute(select(Site.id, newest_view_at()))
     return {site_id: at for site_id, at in rows if at is not None}

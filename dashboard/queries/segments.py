@@ -89,13 +89,7 @@ def filtered_views(session: Session, flt: ContentFilter, content_id: int | None 
     if content_id is None:
         stmt = stmt.where(PageView.site_id == site_id)
     else:
-        # The site is checked once on the content item, not on each page view:
-        # with both conditions on page views SQLite (no statistics) scanned the
-        # whole site's page views by (site_id, viewed_at) instead of the item's.
-        owner = select(Content.site_id).where(Content.id == content_id)
-        stmt = stmt.where(
-            PageView.content_id == content_id, owner.scalar_subquery() == site_id
-        )
+        stmt = stmt.where(*of_item(PageView.content_id, content_id, site_id))
     stmt = stmt.where(*in_period(PageView.viewed_at, flt.since, flt.until))
     if flt.device:
         stmt = stmt.where(PageView.device == flt.device)
@@ -105,6 +99,15 @@ def filtered_views(session: Session, flt: ContentFilter, content_id: int | None 
         stmt = stmt.where(*_external_clauses(site.internal_domains if site else []))
     stmt = stmt.where(*acquisition_clauses(flt))
     return stmt.subquery("views")
+
+
+def of_item(column, content_id: int, site) -> tuple:
+    """WHERE clauses for the rows of one content item of the site (``column``
+    holds their item). The site is checked once on the item, not on each row:
+    with both conditions on the rows SQLite (no statistics) read all the site's
+    rows by their ``(site_id, …)`` index instead of the item's."""
+    owner = select(Content.site_id).where(Content.id == content_id).scalar_subquery()
+    return (column == content_id, owner == site)
 
 
 def acquisition_clauses(flt: ContentFilter) -> list:

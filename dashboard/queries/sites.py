@@ -50,11 +50,6 @@ def site_summaries(
     and bot counts. Page views and clicks come from the summaries (``raw``: from
     the events, to check them); visitors are the site's visitors with a page view,
     one lookup each in the page views' visitor index."""
-    last_at = (
-        select(func.max(PageView.viewed_at))
-        .where(PageView.site_id == Site.id)
-        .scalar_subquery()
-    )
     seen = exists(select(PageView.id).where(PageView.visitor_id == Visitor.id))
     visitors = (
         select(func.count()).where(Visitor.site_id == Site.id, seen).scalar_subquery()
@@ -71,7 +66,7 @@ def site_summaries(
             Site.privacy_mode,
             visitors,
             func.coalesce(bots.c.bots, 0),
-            last_at,
+            newest_view_at(),
         )
         .outerjoin(bots, bots.c.site_id == Site.id)
         .order_by(Site.name)
@@ -157,11 +152,22 @@ def site_id(session: Session, site_key: str) -> int | None:
     return session.scalar(select(Site.id).where(Site.key == site_key))
 
 
+def newest_view_at():
+    """The newest page view time of the ``Site`` row of the enclosing query, as
+    a correlated scalar subquery: one lookup at the end of the site's
+    ``(site_id, viewed_at)`` entries, where grouping page views read them all."""
+    return (
+        select(func.max(PageView.viewed_at))
+        .where(PageView.site_id == Site.id)
+        .scalar_subquery()
+    )
+
+
 def first_view_at(session: Session, site_key: str) -> datetime | None:
     """When the site's first page view was made (naive UTC; None: none yet),
     what "All time" starts from. The site is a scalar subquery, not a join,
     so that both databases read the one first entry of ``(site_id,
-    viewed_at)`` rather than all the site's (PostgreSQL 1 M: 11 ms -> 0.1 ms)."""
+    viewed_at)`` rather than all the site's."""
     site = select(Site.id).where(Site.key == site_key).scalar_subquery()
     return session.scalar(
         select(func.min(PageView.viewed_at)).where(PageView.site_id == site)

@@ -22,7 +22,7 @@ def ranked(rows, column: str, key: str):
         .over(partition_by=rows.c[key], order_by=rows.c[column])
         .label("rn"),
         func.count().over(partition_by=rows.c[key]).label("n"),
-    ).subquery("ranked")
+    ).subquery()
 
 
 def _middle(ranks):

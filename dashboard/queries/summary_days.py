@@ -16,6 +16,7 @@ from dashboard.queries.segments import (
     ContentFilter,
     cohort_clause,
     filtered_views,
+    of_item,
     summarised,
 )
 from resonance.core.models import Content, Site, SummaryChange
@@ -77,7 +78,11 @@ def summary_and_raw(
         t = summary.model
         site = select(Site.id).where(Site.key == flt.site_key).scalar_subquery()
         changed = _changed_days(session, site, content_id, days)
-        where = _owned(t, site, content_id)
+        where = (
+            [*of_item(t.content_id, content_id, site)]
+            if content_id is not None
+            else [t.site_id == site]
+        )
         where += [t.day >= days.first] if days.first else []
         where += [t.day < days.end] if days.end else []
         where += [t.day.not_in(changed)] if changed else []
@@ -94,17 +99,6 @@ def summary_and_raw(
         views = filtered_views(session, part, content_id)
         parts.append(summary.contributions(views, by))
     return union_all(*parts).subquery("summed")
-
-
-def _owned(t, site, content_id: int | None) -> list:
-    """WHERE clauses keeping the summary rows of the site, or of its one
-    content item: then the site is checked on the item, not on each row, or
-    SQLite (no statistics) reads all the site's rows by ``(site_id, day)``
-    instead of the item's by its primary key (as in ``filtered_views``)."""
-    if content_id is None:
-        return [t.site_id == site]
-    owner = select(Content.site_id).where(Content.id == content_id)
-    return [t.content_id == content_id, owner.scalar_subquery() == site]
 
 
 def _changed_days(
