@@ -106,6 +106,7 @@ NOT_COPIED = {
     "source_totals": "a summary: `resonance rebuild-summaries` after copying",
     "element_totals": "a summary: `resonance rebuild-summaries` after copying",
     "text_totals": "a summary: `resonance rebuild-summaries` after copying",
+    "grid_totals": "a summary: `resonance rebuild-summaries` after copying",
     "summary_changes": "emptied by `resonance rebuild-summaries` after copying",
     "inbox": "beacons not stored yet; empty after generation",
     "erasures": "a record of people's requests, not traffic",

@@ -42,6 +42,7 @@ SUMMARY_TABLES = frozenset(
         "source_totals",
         "element_totals",
         "text_totals",
+        "grid_totals",
     }
 )
 SUMMARY_WRITER = "tracker.summaries"

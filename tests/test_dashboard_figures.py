@@ -21,7 +21,7 @@ class Bin:
     x_px: int
     y_px: int
     clicks: int
-    visitors: int
+    views: int
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from dashboard.queries.acquisition import acquisition_options
 from dashboard.queries.attention import attention_sections
-from dashboard.queries.clicks import click_placement, top_elements
+from dashboard.queries.clicks import click_grid, click_placement, top_elements
 from dashboard.queries.content_item import view_stats
 from dashboard.queries.content_list import content_list
 from dashboard.queries.depth import attention_by_depth
@@ -37,7 +37,9 @@ from resonance.core.models import (
 from tests.conftest import BROWSER_UA, ORIGIN
 from tests.factories import attention, batch, click, identify, layout, pv, scroll
 from tracker import crm, lifecycle, summaries
+from tracker.grid_contributions import device_width, newest_snapshots
 from tracker.ingest import RequestMeta, ingest
+from tracker.snapshots import add_snapshot
 
 META = RequestMeta(ip="203.0.113.9", user_agent=BROWSER_UA, origin=ORIGIN)
 POST = "https://blog.example.com/post"
@@ -49,6 +51,7 @@ OTHER_REF = "https://News.Example.com:8443/x?y=1"
 SECTIONS = [[1, "A post", 0, 800], [2, "Why", 800, 1200], [2, "How", 2000, 1000]]
 SEGMENTS = ["all", "leads", "sales", "stage:sql", "stage:lead"]
 SEGMENTS += [f"not:{s}" for s in SEGMENTS[1:]]
+GRID_SEGMENTS = ("all", "sales", "not:sales")
 
 
 def _at(day: int, hour: float) -> datetime:
@@ -136,6 +139,9 @@ def _compare_every_filter(session) -> None:
                 assert options == acquisition_options(session, flt, raw=True)
                 if device is None:  # clicks are summarised per device like the rest
                     clicked += _compare_clicks(session, flt, content_id)
+                if segment in GRID_SEGMENTS:  # cohorts read as above; slow
+                    grid = _grid(session, flt, content_id)
+                    assert grid == _grid(session, flt, content_id, raw=True)
                 listed = content_list(session, flt)
                 assert listed == content_list(session, flt, raw=True)
                 assert [r.views for r in listed] == (
@@ -157,6 +163,25 @@ def _compare_clicks(session, flt: ContentFilter, content_id: int) -> int:
     elements = top_elements(session, flt, content_id, limit=None)
     assert elements == top_elements(session, flt, content_id, limit=None, raw=True)
     return len(elements)
+
+
+def _grid(session, flt: ContentFilter, content_id: int, raw: bool = False) -> list:
+    """The heatmap's squares as the content page draws them: at the device's
+    width, on the newest snapshot there."""
+    width = device_width(flt.device)
+    newest = newest_snapshots(width)
+    snapshot = session.scalar(
+        select(newest.c.id).where(newest.c.content_id == content_id, newest.c.rank == 1)
+    )
+    return click_grid(session, flt, content_id, width, snapshot, raw=raw)
+
+
+def _snapshot(session, width: int, cta: tuple[int, int, int, int]) -> None:
+    """A snapshot of the post at ``width`` with #cta's box at ``cta``."""
+    content_id = session.scalar(select(Content.id).where(Content.url == POST))
+    boxes = {"#cta": (*cta, "Book a demo"), "#nav": (0, 0, 200, 40, "")}
+    add_snapshot(session, content_id, (width, 3000), _at(0, 0), "x.png", boxes)
+    session.commit()
 
 
 def _site_counts(session, site_key: str) -> tuple[int, int, int]:
@@ -196,6 +221,10 @@ def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
     # A bounce: a page view and nothing else still counts in scroll reach.
     _store(session, "visitor-dan", _at(0, 11), pv(url=POST, ti="A post"))
     _assert_summaries_match_raw(session)
+    # Snapshots: the grid's clicks on #cta are placed on its box there.
+    _snapshot(session, 1440, (100, 400, 300, 60))
+    _snapshot(session, 375, (10, 300, 200, 50))
+    _assert_summaries_match_raw(session)
 
     # Day 1: Ann comes back, and her first view's scroll and attention rise
     # (the snippet's cumulative figures of a tab left open).
@@ -213,6 +242,9 @@ def test_summaries_equal_the_raw_events_through_a_visitors_life(session, site):
         click(ann_first, s="#late", tx="Later"),
     )
     ann_second = _read(session, "visitor-ann", _at(1, 8), 1500)
+    _assert_summaries_match_raw(session)
+    # A new snapshot moves #cta: every day's clicks are placed on it.
+    _snapshot(session, 1440, (700, 900, 120, 40))
     _assert_summaries_match_raw(session)
 
     # Ann identifies: her page views move to the leads.

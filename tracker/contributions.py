@@ -36,6 +36,7 @@ from resonance.core.models import (
     BandTotal,
     DepthTotal,
     ElementTotal,
+    GridTotal,
     IdentityLink,
     Lead,
     PageSection,
@@ -47,6 +48,7 @@ from resonance.core.models import (
     ViewTotal,
 )
 from tracker.click_contributions import element_contributions, text_contributions
+from tracker.grid_contributions import GRID_FIGURES, grid_contributions
 
 # The key of a summary row besides what it is about (a section, a depth band).
 KEYS = ("site_id", "content_id", "day", "device", "lead", "sales", "stage")
@@ -350,7 +352,10 @@ SPREAD = Summary(SpreadTotal, ("measure", "value"), ("views",), spread_contribut
 SOURCES = Summary(SourceTotal, ("kind", "value"), ("views",), source_contributions)
 ELEMENTS = Summary(ElementTotal, ("selector",), ELEMENT_FIGURES, element_contributions)
 TEXTS = Summary(TextTotal, ("selector", "text"), ("clicks",), text_contributions)
-SUMMARIES = (SECTIONS, DEPTH, BANDS, VIEWS, SPREAD, SOURCES, ELEMENTS, TEXTS)
+GRID = Summary(
+    GridTotal, ("width", "x_bin", "y_bin", "selector"), GRID_FIGURES, grid_contributions
+)
+SUMMARIES = (SECTIONS, DEPTH, BANDS, VIEWS, SPREAD, SOURCES, ELEMENTS, TEXTS, GRID)
 
 
 def combined(figure: str, column):

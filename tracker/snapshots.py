@@ -31,7 +31,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resonance.core.clock import naive_utc
-from resonance.core.models import Click, Snapshot, SnapshotElement
+from resonance.core.models import Click, PageView, Snapshot, SnapshotElement
+from tracker import summaries
 from tracker.contents import put_content
 from tracker.urls import clean_url
 
@@ -316,7 +317,8 @@ def add_snapshot(
     elements: dict[str, tuple[float, float, float, float, str]],
 ) -> Snapshot:
     """The ``Snapshot`` row of an image already in the snapshot folder, and its
-    elements (selector → left, top, width, height, label); flushed."""
+    elements (selector → left, top, width, height, label); flushed. The item's
+    days are marked changed: its click grid is placed on the newest snapshot."""
     snapshot = Snapshot(
         content_id=content_id,
         width_px=size[0],
@@ -338,6 +340,7 @@ def add_snapshot(
         )
         for selector, (left, top, width, height, label) in elements.items()
     )
+    summaries.changed(session, PageView.content_id == content_id)
     session.flush()
     return snapshot
 

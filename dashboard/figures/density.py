@@ -28,7 +28,7 @@ class GridBinLike(Protocol):
     @property
     def clicks(self) -> int: ...
     @property
-    def visitors(self) -> int: ...
+    def views(self) -> int: ...
 
 
 def click_density(
@@ -121,12 +121,12 @@ def hover_trace(bins: Sequence[GridBinLike], bin_px: int, **kwargs) -> dict:
         "customdata": np.column_stack(
             (
                 np.fromiter((b.clicks for b in bins), int, len(bins)),
-                np.fromiter((b.visitors for b in bins), int, len(bins)),
+                np.fromiter((b.views for b in bins), int, len(bins)),
             )
         ),
         "mode": "markers",
         "marker": {"size": bin_px, "opacity": 0, "color": "#000"},
-        "hovertemplate": "%{customdata[0]} clicks · %{customdata[1]} visitors"
+        "hovertemplate": "%{customdata[0]} clicks · %{customdata[1]} page views"
         "<extra></extra>",
         "showlegend": False,
         **kwargs,

@@ -89,11 +89,11 @@ def element_hover_trace(bins: Sequence[GridBinLike], bin_px: int) -> dict:
     shown_names = {n: plain(short(n, NAME_CHARS)) for n in set(names)}
     shown_selectors = {s: plain(short(s, SELECTOR_CHARS)) for s in set(selectors)}
     trace["customdata"] = [
-        [b.clicks, b.visitors, shown_names[name], shown_selectors[selector]]
+        [b.clicks, b.views, shown_names[name], shown_selectors[selector]]
         for b, name, selector in zip(bins, names, selectors, strict=True)
     ]
     trace["hovertemplate"] = (
         "<b>%{customdata[2]}</b><br><span style='color:#888'>%{customdata[3]}</span>"
-        "<br>%{customdata[0]} clicks · %{customdata[1]} visitors<extra></extra>"
+        "<br>%{customdata[0]} clicks · %{customdata[1]} page views<extra></extra>"
     )
     return trace

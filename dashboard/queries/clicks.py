@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, func, select
+from sqlalchemy import BigInteger, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.element_names import common_texts, element_names
 from dashboard.queries.segments import ContentFilter, filtered_views
 from dashboard.queries.summary_days import summary_and_raw
-from resonance.core.models import Click, SnapshotElement
-from tracker.contributions import ELEMENTS
-
-BIN_PX = 8
+from resonance.core.models import SnapshotElement
+from tracker.contributions import ELEMENTS, GRID, combined
+from tracker.grid_contributions import (
+    BIN_PX,
+    GRID_FIGURES,
+    device_width,
+    grid_contributions,
+    newest_snapshots,
+)
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class GridBin:
     x_px: int
     y_px: int
     clicks: int
-    visitors: int
+    views: int  # page views with a click here (one that clicked two elements: 2)
     selector: str = ""  # the element clicked most in this square, for the hover
     name: str = ""  # its human name (dashboard.queries.element_names)
 
@@ -43,60 +48,45 @@ class Placement:
     by_fallback_pct: float
 
 
-def _placed_clicks(
+def _squares(
     session: Session,
     flt: ContentFilter,
     content_id: int,
     width_px: int,
     snapshot_id: int | None,
     bin_px: int,
+    raw: bool,
 ):
-    """The selected page views' clicks placed on a page ``width_px`` wide, with
-    their bin, as a materialized CTE.
+    """The clicks of the selected page views per square and selector (columns
+    ``x_bin``, ``y_bin``, ``selector``, ``clicks``, ``views``, ``tag_max``).
 
-    Placement (Clarity's method): ``box.left + fx·box.width``, ``box.top +
-    fy·box.height`` of the element with the click's selector in the snapshot; else
-    PostHog's ``x / viewport_w · width`` with y unchanged.
-    """
-    views = filtered_views(session, flt, content_id)
-    fallback_x = (
-        cast(Click.x, Float)
-        * width_px
-        / func.coalesce(func.nullif(Click.viewport_w, 0), width_px)
+    The content page's own drawing (the device's width, the newest snapshot
+    there, :data:`BIN_PX`) is summarised (``tracker.grid_contributions``);
+    any other is placed from the raw clicks by the same definition."""
+    newest = newest_snapshots(width_px)
+    summarised = (width_px, bin_px) == (device_width(flt.device), BIN_PX)
+    summarised = summarised and snapshot_id == session.scalar(
+        select(newest.c.id).where(newest.c.content_id == content_id, newest.c.rank == 1)
     )
-    stmt = select(
-        Click.id, Click.pageview_id, Click.selector, Click.tag, views.c.visitor_id
-    ).join(views, views.c.id == Click.pageview_id)
-    if snapshot_id is None:
-        x, y = fallback_x, cast(Click.y, Float)
+    if summarised:
+        summed = summary_and_raw(session, GRID, flt, content_id, raw)
+        where = [summed.c.width == width_px]
     else:
-        box = SnapshotElement
-        stmt = stmt.outerjoin(
-            box,
-            and_(
-                box.snapshot_id == snapshot_id,
-                box.selector == Click.selector,
-                box.width_px > 0,
-                box.height_px > 0,
-            ),
-        )
-        on_element = box.selector.is_not(None)
-        x = case((on_element, box.left_px + Click.fx * box.width_px), else_=fallback_x)
-        y = case(
-            (on_element, box.top_px + Click.fy * box.height_px),
-            else_=cast(Click.y, Float),
-        )
+        views = filtered_views(session, flt, content_id)
+        at = (width_px, snapshot_id)
+        summed = grid_contributions(views, at=at, bin_px=bin_px).subquery("summed")
+        where = []
+    g = summed.c
     return (
-        stmt.add_columns(
-            x.label("x"),
-            y.label("y"),
-            cast(x // bin_px, Integer).label("bx"),
-            cast(y // bin_px, Integer).label("by"),
+        select(
+            g.x_bin,
+            g.y_bin,
+            g.selector,
+            *(combined(f, g[f]).label(f) for f in GRID_FIGURES),
         )
-        .where(Click.content_id == content_id)
-        # Read twice (counts, top element) by one statement, placed once.
-        .cte("placed")
-        .prefix_with("MATERIALIZED")
+        .where(*where)
+        .group_by(g.x_bin, g.y_bin, g.selector)
+        .subquery("squares")
     )
 
 
@@ -107,65 +97,41 @@ def click_grid(
     width_px: int,
     snapshot_id: int | None = None,
     bin_px: int = BIN_PX,
+    raw: bool = False,
 ) -> list[GridBin]:
-    """Clicks per ``bin_px`` square of the page, binned in SQL, top to bottom,
-    each with the element clicked most in it and that element's name."""
-    placed = _placed_clicks(session, flt, content_id, width_px, snapshot_id, bin_px)
-    counts = (
-        select(
-            placed.c.bx,
-            placed.c.by,
-            func.count().label("clicks"),
-            func.count(func.distinct(placed.c.visitor_id)).label("visitors"),
-        )
-        .group_by(placed.c.bx, placed.c.by)
-        .subquery("counts")
-    )
-    # The most clicked selector of each square (ties: A before B).
-    ranked = (
-        select(
-            placed.c.bx,
-            placed.c.by,
-            placed.c.selector,
-            func.max(placed.c.tag).label("tag"),
-            func.row_number()
-            .over(
-                partition_by=(placed.c.bx, placed.c.by),
-                order_by=(func.count().desc(), placed.c.selector),
-            )
-            .label("rank"),
-        )
-        .group_by(placed.c.bx, placed.c.by, placed.c.selector)
-        .subquery("ranked")
-    )
+    """Clicks per ``bin_px`` square of a page ``width_px`` wide (placed on
+    ``snapshot_id``'s boxes), top to bottom, each with the page views that
+    clicked there and the element clicked most in it, with its name (``raw``:
+    from the clicks alone, never the summaries)."""
+    squares = _squares(session, flt, content_id, width_px, snapshot_id, bin_px, raw)
+    s = squares.c
+    # Per square: its totals, and its most clicked selector (ties: A before B).
+    ranked = select(
+        s.x_bin,
+        s.y_bin,
+        func.sum(s.clicks).over(partition_by=(s.x_bin, s.y_bin)).label("clicks"),
+        func.sum(s.views).over(partition_by=(s.x_bin, s.y_bin)).label("views"),
+        s.selector,
+        s.tag_max,
+        func.row_number()
+        .over(partition_by=(s.x_bin, s.y_bin), order_by=(s.clicks.desc(), s.selector))
+        .label("rank"),
+    ).subquery("ranked")
+    r = ranked.c
     rows = session.execute(
-        select(
-            counts.c.bx,
-            counts.c.by,
-            counts.c.clicks,
-            counts.c.visitors,
-            ranked.c.selector,
-            ranked.c.tag,
-        )
-        .join(
-            ranked,
-            and_(
-                ranked.c.bx == counts.c.bx,
-                ranked.c.by == counts.c.by,
-                ranked.c.rank == 1,
-            ),
-        )
-        .order_by(counts.c.by, counts.c.bx)
+        select(r.x_bin, r.y_bin, r.clicks, r.views, r.selector, r.tag_max)
+        .where(r.rank == 1)
+        .order_by(r.y_bin, r.x_bin)
     ).all()
-    tags = {row.selector: row.tag for row in rows}
-    texts = common_texts(session, flt, content_id, tags)
+    tags = {row.selector: row.tag_max for row in rows}
+    texts = common_texts(session, flt, content_id, tags, raw)
     names = element_names(
         session, content_id, tags, tags, texts, snapshot_id=snapshot_id, sections=False
     )
     bins = []
     for bx, by, n, v, sel, _tag in rows:
         name = names[sel].name if sel in names else ""
-        bins.append(GridBin(bx * bin_px, by * bin_px, n, v, sel, name))
+        bins.append(GridBin(bx * bin_px, by * bin_px, int(n), int(v), sel, name))
     return bins
 
 

@@ -193,3 +193,21 @@ class TextTotal(SummaryKey, Base):
     text: Mapped[str] = mapped_column(String(CLICK_TEXT_LEN), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     clicks: Mapped[int] = mapped_column(BigInteger)
+
+
+class GridTotal(SummaryKey, Base):
+    """The heatmap's click grid: the clicks of one content item, day, device
+    and cohort placed at one ``width`` on the item's newest snapshot there, per
+    square (``x_bin``, ``y_bin``, of ``tracker.grid_contributions.BIN_PX``) and
+    clicked selector, the page views with a click there, and the tag."""
+
+    __tablename__ = "grid_totals"
+
+    width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    x_bin: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    y_bin: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    selector: Mapped[str] = mapped_column(String(SELECTOR_LEN), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    views: Mapped[int] = mapped_column(BigInteger)
+    tag_max: Mapped[str] = mapped_column(String(16))
