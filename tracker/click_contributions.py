@@ -82,6 +82,7 @@ def element_contributions(views, keys: Iterable[str] = ()):
         func.sum(case((k.dead.is_(True), 1), else_=0)).label("dead"),
         func.sum(case((k.error.is_(True), 1), else_=0)).label("error"),
         func.max(k.tag).label("tag_max"),
+        func.min(k.id).label("first_click_min"),
     ).group_by(*grouping)
 
 

@@ -66,8 +66,17 @@ FIGURES = (
     "height_n",
 )
 SCROLL_BAND_PX = 100
-# The figures of clicks by element: sums, then the element's tag (an extreme).
-ELEMENT_FIGURES = ("clicks", "views", "rage", "dead", "error", "tag_max")
+# The figures of clicks by element: sums, then the element's tag and first click
+# (extremes).
+ELEMENT_FIGURES = (
+    "clicks",
+    "views",
+    "rage",
+    "dead",
+    "error",
+    "tag_max",
+    "first_click_min",
+)
 # A page view read through: its deepest point at least this far down the page.
 READ_THROUGH_PCT = 75.0
 # The figures of page-view totals: sums, then extremes (named ``*_min``/``*_max``).

@@ -125,9 +125,7 @@ def click_grid(
     ).all()
     tags = {row.selector: row.tag_max for row in rows}
     texts = common_texts(session, flt, content_id, tags, raw)
-    names = element_names(
-        session, content_id, tags, tags, texts, snapshot_id=snapshot_id, sections=False
-    )
+    names = element_names(session, content_id, tags, tags, texts, None, snapshot_id)
     bins = []
     for bx, by, n, v, sel, _tag in rows:
         name = names[sel].name if sel in names else ""
@@ -218,8 +216,9 @@ def top_elements(
     ).all()
     tags = {row[0]: row[1] for row in rows}
     texts = common_texts(session, flt, content_id, tags, raw)
-    views = filtered_views(session, flt, content_id)
-    names = element_names(session, content_id, tags, tags, texts, views, snapshot_id)
+    names = element_names(
+        session, content_id, tags, tags, texts, flt, snapshot_id, raw=raw
+    )
     return [
         ElementRow(names[sel].name, names[sel].source, sel, tag, texts.get(sel, ""), *n)
         for sel, tag, *n in rows

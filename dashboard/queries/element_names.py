@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Subquery, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.segments import ContentFilter
 from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import Click, PageSection, SnapshotElement
-from tracker.contributions import TEXTS
+from tracker.contributions import ELEMENTS, TEXTS
 
 # Words for the tags people click, for the fallback name.
 TAG_WORDS = {
@@ -59,16 +59,16 @@ def element_names(
     selectors: Collection[str],
     tags: dict[str, str],
     texts: dict[str, str],
-    views: Subquery | None = None,
+    flt: ContentFilter | None = None,
     snapshot_id: int | None = None,
     *,
-    sections: bool = True,
+    raw: bool = False,
 ) -> dict[str, ElementName]:
     """A name for each of ``selectors`` (clicked on ``content_id``), see the
     module. ``tags`` gives each selector's tag for the fallback, ``texts``
-    their :func:`common_texts`; ``sections`` looks up the heading above each
-    unnamed element (the top elements table, not every bin of the heatmap) in
-    the page views of ``views`` (a subquery with an ``id`` column)."""
+    their :func:`common_texts`; with ``flt`` the heading above each unnamed
+    element in the page views it selects is looked up (the top elements
+    table, not every square of the heatmap; ``raw``: from the clicks)."""
     wanted = set(selectors)
     names: dict[str, ElementName] = {}
     if not wanted:
@@ -85,29 +85,14 @@ def element_names(
     rest = wanted - names.keys()
     names |= {sel: ElementName(texts[sel], "text") for sel in rest & texts.keys()}
     rest = wanted - names.keys()
-    if rest and sections:
-        for sel, heading in _sections(session, content_id, rest, views):
+    if rest and flt is not None:
+        for sel, heading in _sections(session, content_id, rest, flt, raw):
             where = heading.strip()[:HEADING_CHARS]
             word = tag_word(tags.get(sel, ""))
             names[sel] = ElementName(f"{word} in section '{where}'", "section")
     for sel in wanted - names.keys():
         names[sel] = ElementName(tag_word(tags.get(sel, "")), "tag")
     return names
-
-
-def _clicks(
-    content_id: int, selectors: Collection[str], views: Subquery | None, *columns
-) -> Select:
-    """``columns`` of the clicks on these selectors of the item (of the
-    selected views)."""
-    stmt = (
-        select(*columns)
-        .select_from(Click)
-        .where(Click.content_id == content_id, Click.selector.in_(selectors))
-    )
-    if views is not None:
-        stmt = stmt.join(views, views.c.id == Click.pageview_id)
-    return stmt
 
 
 def common_texts(
@@ -148,19 +133,18 @@ def _sections(
     session: Session,
     content_id: int,
     selectors: Collection[str],
-    views: Subquery | None,
+    flt: ContentFilter,
+    raw: bool,
 ) -> list[tuple[str, str]]:
     """The heading of the section each selector's first click fell in: the
-    lowest section of that page view starting above the click."""
+    lowest section of that page view starting above the click. The first
+    click (the least id of the page views ``flt`` selects) comes from clicks
+    by element (``tracker.contributions.ELEMENTS``; ``raw``: from the clicks)."""
+    summed = summary_and_raw(session, ELEMENTS, flt, content_id, raw)
     first = (
-        _clicks(
-            content_id,
-            selectors,
-            views,
-            Click.selector,
-            func.min(Click.id).label("click_id"),
-        )
-        .group_by(Click.selector)
+        select(summed.c.selector, func.min(summed.c.first_click_min).label("click_id"))
+        .where(summed.c.selector.in_(selectors))
+        .group_by(summed.c.selector)
         .subquery("first_click")
     )
     placed = (

@@ -168,7 +168,8 @@ class ElementTotal(SummaryKey, Base):
     with a click on it, and its rage, dead and error clicks (the top elements
     table; ``tracker.click_contributions.element_contributions`` says how a rage
     click is counted). ``tag_max`` is the element's tag (the greatest, should
-    one selector have met several)."""
+    one selector have met several); ``first_click_min`` its first click (the
+    least id), whose section names an element without a label or a text."""
 
     __tablename__ = "element_totals"
 
@@ -180,6 +181,7 @@ class ElementTotal(SummaryKey, Base):
     dead: Mapped[int] = mapped_column(BigInteger)
     error: Mapped[int] = mapped_column(BigInteger)
     tag_max: Mapped[str] = mapped_column(String(16))
+    first_click_min: Mapped[int] = mapped_column(BigInteger)
 
 
 class TextTotal(SummaryKey, Base):
