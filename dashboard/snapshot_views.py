@@ -27,7 +27,6 @@ from sqlalchemy import select
 from dashboard.args import page_args
 from dashboard.queries.clicks import top_elements
 from dashboard.queries.content_item import (
-    SNAPSHOT_WIDTHS,
     content_info,
     latest_snapshot,
     snapshot_image,
@@ -37,6 +36,7 @@ from resonance.core import config
 from resonance.core.db import get_session
 from resonance.core.models import Site
 from resonance.core.respond import reads_json
+from tracker.grid_contributions import SNAPSHOT_WIDTHS, device_width
 
 # The status a failed snapshot answers: the page's server failed or could not be
 # reached (502), it was too slow (504), this server cannot take snapshots (503).
@@ -186,9 +186,7 @@ def elements_csv(site_key: str, content_id: int) -> Response:
     if content is None:
         abort(404)
     flt = content_filter(site_key)
-    snap = latest_snapshot(
-        session, content_id, SNAPSHOT_WIDTHS[flt.device or "desktop"]
-    )
+    snap = latest_snapshot(session, content_id, device_width(flt.device))
     rows = top_elements(
         session,
         flt,

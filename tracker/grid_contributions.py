@@ -83,16 +83,14 @@ def grid_contributions(
     if at is not None:
         parts = [_placed(views, keys, at[0], at[1], None, bin_px)]
     else:
+        own = [d for d in SNAPSHOT_WIDTHS if d != EVERY_DEVICE]
         parts = [
-            _placed(views, keys, width, NEWEST, device, bin_px)
-            for device, width in SNAPSHOT_WIDTHS.items()
-            if device != EVERY_DEVICE
+            _placed(views, keys, device_width(device), NEWEST, device, bin_px)
+            for device in (None, *own)
         ]
-        every = _placed(views, keys, device_width(None), NEWEST, None, bin_px)
-        parts.insert(0, every)
     # A plain SELECT around the UNION: SQLite takes no nested compound SELECT.
-    every = union_all(*parts).subquery("grid")
-    return select(*every.c)
+    grid = union_all(*parts).subquery("grid")
+    return select(*grid.c)
 
 
 def _placed(views, keys, width: int, snapshot: int | None, device, bin_px: int):

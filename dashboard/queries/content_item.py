@@ -13,9 +13,6 @@ from dashboard.queries.segments import ContentFilter, filtered_views
 from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import Content, Lead, Note, Site, Snapshot
 from tracker.contributions import VIEW_FIGURES, VIEWS, combined
-from tracker.grid_contributions import SNAPSHOT_WIDTHS
-
-__all__ = ["SNAPSHOT_WIDTHS"]  # the width each device's heatmap is drawn at
 
 
 @dataclass(frozen=True)

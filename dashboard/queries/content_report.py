@@ -17,7 +17,6 @@ from dashboard.queries.clicks import (
     top_elements,
 )
 from dashboard.queries.content_item import (
-    SNAPSHOT_WIDTHS,
     ContentInfo,
     NoteRow,
     SnapshotInfo,
@@ -29,6 +28,7 @@ from dashboard.queries.content_item import (
 from dashboard.queries.depth import DepthMap, attention_by_depth
 from dashboard.queries.scroll import ScrollReach, scroll_reach
 from dashboard.queries.segments import ContentFilter
+from tracker.grid_contributions import device_width
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def content_report(
 ) -> ContentReport:
     """Run every query of the content page for ``flt`` (and the compared
     segment's clicks), on the newest snapshot at the device's width."""
-    width = SNAPSHOT_WIDTHS[flt.device or "desktop"]
+    width = device_width(flt.device)
     snap = latest_snapshot(session, content.content_id, width)
     snap_id = snap.snapshot_id if snap else None
     cid = content.content_id

@@ -27,9 +27,10 @@ def upgrade() -> None:
         "first_click_min", sa.BigInteger(), nullable=False, server_default="0"
     )
     op.add_column("element_totals", column)
+    # Emptied first: SQLite's batch alter copies the table.
+    op.execute("DELETE FROM element_totals")
     with op.batch_alter_table("element_totals", schema=None) as batch_op:
         batch_op.alter_column("first_click_min", server_default=None)
-    op.execute("DELETE FROM element_totals")
     from resonance.core.models import ElementTotal
     from tracker.summaries import fill
 
