@@ -66,6 +66,20 @@ def test_a_group_stores_every_batch_with_folded_maxima_and_sections(session, sit
     ]
 
 
+def test_a_visitors_first_view_is_the_earliest_stored_in_any_order(session, site):
+    hour = 3_600_000
+    late, early = pv("pvlate0001", ts=NOW_MS), pv("pvearly001", ts=NOW_MS - hour)
+    for events in ([late], [early], [scroll(late["id"], 900)]):
+        assert ingest_many(session, [(body(*events), META, NOW)]) == [len(events)]
+        session.commit()
+    session.expire_all()
+    first = session.scalar(select(Visitor.first_view_at))
+    assert first == min(session.scalars(select(PageView.viewed_at)))
+    assert first == datetime.fromtimestamp((NOW_MS - hour) / 1000, UTC).replace(
+        tzinfo=None
+    )
+
+
 def test_a_bots_beacon_in_a_group_is_filed_apart_and_the_visitors_beside_it_stored(
     session, site
 ):

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from dashboard.queries.content_list import content_list
 from dashboard.queries.segments import ContentFilter
+from dashboard.queries.sites import site_summaries
 from resonance.cli import cli
 from resonance.core.models import (
     Click,
@@ -263,6 +264,18 @@ def test_purge_deletes_visits_and_browsers_with_nothing_left(
     ]
     assert count(session, VisitSession) == 5
     assert count(session, PageView) == 8
+    # The browsers left start from their earliest page view left, today's:
+    # the overview counts them from it as from their page views (its page views
+    # and clicks keep the purged days, from the summaries).
+    earliest = (
+        select(func.min(PageView.viewed_at))
+        .where(PageView.visitor_id == Visitor.id)
+        .scalar_subquery()
+    )
+    firsts = session.execute(select(Visitor.first_view_at, earliest)).all()
+    assert all(first == left and left.date() == today for first, left in firsts)
+    counted = [site_summaries(session, raw=raw)[0].visitors for raw in (False, True)]
+    assert counted == [5, 5]
 
 
 @pytest.mark.parametrize(

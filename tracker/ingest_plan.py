@@ -259,6 +259,7 @@ class Plan:
             if isinstance(event, PageViewEvent):
                 if new.pop(key, None) is not None:  # its first sighting
                     accepted.new_views.append((view, at, view.row))
+                    visits.viewed(self.visitors, visitor, at)
                     fold_sighting(
                         self.contents,
                         view.content_key,

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from resonance.core.models import (
@@ -306,8 +306,25 @@ def purge(session: Session, older_than: str, now: datetime) -> dict[str, int]:
             statement.execution_options(synchronize_session=False)
         ).rowcount
     deleted["daily_salts"] = delete_old_salts(session, today)
+    _refresh_first_views(session, keep_from)
     _mark_purged(session, keep_from.date())
     return deleted
+
+
+def _refresh_first_views(session: Session, keep_from: datetime) -> None:
+    """Visitors whose earliest page view was deleted: their earliest one left
+    (None when none is), so that the overview counts the visitors with one."""
+    earliest = (
+        select(func.min(PageView.viewed_at))
+        .where(PageView.visitor_id == Visitor.id)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Visitor)
+        .where(Visitor.first_view_at < keep_from)
+        .values(first_view_at=earliest)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _mark_purged(session: Session, keep_from: date) -> None:

@@ -46,11 +46,17 @@ class Visit:
 VISITOR_COLUMNS: Columns = (
     ("site_id", "int"), ("uid", "text"), ("is_internal", "bool"),
     ("first_seen_at", "timestamp"), ("last_seen_at", "timestamp"),
+    ("first_view_at", "timestamp"),
 )  # fmt: skip
+# first_view_at keeps the earliest page view: a batch without one (NULL) or with
+# a later one leaves it as it is (the same value: PostgreSQL's update stays HOT).
 VISITOR_UPSERT = (
     "ON CONFLICT (site_id, uid) DO UPDATE SET"
     " last_seen_at = excluded.last_seen_at,"
-    " is_internal = visitors.is_internal OR excluded.is_internal"
+    " is_internal = visitors.is_internal OR excluded.is_internal,"
+    " first_view_at = CASE WHEN visitors.first_view_at IS NULL"
+    " OR excluded.first_view_at < visitors.first_view_at"
+    " THEN excluded.first_view_at ELSE visitors.first_view_at END"
     " RETURNING id, site_id, uid"
 )
 
@@ -64,14 +70,29 @@ def seen(
 ) -> None:
     """Fold a batch of the visitor into ``visitors``: first and last seen, and
     internal once any batch says so."""
-    row = visitors.setdefault(key, {"is_internal": False, "first_seen_at": first_at})
+    row = visitors.setdefault(
+        key, {"is_internal": False, "first_seen_at": first_at, "first_view_at": None}
+    )
     row["is_internal"] = row["is_internal"] or internal
     row["last_seen_at"] = now
 
 
+def viewed(visitors: dict[VisitorKey, dict], key: VisitorKey, at: datetime) -> None:
+    """A new page view of the visitor at ``at``: the earliest is kept."""
+    row = visitors[key]
+    row["first_view_at"] = min(at, row["first_view_at"] or at)
+
+
 def visitor_rows(visitors: dict[VisitorKey, dict]) -> list[tuple]:
     return [
-        (site_id, uid, row["is_internal"], row["first_seen_at"], row["last_seen_at"])
+        (
+            site_id,
+            uid,
+            row["is_internal"],
+            row["first_seen_at"],
+            row["last_seen_at"],
+            row["first_view_at"],
+        )
         for (site_id, uid), row in sorted(visitors.items())
     ]
 

@@ -47,10 +47,15 @@ def site_summaries(
     session: Session, site_keys: Collection[str] | None = None, raw: bool = False
 ) -> list[SiteSummary]:
     """Every site (or those of ``site_keys``) with its page view, visitor, click
-    and bot counts. Page views and clicks come from the summaries (``raw``: from
-    the events, to check them); visitors are the site's visitors with a page view,
-    one lookup each in the page views' visitor index."""
-    seen = exists(select(PageView.id).where(PageView.visitor_id == Visitor.id))
+    and bot counts. Page views and clicks come from the summaries, visitors
+    with a page view from their earliest page view's time, counted in its index
+    (``raw``: all from the events, a lookup per visitor for the visitors, to
+    check them)."""
+    seen = (
+        exists(select(PageView.id).where(PageView.visitor_id == Visitor.id))
+        if raw
+        else Visitor.first_view_at.is_not(None)
+    )
     visitors = (
         select(func.count()).where(Visitor.site_id == Site.id, seen).scalar_subquery()
     )

@@ -34,7 +34,12 @@ class Visitor(Base):
     """One browser: a first-party id (``c:…``) or a daily anonymous hash (``h:…``)."""
 
     __tablename__ = "visitors"
-    __table_args__ = (UniqueConstraint("site_id", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "uid"),
+        # Counts a site's visitors with a page view (the overview) from the
+        # index alone; the column is set once, so later updates stay HOT.
+        Index(None, "site_id", "first_view_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
@@ -42,6 +47,9 @@ class Visitor(Base):
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # When the earliest of the visitor's stored page views was made (None: no
+    # page view stored): kept by ingest, and by the purge that deletes them.
+    first_view_at: Mapped[datetime | None]
 
 
 class VisitSession(Base):
