@@ -123,6 +123,22 @@ def test_trend_day_boundaries_move_with_summer_time(client, session, site):
     ]
 
 
+def test_a_days_median_is_the_one_the_content_list_shows_for_that_day(
+    client, session, site
+):
+    # Whole seconds 1 and 2: the median is 1.5 s (2.05 s to the millisecond).
+    for n, ms in enumerate((1500, 2600)):
+        view_at(client, datetime(2026, 11, 3, 10 + n), ms, f"v-median-{n}")
+    content_id = berlin(session, site)
+    period = "?format=json&since=2026-11-03&until=2026-11-03"
+
+    page = client.get(f"/dash/sites/blog/content/{content_id}{period}").json
+    listed = client.get(f"/dash/sites/blog/content{period}").json
+
+    assert page["trend"][0]["median_active_s"] == 1.5
+    assert listed["content"][0]["median_active_s"] == 1.5
+
+
 def test_trend_is_drawn_on_the_content_page(client, november):
     html = client.get(
         f"/dash/sites/blog/content/{november}?since=2026-11-02&until=2026-11-05"

@@ -4,11 +4,14 @@ per day of the period, days counted in the site's time zone.
 A day in a zone with summer time is 23 or 25 hours long, so a fixed offset
 from UTC misplaces views. The database turns each view's time into the site's
 date (PostgreSQL with its zone data; SQLite with the offset in force, the few
-changes of offset in the period given to it), then counts, takes distinct
-visitors and medians per day in one pass over the page views (the median from
-their ranks, ``dashboard.queries.sql.ranked``); days without page views are
-filled with zeros.
-A day table joined to the views was tried first: 0.8 s for a year of days.
+changes of offset in the period given to it). The page views are read once
+into how many had each whole second of active time per day, what the day's
+count, average and median (``dashboard.queries.sql.spread_median``, the
+median every other page shows) come from; distinct visitors per day come from
+the page-view index alone. Days without page views are filled with zeros.
+A day table joined to the views was tried first: 0.8 s for a year of days;
+ranking every page view of the period (for an exact median in ms) cost more
+than the rest of the query (bench/RESULTS.md, seventh session).
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.segments import ContentFilter, filtered_views
-from dashboard.queries.sql import middle_avg, ranked
+from dashboard.queries.sql import spread_median
 from resonance.core import dialect
 from resonance.core.clock import zone as zone_named
+from tracker.contributions import whole_seconds
 
 # At most this many days are drawn (the last ones of a longer period): a bar a
 # day stays readable.
@@ -115,22 +119,7 @@ def daily_trend(
     start, end = midnight(first, zone), midnight(last + timedelta(days=1), zone)
     if flt.since is None or flt.since < start:
         flt = replace(flt, since=start)
-    views = filtered_views(session, flt, content_id)
-    day = local_day(session, views.c.viewed_at, zone, start, end)
-    per_day = select(day.label("day"), views.c.visitor_id, views.c.active_ms).subquery(
-        "per_day"
-    )
-    # One pass: the day's counts, average and median from the same ranked rows.
-    ranks = ranked(per_day, "active_ms", "day")
-    rows = session.execute(
-        select(
-            ranks.c.day,
-            func.count(),
-            func.count(func.distinct(ranks.c.visitor_id)),
-            func.avg(ranks.c.active_ms),
-            middle_avg(ranks, "active_ms"),
-        ).group_by(ranks.c.day)
-    )
+    rows = session.execute(_per_day(session, flt, content_id, zone, start, end))
     found = {str(row[0]): row for row in rows}
     trend = []
     for i in range((last - first).days + 1):
@@ -141,8 +130,65 @@ def daily_trend(
                 day=day_text,
                 views=row[1] if row else 0,
                 visitors=row[2] if row else 0,
-                median_active_s=round(float(row[4]) / 1000, 1) if row else 0.0,
-                avg_active_s=round(float(row[3]) / 1000, 1) if row else 0.0,
+                median_active_s=round(float(row[4]), 1) if row else 0.0,
+                avg_active_s=round(row[3] / row[1] / 1000, 1) if row else 0.0,
             )
         )
     return trend
+
+
+def _per_day(
+    session: Session,
+    flt: ContentFilter,
+    content_id: int,
+    zone: str | None,
+    start: datetime,
+    end: datetime,
+):
+    """Per day of ``zone``: page views, distinct visitors, active ms in all,
+    and the median whole seconds of active time."""
+    views = filtered_views(session, flt, content_id)
+    day = local_day(session, views.c.viewed_at, zone, start, end)
+    seconds = whole_seconds(views)
+    spread = (
+        select(
+            day.label("day"),
+            literal("active_s").label("measure"),
+            seconds.label("value"),
+            func.count().label("views"),
+            func.sum(views.c.active_ms).label("active_ms"),
+        )
+        .group_by(day, seconds)
+        .cte("spread")
+    )
+    totals = (
+        select(
+            spread.c.day,
+            cast(func.sum(spread.c.views), BigInteger).label("views"),
+            cast(func.sum(spread.c.active_ms), BigInteger).label("active_ms"),
+        )
+        .group_by(spread.c.day)
+        .subquery()
+    )
+    median = spread_median(spread, "active_s", spread.c.day)
+    seen = filtered_views(session, flt, content_id)
+    seen_day = local_day(session, seen.c.viewed_at, zone, start, end)
+    visitors = (
+        select(
+            seen_day.label("day"),
+            func.count(func.distinct(seen.c.visitor_id)).label("visitors"),
+        )
+        .group_by(seen_day)
+        .subquery()
+    )
+    return (
+        select(
+            totals.c.day,
+            totals.c.views,
+            visitors.c.visitors,
+            totals.c.active_ms,
+            median.c.median,
+        )
+        .join(visitors, visitors.c.day == totals.c.day)
+        .join(median, median.c.item == totals.c.day)
+    )
