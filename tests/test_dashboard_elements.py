@@ -163,7 +163,7 @@ def test_the_heatmap_hover_names_the_element_with_its_selector_beneath():
         [3, 2, "&lt;img src=x onerror=alert(1)&gt;", "#nav &gt; a:nth-of-type(2)"]
     ]
     assert hover.hovertemplate.startswith("<b>%{customdata[2]}</b><br>")
-    counts = "%{customdata[0]} clicks · %{customdata[1]} page views"
+    counts = "Clicks: %{customdata[0]} · page views: %{customdata[1]}"
     assert counts in hover.hovertemplate
 
 

@@ -107,6 +107,11 @@ def density_trace(z: np.ndarray, bin_px: int, **kwargs) -> dict:
     return grid_trace(z, bin_px, zmin=0, zmax=255, colorscale=DENSITY_SCALE, **kwargs)
 
 
+# A square's counts on hover, as "label: number": a template cannot make
+# "1 clicks" singular, and words per square would swell the page.
+COUNTS = "Clicks: %{customdata[0]} · page views: %{customdata[1]}"
+
+
 def hover_trace(bins: Sequence[GridBinLike], bin_px: int, **kwargs) -> dict:
     """Invisible markers on the clicked bins, so hovering tells real counts
     (the heat itself is smoothed).
@@ -126,8 +131,7 @@ def hover_trace(bins: Sequence[GridBinLike], bin_px: int, **kwargs) -> dict:
         ),
         "mode": "markers",
         "marker": {"size": bin_px, "opacity": 0, "color": "#000"},
-        "hovertemplate": "%{customdata[0]} clicks · %{customdata[1]} page views"
-        "<extra></extra>",
+        "hovertemplate": COUNTS + "<extra></extra>",
         "showlegend": False,
         **kwargs,
     }

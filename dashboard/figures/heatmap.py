@@ -16,6 +16,7 @@ from dashboard.figures.backdrop import (
     page_scale,
 )
 from dashboard.figures.density import (
+    COUNTS,
     GridBinLike,
     click_density,
     density_trace,
@@ -94,6 +95,6 @@ def element_hover_trace(bins: Sequence[GridBinLike], bin_px: int) -> dict:
     ]
     trace["hovertemplate"] = (
         "<b>%{customdata[2]}</b><br><span style='color:#888'>%{customdata[3]}</span>"
-        "<br>%{customdata[0]} clicks · %{customdata[1]} page views<extra></extra>"
+        f"<br>{COUNTS}<extra></extra>"
     )
     return trace
