@@ -47,6 +47,11 @@ def device_width(device: str | None) -> int:
     return SNAPSHOT_WIDTHS[device or EVERY_DEVICE]
 
 
+# Which of a content item's snapshots at one width is drawn: the newest taken
+# (the later stored, of two taken at once).
+NEWEST_FIRST = (Snapshot.taken_at.desc(), Snapshot.id.desc())
+
+
 def newest_snapshots(width: int):
     """Each content item's newest snapshot at ``width`` (columns
     ``content_id``, ``id``; rows with ``rank`` 1), as a subquery."""
@@ -56,7 +61,7 @@ def newest_snapshots(width: int):
             s.content_id,
             s.id,
             func.row_number()
-            .over(partition_by=s.content_id, order_by=(s.taken_at.desc(), s.id.desc()))
+            .over(partition_by=s.content_id, order_by=NEWEST_FIRST)
             .label("rank"),
         )
         .where(s.width_px == width)

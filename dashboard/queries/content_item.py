@@ -13,6 +13,7 @@ from dashboard.queries.segments import ContentFilter, filtered_views
 from dashboard.queries.summary_days import summary_and_raw
 from resonance.core.models import Content, Lead, Note, Site, Snapshot
 from tracker.contributions import VIEW_FIGURES, VIEWS, combined
+from tracker.grid_contributions import NEWEST_FIRST
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def latest_snapshot(
             Snapshot.image,
         )
         .where(Snapshot.content_id == content_id, Snapshot.width_px == width_px)
-        .order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     ).first()
     return SnapshotInfo(*row) if row else None
