@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 from conftest import csrf_token, form_csrf_token, post_batch
-from factories import attention, batch, pv
+from factories import attention, batch, identify, pv
 from sqlalchemy import select, update
 from test_dashboard_influence import HOST, moment, ms, seed_sales_readings
 
@@ -213,3 +213,16 @@ def test_suggested_reads_leave_the_thank_you_page_out_unless_asked(client, with_
         ("Thank you", "conversion"),
         ("ROI", "content"),
     ]
+
+
+def test_leads_who_only_read_a_conversion_page_are_counted_with_no_row_shown(
+    client, session, site
+):
+    view = pv(url=THANKS, ts=ms(moment(1)), ti="Thank you")
+    events = [view, identify(view["p"], "solo@acme.example")]
+    assert post_batch(client, batch(*events, v="visitor-kinds-5")).status_code == 204
+
+    credit, report = _credit(client)
+
+    assert credit == {}
+    assert (report["leads"], report["conversion_pages"]) == (1, 1)
