@@ -4,14 +4,14 @@ per day of the period, days counted in the site's time zone.
 A day in a zone with summer time is 23 or 25 hours long, so a fixed offset
 from UTC misplaces views. The database turns each view's time into the site's
 date (PostgreSQL with its zone data; SQLite with the offset in force, the few
-changes of offset in the period given to it). The page views are read once
-into how many had each whole second of active time per day, what the day's
-count, average and median (``dashboard.queries.sql.spread_median``, the
-median every other page shows) come from; distinct visitors per day come from
-the page-view index alone. Days without page views are filled with zeros.
+changes of offset in the period given to it). The page views are read once;
+from them, distinct visitors per day, and how many had each whole second of
+active time per day, what the day's count, average and median
+(``dashboard.queries.sql.spread_median``, the median every other page shows)
+come from. Days without page views are filled with zeros.
 A day table joined to the views was tried first: 0.8 s for a year of days;
 ranking every page view of the period (for an exact median in ms) cost more
-than the rest of the query (bench/RESULTS.md, seventh session).
+than the counting (bench/RESULTS.md, seventh session).
 """
 
 from __future__ import annotations
@@ -148,17 +148,23 @@ def _per_day(
     """Per day of ``zone``: page views, distinct visitors, active ms in all,
     and the median whole seconds of active time."""
     views = filtered_views(session, flt, content_id)
-    day = local_day(session, views.c.viewed_at, zone, start, end)
-    seconds = whole_seconds(views)
+    # The page views' days, read once: both aggregates below read them (a
+    # segment's condition is then checked once a page view, too).
+    viewed = select(
+        local_day(session, views.c.viewed_at, zone, start, end).label("day"),
+        views.c.visitor_id,
+        views.c.active_ms,
+    ).cte("viewed")
+    seconds = whole_seconds(viewed)
     spread = (
         select(
-            day.label("day"),
+            viewed.c.day,
             literal("active_s").label("measure"),
             seconds.label("value"),
             func.count().label("views"),
-            func.sum(views.c.active_ms).label("active_ms"),
+            func.sum(viewed.c.active_ms).label("active_ms"),
         )
-        .group_by(day, seconds)
+        .group_by(viewed.c.day, seconds)
         .cte("spread")
     )
     totals = (
@@ -171,14 +177,12 @@ def _per_day(
         .subquery()
     )
     median = spread_median(spread, "active_s", spread.c.day)
-    seen = filtered_views(session, flt, content_id)
-    seen_day = local_day(session, seen.c.viewed_at, zone, start, end)
     visitors = (
         select(
-            seen_day.label("day"),
-            func.count(func.distinct(seen.c.visitor_id)).label("visitors"),
+            viewed.c.day,
+            func.count(func.distinct(viewed.c.visitor_id)).label("visitors"),
         )
-        .group_by(seen_day)
+        .group_by(viewed.c.day)
         .subquery()
     )
     return (
