@@ -156,7 +156,7 @@ def content_influence(
     shown = true() if conversion else f.kind != CONVERSION
     # The period's totals, as one row beside every item's: the first reads are
     # then found once, in one statement, where a statement of their own read
-    # them again (10 M events on PostgreSQL: 62 ms of an account page's 160).
+    # them again (bench/RESULTS.md, seventh session).
     totals = select(
         func.count(func.distinct(f.lead_id)).label("leads"),
         func.count(func.distinct(case((f.reached_at.is_not(None), f.lead_id)))),

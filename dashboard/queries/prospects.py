@@ -53,8 +53,7 @@ def search_prospects(
     the visitors' index, the site checked on the leads (as
     ``dashboard.queries.leads.of_lead`` does): with a condition on the page
     views' site, both databases scanned every page view of the site for the
-    identified few (10 M events: 291 against 106 ms on SQLite, 414 against 113
-    ms on PostgreSQL; bench/RESULTS.md, seventh session).
+    identified few (bench/RESULTS.md, seventh session).
     """
     leads = select(Lead.id).where(*identified(site))
     stats = (

@@ -13,9 +13,8 @@ from resonance.core import dialect
 
 def ranked(rows, column: str, key: str):
     """``rows`` (a subquery) with each row's rank by ``column`` within its
-    ``key`` (``rn``) and its key's number of rows (``n``): what a median is
-    taken from, alone (``median``) or beside other aggregates of one pass
-    (``middle_avg``)."""
+    ``key`` (``rn``) and its key's number of rows (``n``): what ``median``
+    takes the middle rows from."""
     return select(
         rows,
         func.row_number()
@@ -28,13 +27,6 @@ def ranked(rows, column: str, key: str):
 def _middle(ranks):
     """The middle row of each key, or its two middle rows (an even count)."""
     return ranks.c.rn.in_([(ranks.c.n + 1) // 2, (ranks.c.n + 2) // 2])
-
-
-def middle_avg(ranks, column: str):
-    """The median of ``column`` as an aggregate of a ``ranked`` subquery grouped
-    by its key: the average of the middle row or rows (AVG skips the NULLs the
-    other rows give), so counts and averages come from the same scan."""
-    return func.avg(case((_middle(ranks), ranks.c[column])))
 
 
 def median(rows, column: str, key: str):

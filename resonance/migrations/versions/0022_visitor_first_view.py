@@ -4,8 +4,8 @@ Revision ID: 0022_visitor_first_view
 Revises: 0021_element_first_click
 
 The overview's visitors are a site's visitors with a page view. Counting them
-probed the page views once per visitor (127 ms a site at 10 M events on
-PostgreSQL, bench/RESULTS.md, seventh session). Ingest now keeps each
+probed the page views once per visitor (bench/RESULTS.md, seventh
+session). Ingest now keeps each
 visitor's earliest page view time (the purge too, when it deletes it), and
 ``(site_id, first_view_at)`` counts them from the index. Filled here from the
 page views stored so far.
